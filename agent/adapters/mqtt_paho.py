@@ -1,0 +1,127 @@
+"""The MQTT link over paho-mqtt 2.x in external-socket mode, driven by agent.runtime.loop.
+
+Only this file imports paho. Every paho callback only hands off to the loop (post); state is never touched from
+the connect thread. Reconnect timing is the core's (capped exponential backoff with full jitter), so paho's own
+automatic reconnect is never used.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+
+from agent.runtime.loop import Loop
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    url: str
+    client_id: str
+    will_topic: str
+    will_payload: bytes
+    username: str = ""
+    password: str = ""
+    ca: str = ""
+    cert: str = ""
+    key: str = ""
+    keepalive_s: int = 60
+    connect_in_thread: bool = True  # a unit on 4G must not freeze its relay timers on a slow TCP connect
+
+
+@dataclass(frozen=True)
+class LinkCallbacks:
+    on_up: Callable[[], None]
+    on_down: Callable[[str], None]
+    on_message: Callable[[str, bytes, bool], None]
+    on_puback: Callable[[int], None]
+
+
+class PahoLink:
+    def __init__(self, loop: Loop, settings: LinkSettings, callbacks: LinkCallbacks) -> None:
+        self.loop, self.settings, self.cb = loop, settings, callbacks
+        self.client = self._make_client()
+        self._misc_timer = loop.call_later(1.0, self._misc)
+        self._closing = False
+
+    def _make_client(self) -> mqtt.Client:
+        s = self.settings
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=s.client_id, clean_session=False,
+                             protocol=mqtt.MQTTv311)
+        client.will_set(s.will_topic, s.will_payload, qos=1, retain=True)
+        if s.username:
+            client.username_pw_set(s.username, s.password or None)
+        if urlsplit(s.url).scheme == "mqtts":
+            client.tls_set(ca_certs=s.ca or None, certfile=s.cert or None, keyfile=s.key or None,
+                           cert_reqs=ssl.CERT_REQUIRED)
+        client.max_inflight_messages_set(100)
+        self._wire(client)
+        return client
+
+    def _wire(self, c: mqtt.Client) -> None:
+        post = self.loop.post
+        c.on_socket_open = lambda _c, _u, sock: post(lambda: self.loop.add_reader(sock, self._read))
+        c.on_socket_close = lambda _c, _u, sock: post(lambda: self.loop.remove_reader(sock))
+        c.on_socket_register_write = lambda _c, _u, sock: post(lambda: self.loop.add_writer(sock, self._write))
+        c.on_socket_unregister_write = lambda _c, _u, sock: post(lambda: self.loop.remove_writer(sock))
+        c.on_connect = self._on_connect
+        c.on_disconnect = lambda _c, _u, _f, rc, _p: post(lambda: self._down(str(rc)))
+        c.on_message = lambda _c, _u, m: post(lambda: self.cb.on_message(m.topic, m.payload, bool(m.retain)))
+        c.on_publish = lambda _c, _u, mid, _rc, _p: post(lambda: self.cb.on_puback(mid))
+
+    def _on_connect(self, _c: Any, _u: Any, _flags: Any, rc: Any, _props: Any) -> None:
+        if rc.is_failure:
+            self.loop.post(lambda: self._down(f"refused: {rc}"))
+        else:
+            self.loop.post(self.cb.on_up)
+
+    def _down(self, reason: str) -> None:
+        if not self._closing:
+            self.cb.on_down(reason)
+
+    # ---- socket driving ------------------------------------------------------------------------------------
+
+    def _read(self) -> None:
+        self.client.loop_read()
+
+    def _write(self) -> None:
+        self.client.loop_write()
+
+    def _misc(self) -> None:
+        self.client.loop_misc()  # keepalive pings and retries
+        if not self._closing:
+            self._misc_timer = self.loop.call_later(1.0, self._misc)
+
+    # ---- the port ------------------------------------------------------------------------------------------
+
+    def connect(self) -> None:
+        if self.settings.connect_in_thread:
+            threading.Thread(target=self._connect_blocking, name="mqtt-connect", daemon=True).start()
+        else:
+            self._connect_blocking()
+
+    def _connect_blocking(self) -> None:
+        url = urlsplit(self.settings.url)
+        default_port = 8883 if url.scheme == "mqtts" else 1883
+        try:
+            self.client.connect(url.hostname or "localhost", url.port or default_port, self.settings.keepalive_s)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            reason = f"{exc.__class__.__name__}: {exc}"
+            self.loop.post(lambda: self._down(reason))
+
+    def publish(self, topic: str, payload: bytes, qos: int, retain: bool = False) -> int | None:
+        info = self.client.publish(topic, payload, qos=qos, retain=retain)
+        return info.mid if info.rc == mqtt.MQTT_ERR_SUCCESS else None
+
+    def subscribe(self, topics: tuple[str, ...], qos: int = 1) -> None:
+        self.client.subscribe([(t, qos) for t in topics])
+
+    def close(self) -> None:
+        self._closing = True
+        self._misc_timer.cancel()
+        self.client.disconnect()
+        self.client.loop_write()

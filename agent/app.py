@@ -1,0 +1,132 @@
+"""The composition root: builds the adapters from config in dependency order, runs the loop, stops in reverse.
+
+The only module that knows every adapter. Must not contain decisions (they belong in agent.core).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from joserfc.jwk import KeySet
+
+from agent import __version__
+from agent.adapters.fake_relays import FakeRelays
+from agent.adapters.mqtt_paho import LinkCallbacks, LinkSettings, PahoLink
+from agent.adapters.sqlite_store import SqliteStore
+from agent.adapters.system_clock import SystemClock
+from agent.config import Config
+from agent.core.device import Device, DeviceSettings, DeviceState, offline_status
+from agent.core.verify import Policy, TrustError, load_trust
+from agent.errors import ConfigError
+from agent.runtime.agent_runtime import AgentRuntime
+from agent.runtime.loop import Loop
+from agent.topics import Topics, valid_name
+
+log = logging.getLogger("loa.agent")
+
+
+@dataclass
+class Agent:
+    config: Config
+    loop: Loop
+    store: SqliteStore
+    relays: FakeRelays
+    runtime: AgentRuntime
+    link: PahoLink
+
+
+def read_trust(path: Path) -> KeySet:
+    try:
+        return load_trust(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise ConfigError(f"trust.jwks: file not found: {path}") from None
+    except (ValueError, TrustError) as exc:
+        raise ConfigError(f"trust.jwks: {path} is not a usable Ed25519 JWK Set ({exc})") from None
+
+
+def read_password(cfg: Config) -> str:
+    if not cfg.mqtt.password_file:
+        return ""
+    try:
+        return cfg.path(cfg.mqtt.password_file).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"mqtt.password_file: cannot read {cfg.mqtt.password_file} ({exc.strerror})") from None
+
+
+def check_names(cfg: Config) -> None:
+    bad = [n for n in (cfg.device.id, *cfg.device.groups) if not valid_name(n)]
+    if bad:
+        raise ConfigError(f"device.id/groups: {bad[0]!r} must be 1-64 characters of A-Z a-z 0-9 . _ -")
+
+
+def device_settings(cfg: Config, saved: dict[str, Any]) -> DeviceSettings:
+    policy = Policy(
+        device_id=cfg.device.id, groups=frozenset(cfg.device.groups),
+        issuers=frozenset(saved.get("issuers", cfg.trust.issuers)), max_bytes=cfg.trust.max_command_bytes,
+        skew_s=cfg.trust.clock_skew_s, max_lifetime_s=cfg.trust.max_lifetime_s,
+    )
+    return DeviceSettings(
+        device_id=cfg.device.id, groups=cfg.device.groups, zones=cfg.hardware.zones, version=__version__,
+        policy=policy, topics=Topics(cfg.mqtt.topic_prefix), role=cfg.device.role,
+        heartbeat_s=int(saved.get("heartbeat_s", cfg.reports.heartbeat_s)),
+        volume_pct=min(int(saved.get("volume_pct", cfg.hardware.volume_pct)), cfg.hardware.max_volume_pct),
+        max_volume_pct=cfg.hardware.max_volume_pct,
+        reconnect_min_s=cfg.mqtt.reconnect_min_s, reconnect_max_s=cfg.mqtt.reconnect_max_s,
+    )
+
+
+def build(cfg: Config) -> Agent:
+    """Everything is checked before anything starts: a bad file leaves nothing half-started."""
+    check_names(cfg)
+    keys = read_trust(cfg.path(cfg.trust.jwks))
+    password = read_password(cfg)
+    if cfg.mqtt.url.startswith("mqtt://"):
+        log.warning("mqtt.url uses plain mqtt://: commands are signed, but reports travel unencrypted")
+    clock = SystemClock(cfg.trust.time_sync)
+    store = SqliteStore(cfg.state_dir / "agent.sqlite3", max_outbox_rows=cfg.reports.outbox_max_rows)
+    saved = store.settings()
+    if "trust" in saved:
+        keys = load_trust(saved["trust"])
+    state = DeviceState(seen=store.seen_commands(clock.now_ms() // 1000), time_floor_s=int(saved.get("time_floor_s", 0)))
+    device = Device(device_settings(cfg, saved), keys, state, random.Random())
+    loop = Loop()
+    relays = FakeRelays(cfg.hardware.zones, journal=cfg.state_dir / "fake-relays.jsonl")
+    runtime = AgentRuntime(device, loop, relays, store, clock, language=cfg.device.language,
+                           flush_rate_per_s=cfg.reports.outbox_rate_per_s)
+    link = PahoLink(loop, link_settings(cfg, password), LinkCallbacks(
+        on_up=runtime.link_up, on_down=runtime.link_down, on_message=runtime.message, on_puback=runtime.puback))
+    runtime.link = link
+    return Agent(cfg, loop, store, relays, runtime, link)
+
+
+def link_settings(cfg: Config, password: str) -> LinkSettings:
+    topics = Topics(cfg.mqtt.topic_prefix)
+    m = cfg.mqtt
+    return LinkSettings(
+        url=m.url, client_id=f"loa-{cfg.device.id}", will_topic=topics.report(cfg.device.id, "status"),
+        will_payload=offline_status(), username=m.username, password=password,
+        ca=str(cfg.path(m.ca)) if m.ca else "", cert=str(cfg.path(m.cert)) if m.cert else "",
+        key=str(cfg.path(m.key)) if m.key else "", keepalive_s=m.keepalive_s,
+    )
+
+
+def run(cfg: Config) -> None:
+    """Run in the foreground until SIGTERM or SIGINT; relays are off on the way out whatever happened."""
+    agent = build(cfg)
+    stop = lambda *_: agent.loop.post(agent.loop.stop)  # noqa: E731 - a signal handler only hands off
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        agent.runtime.start()
+        agent.loop.run()
+    finally:
+        status_topic = Topics(cfg.mqtt.topic_prefix).report(cfg.device.id, "status")
+        agent.runtime.stop(offline_status(), status_topic)
+        agent.store.close()
+        agent.loop.close()

@@ -1,0 +1,314 @@
+"""The device core: one object per unit that turns events into effects (link, verification, acks, relays, status).
+
+Pure: times come with the events, randomness is given. Must not import adapters, runtime or any I/O module.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+from joserfc.jwk import KeySet
+
+from agent.core import reports
+from agent.core.backoff import Backoff
+from agent.core.effects import (
+    CancelTimer, Connect, Effect, Log, Publish, RememberCommand, SaveSetting, SetRelay, SetVolume, StartTimer, Subscribe,
+)
+from agent.core.events import (
+    ClockSyncChanged, Event, LinkDown, LinkUp, MessageArrived, OutboxChanged, Started, TimerFired,
+)
+from agent.core.schemas import args_problem, known_commands
+from agent.core.verify import Command, Policy, Rejection, TrustError, load_trust, verify
+from agent.topics import Target, Topics
+
+STATUS_MIN_GAP_MS = 200  # coalesces bursts (a storm of hostile commands) while keeping "within 1 s of any change"
+
+
+@dataclass(frozen=True)
+class DeviceSettings:
+    device_id: str
+    groups: tuple[str, ...]
+    zones: tuple[int, ...]
+    version: str
+    policy: Policy
+    topics: Topics = Topics()
+    role: str = "cluster"
+    heartbeat_s: int = 60
+    volume_pct: int = 70
+    max_volume_pct: int = 90
+    reconnect_min_s: float = 1.0
+    reconnect_max_s: float = 120.0
+    reconnect_jitter: bool = True
+
+
+@dataclass
+class DeviceState:
+    """What the core remembers between events; the runtime restores the persisted parts at start."""
+
+    seen: dict[str, int] = field(default_factory=dict)
+    time_floor_s: int = 0
+    relays: dict[int, bool] = field(default_factory=dict)
+    relay_jobs: dict[int, Command] = field(default_factory=dict)
+    online: bool = False
+    clock_synced: bool = True
+    outbox: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    started_ms: int = 0
+    status_sent_ms: int = -STATUS_MIN_GAP_MS
+    status_dirty: bool = False
+
+
+class Device:
+    """Events in, effects out. `handle` is the only entry point."""
+
+    def __init__(self, settings: DeviceSettings, keys: KeySet, state: DeviceState, rng: random.Random) -> None:
+        self.settings = settings
+        self.keys = keys
+        self.state = state
+        self.state.relays = {z: False for z in settings.zones}
+        self.backoff = Backoff(settings.reconnect_min_s, settings.reconnect_max_s, rng, settings.reconnect_jitter)
+        self._fx: list[Effect] = []
+        self._commands: dict[str, Callable[[Command, int], None]] = {
+            "ping": self._ping, "relay": self._relay, "volume": self._volume, "config": self._config,
+        }
+
+    # ---- entry point ---------------------------------------------------------------------------------------
+
+    def handle(self, event: Event) -> list[Effect]:
+        self._fx = []
+        match event:
+            case Started(now_ms=now, clock_synced=synced):
+                self._started(now, synced)
+            case LinkUp(now_ms=now):
+                self._link_up(now)
+            case LinkDown(now_ms=now, reason=reason):
+                self._link_down(now, reason)
+            case MessageArrived(now_ms=now, topic=topic, payload=payload, retained=retained):
+                self._message(now, topic, payload, retained)
+            case TimerFired(now_ms=now, name=name):
+                self._timer(now, name)
+            case ClockSyncChanged(now_ms=now, synced=synced):
+                self._clock_sync(now, synced)
+            case OutboxChanged(pending=pending):
+                self.state.outbox = pending
+        self._flush_status(event.now_ms)
+        return self._fx
+
+    # ---- lifecycle and link --------------------------------------------------------------------------------
+
+    def _started(self, now: int, synced: bool) -> None:
+        self.state.started_ms, self.state.clock_synced = now, synced
+        self._fx.extend(SetRelay(z, False) for z in self.settings.zones)
+        self._fx.append(SetVolume(self.settings.volume_pct))
+        self._fx.append(Connect())
+        self._schedule_heartbeat(now)
+        self._event(now, "started", ver=self.settings.version, clock_synced=synced)
+        self._log("info", "agent_started", ver=self.settings.version, dev=self.settings.device_id)
+        if not synced:
+            self._log("warning", "clock_unsynced")
+
+    def _link_up(self, now: int) -> None:
+        self.state.online = True
+        self.backoff.reset()
+        topics = self.settings.topics
+        subs = [topics.device_command(self.settings.device_id)]
+        subs += [topics.group_command(g) for g in self.settings.groups]
+        self._fx.append(Subscribe(tuple(subs)))
+        self.state.status_dirty = True
+        self.state.status_sent_ms = -STATUS_MIN_GAP_MS  # the retained status goes out on every (re)connect at once
+        self._log("info", "link_up")
+
+    def _link_down(self, now: int, reason: str) -> None:
+        was_online, self.state.online = self.state.online, False
+        delay_ms = int(self.backoff.next_delay_s() * 1000)
+        self._fx.append(StartTimer("reconnect", now + delay_ms))
+        if was_online:
+            self._log("warning", "link_down", reason=reason or "-", retry_s=round(delay_ms / 1000, 1))
+
+    def _clock_sync(self, now: int, synced: bool) -> None:
+        if synced != self.state.clock_synced:
+            self.state.clock_synced = synced
+            self.state.status_dirty = True
+            self._log("info" if synced else "warning", "clock_synced" if synced else "clock_unsynced")
+
+    def _timer(self, now: int, name: str) -> None:
+        if name == "reconnect":
+            self._fx.append(Connect())
+        elif name == "hb":
+            self._heartbeat(now)
+        elif name.startswith("relay:"):
+            self._relay_done(now, int(name[6:]))
+        # "status" needs nothing here: _flush_status runs after every event.
+
+    def _schedule_heartbeat(self, now: int) -> None:
+        self._fx.append(StartTimer("hb", now + self.settings.heartbeat_s * 1000))
+
+    def _heartbeat(self, now: int) -> None:
+        self._schedule_heartbeat(now)
+        self._prune_seen(now // 1000)
+        if self.state.online:
+            up_s = (now - self.state.started_ms) // 1000
+            body = reports.heartbeat(now, up_s, self.state.outbox, self.state.relays)
+            self._fx.append(Publish(self._topic("hb"), body, qos=0))
+
+    # ---- commands ------------------------------------------------------------------------------------------
+
+    def _message(self, now: int, topic: str, payload: bytes, retained: bool) -> None:
+        target = self.settings.topics.target_of(topic)
+        if target is None:
+            return  # not a command topic; the broker ACL should make this impossible
+        result = self._verify(now, target, payload, retained)
+        if isinstance(result, Rejection):
+            self._reject(now, result)
+            return
+        self._accept_id(result)
+        if result.cmd not in self._commands or result.cmd not in known_commands():
+            self._reject(now, Rejection("unknown_command", f"command {result.cmd!r} is not known", result.jti, result.cmd))
+            return
+        problem = args_problem(result.cmd, result.args)
+        if problem:
+            self._reject(now, Rejection("bad_args", problem, result.jti, result.cmd))
+            return
+        self._commands[result.cmd](result, now)
+
+    def _verify(self, now: int, target: Target, payload: bytes, retained: bool) -> Command | Rejection:
+        now_s = now // 1000
+        if not self.state.clock_synced:
+            now_s = max(now_s, self.state.time_floor_s)  # see docs/protocol.md, "Devices without a synchronised clock"
+        return verify(
+            payload, target=target, retained=retained, now_s=now_s, clock_synced=self.state.clock_synced,
+            seen=self.state.seen, keys=self.keys, policy=self.settings.policy,
+        )
+
+    def _accept_id(self, command: Command) -> None:
+        keep_until = command.exp + self.settings.policy.skew_s
+        self.state.seen[command.jti] = keep_until
+        self._fx.append(RememberCommand(command.jti, keep_until))
+        if command.iat > self.state.time_floor_s:
+            self.state.time_floor_s = command.iat
+            self._fx.append(SaveSetting("time_floor_s", command.iat))
+
+    def _reject(self, now: int, r: Rejection) -> None:
+        self.state.rejected[r.code] = self.state.rejected.get(r.code, 0) + 1
+        self.state.status_dirty = True
+        self._ack(now, r.jti, r.cmd, "rejected", r.code, r.msg, kind="reject")
+        self._log("warning", "command_rejected", cmd=r.cmd or "?", code=r.code, reason=r.msg)
+
+    def _ping(self, c: Command, now: int) -> None:
+        self._ack(now, c.jti, c.cmd, "accepted", "ok", "ping accepted")
+        self._ack(now, c.jti, c.cmd, "finished", "ok", "pong")
+        self.state.status_dirty = True
+
+    def _relay(self, c: Command, now: int) -> None:
+        zone = int(c.args["zone"])
+        if zone not in self.state.relays:
+            self._reject(now, Rejection("bad_args", f"zone {zone} is not wired on this unit", c.jti, c.cmd))
+            return
+        self._end_relay_job(now, zone, "stopped", f"replaced by command {c.jti}")
+        self._ack(now, c.jti, c.cmd, "accepted", "ok", "relay command accepted")
+        self._switch(zone, bool(c.args["on"]))
+        if c.args["on"]:
+            for_s = float(c.args.get("for_s", 10))
+            self.state.relay_jobs[zone] = c
+            self._fx.append(StartTimer(f"relay:{zone}", now + int(for_s * 1000)))
+            self._ack(now, c.jti, c.cmd, "started", "ok", f"zone {zone} on for {for_s:g} s")
+            self._log("info", "relay_test_on", zone=zone, for_s=for_s)
+        else:
+            self._fx.append(CancelTimer(f"relay:{zone}"))
+            self._ack(now, c.jti, c.cmd, "finished", "ok", f"zone {zone} off")
+
+    def _relay_done(self, now: int, zone: int) -> None:
+        self._switch(zone, False)
+        self._end_relay_job(now, zone, "finished", f"zone {zone} off after its test time")
+        self._log("info", "relay_test_off", zone=zone)
+
+    def _end_relay_job(self, now: int, zone: int, state: str, msg: str) -> None:
+        job = self.state.relay_jobs.pop(zone, None)
+        if job is not None:
+            self._ack(now, job.jti, job.cmd, state, "ok", msg)
+
+    def _switch(self, zone: int, on: bool) -> None:
+        if self.state.relays.get(zone) != on:
+            self.state.relays[zone] = on
+            self.state.status_dirty = True
+        self._fx.append(SetRelay(zone, on))
+
+    def _volume(self, c: Command, now: int) -> None:
+        wanted = int(c.args["volume_pct"])
+        volume = min(wanted, self.settings.max_volume_pct)
+        self.settings = replace(self.settings, volume_pct=volume)
+        self._fx += [SetVolume(volume), SaveSetting("volume_pct", volume)]
+        self.state.status_dirty = True
+        note = f" (capped at {volume})" if volume < wanted else ""
+        self._ack(now, c.jti, c.cmd, "accepted", "ok", "volume command accepted")
+        self._ack(now, c.jti, c.cmd, "finished", "ok", f"volume set to {volume}%{note}")
+
+    def _config(self, c: Command, now: int) -> None:
+        if "trust" in c.args:
+            try:
+                self.keys = load_trust(c.args["trust"])
+            except TrustError as exc:
+                self._reject(now, Rejection("bad_args", f"trust: {exc}", c.jti, c.cmd))
+                return
+        self._ack(now, c.jti, c.cmd, "accepted", "ok", "config command accepted")
+        self._apply_config(c.args, now)
+        self._fx += [SaveSetting(k, v) for k, v in sorted(c.args.items())]
+        self._event(now, "config_changed", keys=sorted(c.args))
+        self._log("info", "config_changed", keys=", ".join(sorted(c.args)))
+        self._ack(now, c.jti, c.cmd, "finished", "ok", f"applied: {', '.join(sorted(c.args))}")
+
+    def _apply_config(self, args: dict[str, Any], now: int) -> None:
+        if "issuers" in args:
+            self.settings = replace(self.settings, policy=replace(self.settings.policy, issuers=frozenset(args["issuers"])))
+        if "heartbeat_s" in args:
+            self.settings = replace(self.settings, heartbeat_s=int(args["heartbeat_s"]))
+            self._schedule_heartbeat(now)
+        self.state.status_dirty = True
+
+    # ---- reports -------------------------------------------------------------------------------------------
+
+    def status(self, now: int) -> dict[str, Any]:
+        s, st = self.settings, self.state
+        return {
+            "online": True, "dev": s.device_id, "role": s.role, "ver": s.version, "ts": now,
+            "relays": {str(z): on for z, on in sorted(st.relays.items())},
+            "volume_pct": s.volume_pct, "heartbeat_s": s.heartbeat_s, "groups": list(s.groups),
+            "clock_synced": st.clock_synced, "rejected": dict(sorted(st.rejected.items())), "since_ts": st.started_ms,
+        }
+
+    def _flush_status(self, now: int) -> None:
+        st = self.state
+        if not (st.status_dirty and st.online):
+            return
+        due = st.status_sent_ms + STATUS_MIN_GAP_MS
+        if now < due:
+            self._fx.append(StartTimer("status", due))
+            return
+        st.status_dirty, st.status_sent_ms = False, now
+        self._fx.append(Publish(self._topic("status"), reports.encode(self.status(now)), qos=1, retain=True))
+
+    def _ack(self, now: int, jti: str | None, cmd: str | None, state: str, code: str, msg: str, kind: str = "ack") -> None:
+        body = reports.ack(self.settings.device_id, jti, cmd, state, code, msg, now)
+        self._fx.append(Publish(self._topic("ack"), body, qos=1, durable=True, kind=kind))
+
+    def _event(self, now: int, name: str, **detail: Any) -> None:
+        body = reports.event(self.settings.device_id, name, now, **detail)
+        self._fx.append(Publish(self._topic("event"), body, qos=1, durable=True, kind="event"))
+
+    def _log(self, level: str, key: str, **params: Any) -> None:
+        self._fx.append(Log(level, key, tuple(params.items())))
+
+    def _topic(self, kind: str) -> str:
+        return self.settings.topics.report(self.settings.device_id, kind)
+
+    def _prune_seen(self, now_s: int) -> None:
+        for jti in [j for j, until in self.state.seen.items() if until < now_s]:
+            del self.state.seen[jti]
+
+
+def offline_status() -> bytes:
+    """The retained last will: what the broker publishes when the link dies without a goodbye."""
+    return json.dumps({"online": False}).encode()

@@ -1,0 +1,34 @@
+"""Validation of command args and reports against the published JSON Schemas (agent/schemas, docs/protocol).
+
+The schemas are package data read once at import. Must not import adapters.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    text = resources.files("agent.schemas").joinpath(f"{name}.json").read_text(encoding="utf-8")
+    return Draft202012Validator(json.loads(text))
+
+
+@cache
+def known_commands() -> frozenset[str]:
+    names = (p.name for p in resources.files("agent.schemas").iterdir())
+    return frozenset(n[4:-5] for n in names if n.startswith("cmd-") and n.endswith(".json"))
+
+
+def args_problem(cmd: str, args: dict[str, Any]) -> str | None:
+    """The first schema violation in a command's args, as one sentence; None when valid."""
+    error = next(iter(validator(f"cmd-{cmd}").iter_errors(args)), None)
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.absolute_path) or "args"
+    return f"{where}: {error.message}"

@@ -1,0 +1,195 @@
+"""Verification of a signed command (compact JWS, Ed25519) before any effect: the policy, not the crypto.
+
+Crypto is joserfc's. Pure: the time and the set of seen command ids are given. Must not import adapters.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from joserfc import jws
+from joserfc.errors import BadSignatureError, JoseError
+from joserfc.jwk import KeySet, OKPKey
+
+from agent.topics import Target
+
+ALGORITHMS = ("EdDSA", "Ed25519")
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    device_id: str
+    groups: frozenset[str]
+    issuers: frozenset[str]
+    max_bytes: int = 16384
+    skew_s: int = 60
+    max_lifetime_s: int = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    jti: str
+    cmd: str
+    args: dict[str, Any]
+    iss: str
+    iat: int
+    exp: int
+    target: Target
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    code: str
+    msg: str
+    jti: str | None = None
+    cmd: str | None = None
+
+
+class TrustError(ValueError):
+    """A JWK Set that must not be trusted (not Ed25519, no kid, a private part)."""
+
+
+def load_trust(jwks: Mapping[str, Any]) -> KeySet:
+    """Accept only public Ed25519 keys, each with a distinct kid."""
+    keys = jwks.get("keys") if isinstance(jwks, Mapping) else None
+    if not isinstance(keys, list) or not keys:
+        raise TrustError("a JWK Set needs a non-empty 'keys' list")
+    kids = [_check_key(k) for k in keys]
+    if len(set(kids)) != len(kids):
+        raise TrustError("every trusted key needs a distinct kid")
+    return KeySet.import_key_set({"keys": [dict(k) for k in keys]})
+
+
+def _check_key(key: Any) -> str:
+    if not isinstance(key, Mapping) or key.get("kty") != "OKP" or key.get("crv") != "Ed25519":
+        raise TrustError("trusted keys must be OKP Ed25519")
+    if "d" in key:
+        raise TrustError("a trust set must not carry a private key")
+    if not isinstance(key.get("kid"), str) or not key["kid"]:
+        raise TrustError("every trusted key needs a kid")
+    return str(key["kid"])
+
+
+def verify(
+    token: bytes,
+    *,
+    target: Target,
+    retained: bool,
+    now_s: int,
+    clock_synced: bool,
+    seen: Mapping[str, int],
+    keys: KeySet,
+    policy: Policy,
+) -> Command | Rejection:
+    """Every check a command passes before it may cause anything; the first failing check names the code."""
+    if len(token) > policy.max_bytes:
+        return Rejection("too_large", f"command is {len(token)} bytes, the limit is {policy.max_bytes}")
+    parsed = _parse(token)
+    if isinstance(parsed, Rejection):
+        return parsed
+    header, claims = parsed
+    jti, cmd = _str(claims.get("jti")), _str(claims.get("cmd"))
+    if retained:
+        return Rejection("retained", "a retained message on a command topic is never executed", jti, cmd)
+    problem = _check_signature(token, header, keys) or _check_claims(claims, target, now_s, clock_synced, policy)
+    if problem is None and jti in seen:
+        problem = ("replay", f"command {jti} was already received")
+    if problem:
+        return Rejection(problem[0], problem[1], jti, cmd)
+    return _command(claims, target)
+
+
+def _parse(token: bytes) -> tuple[dict[str, Any], dict[str, Any]] | Rejection:
+    try:
+        compact = jws.extract_compact(token)
+        header, claims = compact.headers(), json.loads(compact.payload)
+    except (JoseError, ValueError, UnicodeDecodeError) as exc:
+        return Rejection("bad_token", f"not a compact JWS with a JSON payload ({exc.__class__.__name__})")
+    if not isinstance(claims, dict):
+        return Rejection("bad_token", "the token's payload is not a JSON object")
+    return header, claims
+
+
+def _check_signature(token: bytes, header: dict[str, Any], keys: KeySet) -> tuple[str, str] | None:
+    if header.get("alg") not in ALGORITHMS:
+        return ("bad_alg", f"algorithm {header.get('alg')!r} is not allowed; use EdDSA (Ed25519)")
+    key = _key(keys, header.get("kid"))
+    if key is None:
+        return ("unknown_key", f"key id {header.get('kid')!r} is not in the trusted key set")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # joserfc flags "EdDSA" as superseded by "Ed25519"; both are allowed.
+            jws.deserialize_compact(token, key, algorithms=list(ALGORITHMS))
+    except BadSignatureError:
+        return ("bad_signature", "the signature does not verify with the named key")
+    except JoseError as exc:
+        return ("bad_token", f"the token cannot be verified ({exc.error})")
+    return None
+
+
+def _key(keys: KeySet, kid: Any) -> OKPKey | None:
+    if not isinstance(kid, str):
+        return None
+    try:
+        return keys.get_by_kid(kid)  # type: ignore[return-value]
+    except JoseError:
+        return None
+
+
+def _check_claims(
+    claims: dict[str, Any], target: Target, now_s: int, clock_synced: bool, policy: Policy
+) -> tuple[str, str] | None:
+    return (
+        _check_shape(claims)
+        or _check_issuer(claims, policy)
+        or _check_audience(claims, target, policy)
+        or _check_time(claims, now_s, clock_synced, policy)
+    )
+
+
+def _check_shape(claims: dict[str, Any]) -> tuple[str, str] | None:
+    for name, kind in (("jti", str), ("cmd", str), ("iss", str), ("aud", str), ("iat", int), ("exp", int)):
+        value = claims.get(name)
+        if not isinstance(value, kind) or isinstance(value, bool) or value == "":
+            return ("bad_token", f"claim {name!r} is missing or not a {kind.__name__}")
+    if not isinstance(claims.get("args", {}), dict):
+        return ("bad_args", "claim 'args' must be a JSON object")
+    return None
+
+
+def _check_issuer(claims: dict[str, Any], policy: Policy) -> tuple[str, str] | None:
+    if claims["iss"] in policy.issuers:
+        return None
+    return ("bad_issuer", f"issuer {claims['iss']!r} is not trusted")
+
+
+def _check_audience(claims: dict[str, Any], target: Target, policy: Policy) -> tuple[str, str] | None:
+    mine = target.name == policy.device_id if target.kind == "dev" else target.name in policy.groups
+    if mine and claims["aud"] == target.audience:
+        return None
+    return ("wrong_audience", f"audience {claims['aud']!r} does not match this topic ({target.audience})")
+
+
+def _check_time(claims: dict[str, Any], now_s: int, clock_synced: bool, policy: Policy) -> tuple[str, str] | None:
+    iat, exp = claims["iat"], claims["exp"]
+    if exp <= iat or exp - iat > policy.max_lifetime_s:
+        return ("bad_token", f"lifetime exp-iat must be 1..{policy.max_lifetime_s} s")
+    if exp + policy.skew_s < now_s:
+        return ("expired", f"command expired {now_s - exp} s ago")
+    if clock_synced and iat - policy.skew_s > now_s:
+        return ("not_yet_valid", f"command is issued {iat - now_s} s in the future")
+    return None
+
+
+def _command(claims: dict[str, Any], target: Target) -> Command:
+    return Command(
+        jti=claims["jti"], cmd=claims["cmd"], args=claims.get("args", {}),
+        iss=claims["iss"], iat=claims["iat"], exp=claims["exp"], target=target,
+    )
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

@@ -1,0 +1,202 @@
+"""Runs one device core on the loop: turns callbacks into events, carries out the effects the core returns,
+and keeps the durable outbox flowing (publish after the row is on disk, delete on PUBACK, bounded flush rate).
+
+Must not import paho, sqlite3 or any hardware library: it talks to adapters through the ports below.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from typing import Any, Protocol
+
+from agent import i18n
+from agent.core.device import Device
+from agent.core.effects import (
+    CancelTimer, Connect, Effect, Log, Publish, RememberCommand, SaveSetting, SetRelay, SetVolume, StartTimer, Subscribe,
+)
+from agent.core.events import (
+    ClockSyncChanged, Event, LinkDown, LinkUp, MessageArrived, OutboxChanged, Started, TimerFired,
+)
+from agent.errors import StoreError
+from agent.runtime.loop import Loop, TimerHandle
+
+log = logging.getLogger("loa.agent")
+CLOCK_CHECK_S = 60.0
+
+
+class Link(Protocol):
+    def connect(self) -> None: ...
+    def publish(self, topic: str, payload: bytes, qos: int, retain: bool = False) -> int | None: ...
+    def subscribe(self, topics: tuple[str, ...], qos: int = 1) -> None: ...
+    def close(self) -> None: ...
+
+
+class Relays(Protocol):
+    def set(self, zone: int, on: bool) -> None: ...
+    def close(self) -> None: ...
+
+
+class Store(Protocol):
+    def outbox_add(self, topic: str, payload: bytes, qos: int, kind: str, now_ms: int) -> int: ...
+    def outbox_pending(self, limit: int, exclude: set[int]) -> list[Any]: ...
+    def outbox_delete(self, row_id: int) -> None: ...
+    def outbox_count(self) -> int: ...
+    def remember_command(self, jti: str, keep_until_s: int) -> None: ...
+    def save_setting(self, key: str, value: Any) -> None: ...
+    def close(self) -> None: ...
+
+
+class Clock(Protocol):
+    def now_ms(self) -> int: ...
+    def synced(self) -> bool: ...
+
+
+class AgentRuntime:
+    def __init__(self, device: Device, loop: Loop, relays: Relays, store: Store, clock: Clock, *,
+                 language: str = "vi", flush_rate_per_s: float = 20.0) -> None:
+        self.device, self.loop, self.relays, self.store, self.clock = device, loop, relays, store, clock
+        self.link: Link | None = None
+        self.language = language
+        self.online = False
+        self.volume_pct = 0
+        self.recent_logs: deque[dict[str, Any]] = deque(maxlen=500)
+        self._timers: dict[str, TimerHandle] = {}
+        self._inflight: dict[int, int] = {}  # MQTT message id -> outbox row id
+        self._flush_gap_s = 1.0 / flush_rate_per_s
+        self._flush_timer: TimerHandle | None = None
+        self._sent_since_up = 0
+
+    # ---- callbacks from adapters (already on the loop thread) -----------------------------------------------
+
+    def start(self) -> None:
+        self._synced = self.clock.synced()
+        self.feed(Started(self.clock.now_ms(), clock_synced=self._synced))
+        self.feed(OutboxChanged(self.clock.now_ms(), self.store.outbox_count()))
+        self.loop.call_later(CLOCK_CHECK_S, self._check_clock)
+
+    def link_up(self) -> None:
+        self.online = True
+        self._inflight.clear()
+        self._sent_since_up = 0
+        self.feed(LinkUp(self.clock.now_ms()))
+        self._kick_flush()
+
+    def link_down(self, reason: str) -> None:
+        self.online = False
+        self._inflight.clear()  # rows stay in the outbox and go again after the next connect: at least once
+        self.feed(LinkDown(self.clock.now_ms(), reason))
+
+    def message(self, topic: str, payload: bytes, retained: bool) -> None:
+        self.feed(MessageArrived(self.clock.now_ms(), topic, payload, retained))
+
+    def puback(self, mid: int) -> None:
+        row_id = self._inflight.pop(mid, None)
+        if row_id is not None:
+            self.store.outbox_delete(row_id)
+            self.feed(OutboxChanged(self.clock.now_ms(), self.store.outbox_count()))
+
+    def _check_clock(self) -> None:
+        synced = self.clock.synced()
+        if synced != self._synced:
+            self._synced = synced
+            self.feed(ClockSyncChanged(self.clock.now_ms(), synced))
+        self.loop.call_later(CLOCK_CHECK_S, self._check_clock)
+
+    # ---- the core ------------------------------------------------------------------------------------------
+
+    def feed(self, event: Event) -> None:
+        for effect in self.device.handle(event):
+            self._carry_out(effect)
+
+    def _carry_out(self, e: Effect) -> None:
+        match e:
+            case Publish(durable=True):
+                self._queue_report(e)
+            case Publish():
+                if self.online and self.link:
+                    self.link.publish(e.topic, e.payload, e.qos, e.retain)
+            case Subscribe(topics=topics):
+                if self.link:
+                    self.link.subscribe(topics)
+            case Connect():
+                if self.link:
+                    self.link.connect()
+            case SetRelay(zone=zone, on=on):
+                self.relays.set(zone, on)
+            case SetVolume(volume_pct=pct):
+                self.volume_pct = pct
+            case StartTimer(name=name, at_ms=at_ms):
+                self._start_timer(name, at_ms)
+            case CancelTimer(name=name):
+                self._cancel_timer(name)
+            case RememberCommand(jti=jti, exp_s=exp_s):
+                self.store.remember_command(jti, exp_s)
+            case SaveSetting(key=key, value=value):
+                self.store.save_setting(key, value)
+            case Log(level=level, key=key, params=params):
+                self._log(level, key, dict(params))
+
+    def _start_timer(self, name: str, at_ms: int) -> None:
+        self._cancel_timer(name)
+        delay_s = (at_ms - self.clock.now_ms()) / 1000
+        self._timers[name] = self.loop.call_later(delay_s, lambda: self._fire(name))
+
+    def _cancel_timer(self, name: str) -> None:
+        handle = self._timers.pop(name, None)
+        if handle:
+            handle.cancel()
+
+    def _fire(self, name: str) -> None:
+        self._timers.pop(name, None)
+        self.feed(TimerFired(self.clock.now_ms(), name))
+
+    # ---- durable outbox ------------------------------------------------------------------------------------
+
+    def _queue_report(self, e: Publish) -> None:
+        try:
+            self.store.outbox_add(e.topic, e.payload, e.qos, e.kind, self.clock.now_ms())
+        except StoreError as exc:
+            self._log("error", "store_error", {"reason": str(exc)})
+            if self.online and self.link:  # better sent once without a safety net than not at all
+                self.link.publish(e.topic, e.payload, e.qos, e.retain)
+            return
+        self._kick_flush()
+
+    def _kick_flush(self) -> None:
+        if self._flush_timer is None and self.online:
+            self._flush_timer = self.loop.call_later(0, self._flush)
+
+    def _flush(self) -> None:
+        """Send the oldest waiting rows at a bounded rate; the next round is scheduled while rows remain."""
+        self._flush_timer = None
+        if not (self.online and self.link):
+            return
+        rows = self.store.outbox_pending(1, set(self._inflight.values()))
+        for row in rows:
+            mid = self.link.publish(row.topic, row.payload, row.qos)
+            if mid is not None:
+                self._inflight[mid] = row.id
+                self._sent_since_up += 1
+        if rows:
+            self._flush_timer = self.loop.call_later(self._flush_gap_s, self._flush)
+
+    # ---- staff logs ----------------------------------------------------------------------------------------
+
+    def _log(self, level: str, key: str, params: dict[str, Any]) -> None:
+        text = i18n.render(self.language, key, params)
+        self.recent_logs.append({"ts": self.clock.now_ms(), "level": level, "key": key, "params": params})
+        log.log(logging.getLevelName(level.upper()), text)
+
+    # ---- shutdown ------------------------------------------------------------------------------------------
+
+    def stop(self, offline_payload: bytes, status_topic: str) -> None:
+        """Relays off first, then a goodbye status (a clean disconnect does not fire the last will)."""
+        self.relays.close()
+        self._log("info", "agent_stopping", {})
+        if self.online and self.link:
+            self.link.publish(status_topic, offline_payload, 1, True)
+        for handle in self._timers.values():
+            handle.cancel()
+        if self.link:
+            self.link.close()

@@ -1,0 +1,162 @@
+"""A small single-threaded event loop: a `selectors` poller, one timer heap, and a thread-safe post().
+
+The agent runs one MQTT client on it; a simulator shard runs thousands. Must not import paho or the core.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import queue
+import selectors
+import socket
+import time
+from typing import Any, Callable
+
+Callback = Callable[[], None]
+
+
+class TimerHandle:
+    __slots__ = ("when", "seq", "fn", "cancelled")
+
+    def __init__(self, when: float, seq: int, fn: Callback) -> None:
+        self.when, self.seq, self.fn, self.cancelled = when, seq, fn, False
+
+    def __lt__(self, other: TimerHandle) -> bool:
+        return (self.when, self.seq) < (other.when, other.seq)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class Loop:
+    """Callbacks run on the loop's thread only; other threads hand work over with post()."""
+
+    def __init__(self) -> None:
+        self._selector = selectors.DefaultSelector()
+        self._timers: list[TimerHandle] = []
+        self._seq = itertools.count()
+        self._posted: queue.SimpleQueue[Callback] = queue.SimpleQueue()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._handlers: dict[int, list[Callback | None]] = {}
+        self._selector.register(self._wake_r, selectors.EVENT_READ, self._wake_r.fileno())
+        self._handlers[self._wake_r.fileno()] = [self._drain_wakeups, None]
+        self._running = False
+
+    # ---- time and timers -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def time() -> float:
+        return time.monotonic()
+
+    def call_at(self, when: float, fn: Callback) -> TimerHandle:
+        handle = TimerHandle(when, next(self._seq), fn)
+        heapq.heappush(self._timers, handle)
+        return handle
+
+    def call_later(self, delay_s: float, fn: Callback) -> TimerHandle:
+        return self.call_at(self.time() + max(0.0, delay_s), fn)
+
+    # ---- cross-thread hand-off -----------------------------------------------------------------------------
+
+    def post(self, fn: Callback) -> None:
+        """Run fn on the loop thread soon. Safe from any thread, including signal handlers."""
+        self._posted.put(fn)
+        try:
+            self._wake_w.send(b"\0")
+        except (BlockingIOError, OSError):
+            pass  # the loop is already awake (buffer full) or closing
+
+    def _drain_wakeups(self) -> None:
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+
+    # ---- sockets -------------------------------------------------------------------------------------------
+
+    def add_reader(self, sock: Any, fn: Callback) -> None:
+        self._set(sock, 0, fn)
+
+    def remove_reader(self, sock: Any) -> None:
+        self._set(sock, 0, None)
+
+    def add_writer(self, sock: Any, fn: Callback) -> None:
+        self._set(sock, 1, fn)
+
+    def remove_writer(self, sock: Any) -> None:
+        self._set(sock, 1, None)
+
+    def _set(self, sock: Any, slot: int, fn: Callback | None) -> None:
+        fd = sock.fileno()
+        if fd < 0:
+            return
+        pair = self._handlers.setdefault(fd, [None, None])
+        pair[slot] = fn
+        mask = (selectors.EVENT_READ if pair[0] else 0) | (selectors.EVENT_WRITE if pair[1] else 0)
+        registered = fd in self._selector.get_map()
+        if mask and registered:
+            self._selector.modify(fd, mask, fd)
+        elif mask:
+            self._selector.register(fd, mask, fd)
+        else:
+            if registered:
+                self._selector.unregister(fd)
+            del self._handlers[fd]
+
+    # ---- running -------------------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self._running = True
+        while self._running:
+            self.run_once()
+
+    def stop(self) -> None:
+        self._running = False
+        self.post(lambda: None)
+
+    def run_once(self, max_wait_s: float = 1.0) -> None:
+        for key, mask in self._selector.select(self._timeout(max_wait_s)):
+            self._dispatch(key.data, mask)
+        self._run_posted()
+        self._run_due_timers()
+
+    def _timeout(self, max_wait_s: float) -> float:
+        if not self._posted.empty():
+            return 0.0
+        while self._timers and self._timers[0].cancelled:
+            heapq.heappop(self._timers)
+        if not self._timers:
+            return max_wait_s
+        return min(max_wait_s, max(0.0, self._timers[0].when - self.time()))
+
+    def _dispatch(self, fd: int, mask: int) -> None:
+        pair = self._handlers.get(fd)
+        if pair and mask & selectors.EVENT_READ and pair[0]:
+            pair[0]()
+        pair = self._handlers.get(fd)  # the read handler may have closed the socket
+        if pair and mask & selectors.EVENT_WRITE and pair[1]:
+            pair[1]()
+
+    def _run_posted(self) -> None:
+        while True:
+            try:
+                fn = self._posted.get_nowait()
+            except queue.Empty:
+                return
+            fn()
+
+    def _run_due_timers(self) -> None:
+        now = self.time()
+        while self._timers and self._timers[0].when <= now:
+            handle = heapq.heappop(self._timers)
+            if not handle.cancelled:
+                handle.fn()
+
+    def close(self) -> None:
+        self._selector.close()
+        self._wake_r.close()
+        self._wake_w.close()

@@ -1,0 +1,99 @@
+"""The device core as tables of events -> effects on a fake clock."""
+
+from __future__ import annotations
+
+from agent.core.effects import Connect, Publish, RememberCommand, SetRelay, StartTimer, Subscribe
+from agent.core.events import LinkDown, LinkUp, Started, TimerFired
+from tests.agent.core.device_helpers import T0, acks, arrive, fire, make_device, relays, statuses, timers
+
+
+def test_start_turns_every_relay_off_and_connects() -> None:
+    from agent.core.device import Device
+
+    device = make_device()
+    fresh = Device(device.settings, device.keys, type(device.state)(), device.backoff.rng)
+    effects = fresh.handle(Started(T0))
+    assert relays(effects) == [(1, False), (2, False)]
+    assert Connect() in effects and timers(effects)["hb"] == T0 + 60_000
+
+
+def test_link_up_subscribes_to_own_and_group_topics_and_publishes_retained_status() -> None:
+    device = make_device()
+    effects = device.handle(LinkDown(T0 + 1))
+    effects = device.handle(LinkUp(T0 + 2))
+    assert Subscribe(("loa/v1/dev/d1/cmd", "loa/v1/grp/g1/cmd")) in effects
+    status = [e for e in effects if isinstance(e, Publish) and e.topic.endswith("/status")]
+    assert status and status[0].retain and status[0].qos == 1
+
+
+def test_relay_lifecycle_on_then_off_after_for_s() -> None:
+    device = make_device()
+    effects = arrive(device, "relay", {"zone": 1, "on": True, "for_s": 5}, "r1", T0 + 1000)
+    assert relays(effects) == [(1, True)]
+    assert acks(effects) == [("r1", "accepted", "ok"), ("r1", "started", "ok")]
+    assert timers(effects)["relay:1"] == T0 + 6000
+    assert RememberCommand("r1", T0 // 1000 + 1 + 60 + 60) in effects
+    assert statuses(effects)[0]["relays"] == {"1": True, "2": False}
+    effects = fire(device, "relay:1", T0 + 6000)
+    assert relays(effects) == [(1, False)] and acks(effects) == [("r1", "finished", "ok")]
+
+
+def test_a_second_relay_command_replaces_the_first() -> None:
+    device = make_device()
+    arrive(device, "relay", {"zone": 2, "on": True, "for_s": 30}, "a", T0 + 1000)
+    effects = arrive(device, "relay", {"zone": 2, "on": False}, "b", T0 + 2000)
+    assert acks(effects) == [("a", "stopped", "ok"), ("b", "accepted", "ok"), ("b", "finished", "ok")]
+    assert relays(effects) == [(2, False)]
+
+
+def test_unwired_zone_is_bad_args_and_switches_nothing() -> None:
+    effects = arrive(make_device(), "relay", {"zone": 7, "on": True}, "z", T0 + 1000)
+    assert acks(effects) == [("z", "rejected", "bad_args")] and relays(effects) == []
+
+
+def test_volume_is_capped_by_the_unit() -> None:
+    device = make_device(max_volume_pct=80)
+    effects = arrive(device, "volume", {"volume_pct": 95}, "v", T0 + 1000)
+    assert statuses(effects)[0]["volume_pct"] == 80
+
+
+def test_config_changes_heartbeat_and_trust_is_checked() -> None:
+    device = make_device()
+    effects = arrive(device, "config", {"heartbeat_s": 10}, "c1", T0 + 1000)
+    assert timers(effects)["hb"] == T0 + 11_000
+    bad = {"trust": {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "AAAA", "kid": ""}]}}
+    assert acks(arrive(device, "config", bad, "c2", T0 + 2000))[0][1:] == ("rejected", "bad_args")
+
+
+def test_heartbeat_is_qos0_and_only_when_online() -> None:
+    device = make_device()
+    effects = fire(device, "hb", T0 + 60_000)
+    hb = [e for e in effects if isinstance(e, Publish) and e.topic.endswith("/hb")]
+    assert hb and hb[0].qos == 0 and not hb[0].durable
+    device.handle(LinkDown(T0 + 61_000))
+    assert not [e for e in fire(device, "hb", T0 + 120_000) if isinstance(e, Publish)]
+
+
+def test_link_down_schedules_a_jittered_reconnect_within_the_ceiling() -> None:
+    device = make_device(reconnect_min_s=1.0, reconnect_max_s=8.0)
+    delays = []
+    for i in range(6):
+        effects = device.handle(LinkDown(T0))
+        delays.append(timers(effects)["reconnect"] - T0)
+        assert Connect() in fire(device, "reconnect", T0 + 1)
+    assert all(0 <= d <= min(8000, 1000 * 2**i) for i, d in enumerate(delays))
+
+
+def test_status_is_coalesced_under_a_storm_but_never_later_than_200ms() -> None:
+    device = make_device()
+    first = statuses(arrive(device, "ping", {}, "p0", T0 + 1000))
+    second = arrive(device, "ping", {}, "p1", T0 + 1050)
+    assert first and not statuses(second) and timers(second)["status"] == T0 + 1200
+    assert statuses(device.handle(TimerFired(T0 + 1200, "status")))
+
+
+def test_acks_and_events_are_durable_heartbeats_are_not() -> None:
+    effects = arrive(make_device(), "ping", {}, "p", T0 + 1000)
+    assert all(e.durable for e in effects if isinstance(e, Publish) and e.topic.endswith("/ack"))
+    assert not any(isinstance(e, SetRelay) for e in effects)
+    assert not any(isinstance(e, StartTimer) and e.name.startswith("relay") for e in effects)

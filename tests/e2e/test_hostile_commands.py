@@ -1,0 +1,115 @@
+"""Every rejection code comes from a real hostile input over a real broker, and none of them moves a relay."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import jwt as pyjwt
+from joserfc.jwk import OKPKey
+
+from tests.e2e.link_helpers import UnitWatch
+from tools.console import Console
+from tools.keys import load_signing, sign_command
+
+RELAY_ON = {"zone": 1, "on": True, "for_s": 5}
+
+
+def claims(unit_id: str, **over: Any) -> dict[str, Any]:
+    now = int(time.time())
+    base = {"iss": "province", "aud": f"dev:{unit_id}", "iat": now, "exp": now + 120, "jti": f"h-{time.monotonic_ns()}",
+            "cmd": "relay", "args": RELAY_ON}
+    return base | over
+
+
+def ed25519(key: OKPKey | Any, body: dict[str, Any], kid: str) -> str:
+    pem = key.as_pem(private=True) if isinstance(key, OKPKey) else key
+    return pyjwt.encode(body, pem, algorithm="EdDSA", headers={"kid": kid})
+
+
+def hostile_inputs(unit_id: str, keys: Path) -> dict[str, tuple[str, bytes | str]]:
+    """code -> (jti or '', payload)."""
+    good = load_signing(keys / "signing.jwk")
+    intruder = OKPKey.generate_key("Ed25519")
+    out: dict[str, tuple[str, bytes | str]] = {}
+
+    def add(code: str, body: dict[str, Any], key: Any = good, kid: str | None = None) -> None:
+        out[code] = (body["jti"], ed25519(key, body, kid or good.kid))
+
+    out["bad_token"] = ("", b"\xff\xfenot a token at all")
+    body = claims(unit_id)
+    out["bad_alg"] = (body["jti"], pyjwt.encode(body, "guessable-secret-0123456789abcdef", algorithm="HS256",
+                                                headers={"kid": good.kid}))
+    add("unknown_key", claims(unit_id), intruder, "intruder-key")
+    add("bad_signature", claims(unit_id), intruder)
+    add("bad_issuer", claims(unit_id, iss="someone-else"))
+    add("expired", claims(unit_id, iat=int(time.time()) - 7200, exp=int(time.time()) - 3700))
+    add("not_yet_valid", claims(unit_id, iat=int(time.time()) + 3000, exp=int(time.time()) + 3100))
+    add("wrong_audience", claims(unit_id, aud="dev:some-other-unit"))
+    add("bad_args", claims(unit_id, args={"zone": 1, "on": True, "for_s": 99999}))
+    add("unknown_command", claims(unit_id, cmd="open_all_relays_forever"))
+    big = claims(unit_id, args=RELAY_ON | {"pad": "x" * 20000})
+    out["too_large"] = ("", ed25519(good, big, good.kid))
+    return out
+
+
+def test_every_rejection_code_is_produced_by_a_real_hostile_input(make_unit, console: Console, keys: Path):
+    unit = make_unit()
+    watch = UnitWatch(console, unit)
+    watch.wait_online()
+    cases = hostile_inputs(unit.device_id, keys)
+    for code, (_, payload) in cases.items():
+        watch.publish_raw(payload)
+    replayed, replay_jti = _replay(watch, keys)
+    assert watch.pump(10, lambda: len([a for a in watch.of("ack") if a["state"] == "rejected"]) >= len(cases) + 1)
+    rejected = {a["code"]: a for a in watch.of("ack") if a["state"] == "rejected"}
+    assert set(rejected) == set(cases) | {"replay"}
+    for code, (jti, _) in cases.items():
+        if jti and code not in ("too_large",):
+            assert rejected[code]["jti"] == jti, (code, rejected[code])
+        assert rejected[code]["msg"]
+    assert rejected["bad_token"]["jti"] is None
+    assert rejected["replay"]["jti"] == replay_jti
+    assert not any(j["on"] for j in unit.relay_journal()), unit.relay_journal()
+    assert watch.last_status()["rejected"] == {code: 1 for code in rejected}
+
+
+def _replay(watch: UnitWatch, keys: Path) -> tuple[str, str]:
+    """A valid ping, then the very same token again: the second one is a replay."""
+    token, jti = sign_command(load_signing(keys / "signing.jwk"), f"dev:{watch.unit.device_id}", "ping", {})
+    watch.publish_raw(token)
+    watch.wait_acks(jti, {"finished"})
+    watch.publish_raw(token)
+    return token, jti
+
+
+def test_a_retained_command_is_never_executed(make_unit, console: Console, keys: Path):
+    """A valid, signed relay command left retained on the topic (a replay trap) is refused on subscribe."""
+    unit = make_unit(start=False)
+    watch = UnitWatch(console, unit)
+    token, jti = sign_command(load_signing(keys / "signing.jwk"), f"dev:{unit.device_id}", "relay", RELAY_ON)
+    watch.publish_raw(token, retain=True)
+    try:
+        unit.start()
+        watch.wait_online()
+        assert watch.wait_acks(jti, {"rejected"}) == ["rejected"]
+        assert watch.acks(jti)[0]["code"] == "retained"
+        assert not any(j["on"] for j in unit.relay_journal())
+    finally:
+        watch.publish_raw(b"", retain=True)  # clear the retained message
+
+
+def test_group_command_reaches_members_and_audience_must_match_the_topic(make_unit, console: Console, keys: Path):
+    unit = make_unit(groups=("commune-b", "province"))
+    watch = UnitWatch(console, unit)
+    watch.wait_online()
+    key = load_signing(keys / "signing.jwk")
+    from agent.topics import Target
+
+    ok = console.send(key, Target("grp", "commune-b"), "ping", {})
+    token, wrong = sign_command(key, "grp:province", "ping", {})
+    console.publish(console.topics.group_command("commune-b"), token)  # aud names another group than the topic
+    assert watch.wait_acks(ok, {"finished"}) == ["accepted", "finished"]
+    assert watch.wait_acks(wrong, {"rejected"}) == ["rejected"]
+    assert watch.acks(wrong)[0]["code"] == "wrong_audience"

@@ -1,0 +1,1 @@
+"""The `loa` command line: keys, provisioning, the local broker, the provincial console, the demo."""

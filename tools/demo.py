@@ -1,0 +1,104 @@
+"""`loa demo`: the embedded default, end to end on this machine. A local locked-down Mosquitto, keys, one unit
+provisioned with fake hardware, its agent running, and signed commands from the console with their acks.
+
+Must not import the agent's runtime; it drives the real `loa agent` process like a province would.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+from contextlib import contextmanager
+
+from agent.topics import Target
+from tools import broker, keys
+from tools.console import Console, follow_acks
+from tools.provision import UnitSpec, provision
+
+Step = Callable[[str], None]
+UNIT = "demo-001"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running(cmd: list[str], prefix: str) -> Iterator[subprocess.Popen[str]]:
+    """A child process whose output is echoed with a prefix; stopped (SIGTERM) on the way out."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    threading.Thread(target=lambda: [print(f"   {prefix} | {ln}", end="", flush=True) for ln in proc.stdout or []],
+                     daemon=True).start()
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def run_demo(root: Path, step: Step) -> int:
+    root.mkdir(parents=True, exist_ok=True)
+    if not (root / "keys" / keys.SIGNING).exists():
+        keys.init(root / "keys")
+    port = free_port()
+    b = broker.init(root / "broker", port)
+    step(f"Local Mosquitto on 127.0.0.1:{port}, no anonymous access, one identity per unit ({b.conf})")
+    spec = UnitSpec(UNIT, root / "keys" / keys.TRUST, f"mqtt://127.0.0.1:{port}", root / UNIT,
+                    groups=("xa-demo", "province"), broker_dir=b.root)
+    config = provision(spec)
+    step(f"Unit {UNIT} provisioned with fake hardware: {config}")
+    with running(broker.command(b.root), "mosquitto"), running(
+            [sys.executable, "-m", "tools.cli", "agent", "--config", str(config)], UNIT):
+        _wait_port(port)
+        return _console_session(b, root, step)
+
+
+def _wait_port(port: int) -> None:
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+
+
+def _console_session(b: broker.BrokerDir, root: Path, step: Step) -> int:
+    from tools.console import BrokerAccess
+
+    password = b.password_file(broker.CONSOLE).read_text().strip()
+    console = Console(BrokerAccess(f"mqtt://127.0.0.1:{b.port()}", broker.CONSOLE, password))
+    key = keys.load_signing(root / "keys" / keys.SIGNING)
+    try:
+        console.subscribe(console.topics.all_reports("ack"), console.topics.report(UNIT, "status"))
+        _wait_status(console, lambda s: s.get("online") is True)
+        step("Unit online. Sending a signed `ping` to the commune group, then a 3 s relay test to the unit:")
+        failures = _send(console, key, Target("grp", "xa-demo"), "ping", {}, 5)
+        failures += _send(console, key, Target("dev", UNIT), "relay", {"zone": 1, "on": True, "for_s": 3}, 8)
+        step("A forged command (signed with a key the unit does not trust) is refused:")
+        forged = keys.OKPKey.generate_key("Ed25519", auto_kid=True)
+        failures += 1 - _send(console, forged, Target("dev", UNIT), "relay", {"zone": 1, "on": True}, 5)
+        step("Retained status of the unit: " + json.dumps(_wait_status(console, lambda s: "relays" in s)))
+        return 0 if failures == 0 else 1
+    finally:
+        console.close()
+
+
+def _send(console: Console, key: Any, target: Target, cmd: str, args: dict[str, Any], wait_s: float) -> int:
+    jti = console.send(key, target, cmd, args)
+    last = follow_acks(console, jti, wait_s, lambda dev, a: print(f"   ack {dev}: {a['state']} ({a['code']}) {a['msg']}"))
+    return sum(1 for a in last.values() if a["state"] in ("rejected", "failed")) or (0 if last else 1)
+
+
+def _wait_status(console: Console, ok: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    for topic, payload, _ in console.messages(time.monotonic() + 10):
+        if topic.endswith("/status") and ok(status := json.loads(payload)):
+            return status
+    return {}
