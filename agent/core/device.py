@@ -18,8 +18,10 @@ from agent.core.effects import (
     CancelTimer, Connect, Effect, Log, Publish, RememberCommand, SaveSetting, SetRelay, SetVolume, StartTimer, Subscribe,
 )
 from agent.core.events import (
-    ClockSyncChanged, Event, LinkDown, LinkUp, MessageArrived, OutboxChanged, Started, TimerFired,
+    ClockSyncChanged, Event, LinkDown, LinkUp, MessageArrived, OutboxChanged, PlayerEvent, Prepared, PrepareFailed,
+    RelayObserved, Started, TimerFired,
 )
+from agent.core.sound import PREFIX as SOUND_TIMER, SoundDesk, SoundSettings
 from agent.core.schemas import args_problem, known_commands
 from agent.core.verify import Command, Policy, Rejection, TrustError, load_trust, verify
 from agent.topics import Target, Topics
@@ -42,6 +44,7 @@ class DeviceSettings:
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 120.0
     reconnect_jitter: bool = True
+    sound: SoundSettings | None = None
 
 
 @dataclass
@@ -59,6 +62,8 @@ class DeviceState:
     started_ms: int = 0
     status_sent_ms: int = -STATUS_MIN_GAP_MS
     status_dirty: bool = False
+    observed: dict[int, bool] = field(default_factory=dict)  # relay read-back
+    saved: dict[str, Any] = field(default_factory=dict)  # settings persisted by earlier runs
 
 
 class Device:
@@ -74,6 +79,11 @@ class Device:
         self._commands: dict[str, Callable[[Command, int], None]] = {
             "ping": self._ping, "relay": self._relay, "volume": self._volume, "config": self._config,
         }
+        self.sound: SoundDesk | None = None
+        if settings.sound is not None:
+            self.sound = SoundDesk(settings.sound, self, state.saved)
+            self._commands |= {"play": self.sound.play, "stop": self.sound.stop, "store": self.sound.store,
+                               "schedule": self.sound.set_schedule}
 
     # ---- entry point ---------------------------------------------------------------------------------------
 
@@ -94,6 +104,10 @@ class Device:
                 self._clock_sync(now, synced)
             case OutboxChanged(pending=pending):
                 self.state.outbox = pending
+            case RelayObserved(zone=zone, on=on):
+                self.state.observed[zone] = on
+            case Prepared() | PrepareFailed() | PlayerEvent():
+                self._sound_event(event)
         self._flush_status(event.now_ms)
         return self._fx
 
@@ -106,6 +120,8 @@ class Device:
         self._fx.append(Connect())
         self._schedule_heartbeat(now)
         self._event(now, "started", ver=self.settings.version, clock_synced=synced)
+        if self.sound:
+            self.sound.arm_schedule(now)
         self._log("info", "agent_started", ver=self.settings.version, dev=self.settings.device_id)
         if not synced:
             self._log("warning", "clock_unsynced")
@@ -141,6 +157,8 @@ class Device:
             self._heartbeat(now)
         elif name.startswith("relay:"):
             self._relay_done(now, int(name[6:]))
+        elif name.startswith(SOUND_TIMER) and self.sound:
+            self.sound.timer(now, name)
         # "status" needs nothing here: _flush_status runs after every event.
 
     def _schedule_heartbeat(self, now: int) -> None:
@@ -268,6 +286,57 @@ class Device:
             self._schedule_heartbeat(now)
         self.state.status_dirty = True
 
+    # ---- sound -------------------------------------------------------------------------------------------------
+
+    def _sound_event(self, event: Prepared | PrepareFailed | PlayerEvent) -> None:
+        if self.sound is None:
+            return
+        match event:
+            case Prepared(now_ms=now, play_id=play_id, media=media):
+                self.sound.prepared(now, play_id, media)
+            case PrepareFailed(now_ms=now, play_id=play_id, code=code, msg=msg):
+                self.sound.prepare_failed(now, play_id, code, msg)
+            case PlayerEvent(now_ms=now, play_id=play_id, kind=kind, detail=detail):
+                self.sound.player(now, play_id, kind, detail)
+        self.state.status_dirty = True
+
+    # The sound desk's host (agent.core.sound.Host): thin doors onto the device's own outputs.
+
+    def emit(self, effect: Effect) -> None:
+        self._fx.append(effect)
+
+    def switch(self, zone: int, on: bool) -> None:
+        self._switch(zone, on)
+
+    def ack(self, now: int, jti: str | None, cmd: str | None, state: str, code: str, msg: str) -> None:
+        self._ack(now, jti, cmd, state, code, msg)
+        self.state.status_dirty = True
+
+    def report(self, now: int, kind: str, body: dict[str, Any]) -> None:
+        payload = reports.encode({"dev": self.settings.device_id, **body})
+        self._fx.append(Publish(self._topic(kind), payload, qos=1, durable=True, kind=kind))
+
+    def timer(self, name: str, at_ms: int) -> None:
+        self._fx.append(StartTimer(name, at_ms))
+
+    def cancel(self, name: str) -> None:
+        self._fx.append(CancelTimer(name))
+
+    def save(self, key: str, value: Any) -> None:
+        self._fx.append(SaveSetting(key, value))
+
+    def log(self, level: str, key: str, **params: Any) -> None:
+        self._log(level, key, **params)
+
+    def volume_pct(self) -> int:
+        return self.settings.volume_pct
+
+    def max_volume_pct(self) -> int:
+        return self.settings.max_volume_pct
+
+    def relay_on(self, zone: int) -> bool:
+        return self.state.observed.get(zone, False)
+
     # ---- reports -------------------------------------------------------------------------------------------
 
     def status(self, now: int) -> dict[str, Any]:
@@ -277,6 +346,7 @@ class Device:
             "relays": {str(z): on for z, on in sorted(st.relays.items())},
             "volume_pct": s.volume_pct, "heartbeat_s": s.heartbeat_s, "groups": list(s.groups),
             "clock_synced": st.clock_synced, "rejected": dict(sorted(st.rejected.items())), "since_ts": st.started_ms,
+            **(self.sound.status() if self.sound else {}),
         }
 
     def _flush_status(self, now: int) -> None:

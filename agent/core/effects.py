@@ -80,4 +80,25 @@ class Log:
     params: tuple[tuple[str, Any], ...] = ()
 
 
-Effect = Publish | Subscribe | Connect | SetRelay | SetVolume | StartTimer | CancelTimer | RememberCommand | SaveSetting | Log
+@dataclass(frozen=True, slots=True)
+class Prepare:
+    """Make a source playable offline: download and verify (url+sha256), synthesize (tts); `pin` keeps it cached."""
+
+    play_id: str
+    source: dict[str, Any]
+    pin: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PlayAudio:
+    play_id: str
+    media: str
+    volume_pct: int
+
+
+@dataclass(frozen=True, slots=True)
+class StopAudio:
+    play_id: str
+
+
+Effect = Prepare | PlayAudio | StopAudio | Publish | Subscribe | Connect | SetRelay | SetVolume | StartTimer | CancelTimer | RememberCommand | SaveSetting | Log

@@ -51,4 +51,44 @@ class OutboxChanged:
     pending: int
 
 
-Event = Started | LinkUp | LinkDown | MessageArrived | TimerFired | ClockSyncChanged | OutboxChanged
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Audio for a play (or a `store`) is on local disk and verified, or a stream URL is ready."""
+
+    now_ms: int
+    play_id: str
+    media: str
+
+
+@dataclass(frozen=True, slots=True)
+class PrepareFailed:
+    now_ms: int
+    play_id: str
+    code: str
+    msg: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlayerEvent:
+    """From the audio engine: kind is started, finished or failed (detail: a short machine reason)."""
+
+    now_ms: int
+    play_id: str
+    kind: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RelayObserved:
+    """Read-back of a relay after it was switched (fake or real hardware)."""
+
+    now_ms: int
+    zone: int
+    on: bool
+
+
+SoundEvent = Prepared | PrepareFailed | PlayerEvent | RelayObserved
+
+Event = Started | LinkUp | LinkDown | MessageArrived | TimerFired | ClockSyncChanged | OutboxChanged | SoundEvent

@@ -64,3 +64,13 @@ def timers(effects: list[Effect]) -> dict[str, int]:
 
 def statuses(effects: list[Effect]) -> list[dict[str, Any]]:
     return [json.loads(e.payload) for e in effects if isinstance(e, Publish) and e.topic.endswith("/status")]
+
+
+def sound_device(**sound: Any) -> Device:
+    from zoneinfo import ZoneInfo
+
+    from agent.core.sound import SoundSettings
+
+    defaults: dict[str, Any] = {"zones": (1, 2), "tz": ZoneInfo("Asia/Ho_Chi_Minh"), "quiet_window": None,
+                                "warmup_s": 1.0, "tail_s": 2.0, "stagger_s": 0.5, "max_on_s": 600}
+    return make_device(sound=SoundSettings(**(defaults | sound)))

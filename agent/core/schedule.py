@@ -1,0 +1,93 @@
+"""The commune programme: weekly slots in the unit's time zone, and when the next one starts.
+
+Pure: times are given in ms since the epoch; the time zone object is given (built once by the composition root).
+Must not import adapters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
+
+from agent.core.clocktime import in_window
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    index: int
+    days: tuple[int, ...]  # ISO weekdays, 1 = Monday
+    at_minute: int
+    source: dict[str, Any]
+    title: str
+    duration_s: int | None
+    volume_pct: int | None
+    zones: tuple[int, ...] | None
+
+    def label(self) -> str:
+        days = ",".join(DAY_NAMES[d - 1] for d in self.days)
+        return f"slot {self.index + 1} ({days} {self.at_minute // 60:02d}:{self.at_minute % 60:02d})"
+
+
+def parse_slots(raw: list[dict[str, Any]]) -> tuple[Slot, ...]:
+    """Slots from schedule args that already passed the JSON Schema."""
+    return tuple(
+        Slot(
+            index=i, days=tuple(sorted(set(s.get("days", range(1, 8))))), at_minute=_minute(s["at"]),
+            source=s["source"], title=s.get("title", ""), duration_s=s.get("duration_s"),
+            volume_pct=s.get("volume_pct"), zones=tuple(s["zones"]) if s.get("zones") else None,
+        )
+        for i, s in enumerate(raw)
+    )
+
+
+def _minute(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def quiet_conflict(slots: tuple[Slot, ...], window: tuple[int, int] | None) -> Slot | None:
+    """The first slot whose start, or any minute it may play, falls inside the quiet window."""
+    if window is None:
+        return None
+    for slot in slots:
+        length_min = max(1, -(-(slot.duration_s or 60) // 60))
+        if any(in_window((slot.at_minute + m) % 1440, window) for m in range(0, length_min)):
+            return slot
+    return None
+
+
+def next_start(slots: tuple[Slot, ...], after_ms: int, tz: tzinfo) -> tuple[int, Slot] | None:
+    """The earliest (start_ms, slot) strictly after `after_ms`, looking a week ahead."""
+    today = datetime.fromtimestamp(after_ms / 1000, tz).date()
+    best: tuple[int, Slot] | None = None
+    for offset in range(8):
+        day = today + timedelta(days=offset)
+        for slot in slots:
+            start = _start_ms(day, slot, tz)
+            if day.isoweekday() in slot.days and start > after_ms and (best is None or start < best[0]):
+                best = (start, slot)
+        if best is not None:
+            return best
+    return best
+
+
+def _start_ms(day: date, slot: Slot, tz: tzinfo) -> int:
+    local = datetime.combine(day, time(slot.at_minute // 60, slot.at_minute % 60), tz)
+    return int(local.timestamp() * 1000)
+
+
+def local_minute(now_ms: int, tz: tzinfo) -> int:
+    local = datetime.fromtimestamp(now_ms / 1000, tz)
+    return local.hour * 60 + local.minute
+
+
+def window_opens_ms(now_ms: int, window: tuple[int, int], tz: tzinfo) -> int:
+    """When a quiet window that contains `now_ms` ends (the next local time equal to its end minute)."""
+    local = datetime.fromtimestamp(now_ms / 1000, tz)
+    end = local.replace(hour=window[1] // 60, minute=window[1] % 60, second=0, microsecond=0)
+    if end <= local:
+        end += timedelta(days=1)
+    return int(end.timestamp() * 1000)
