@@ -86,6 +86,9 @@ def build(cfg: Config) -> Agent:
     check_names(cfg)
     keys = read_trust(cfg.path(cfg.trust.jwks))
     password = read_password(cfg)
+    if cfg.mqtt.protocol != "5":
+        log.warning("mqtt.protocol 3.1.1: a retained command published while the unit is connected cannot be told "
+                    "from a live one; use MQTT 5 where the broker has it")
     if cfg.mqtt.url.startswith("mqtt://"):
         log.warning("mqtt.url uses plain mqtt://: commands are signed, but reports travel unencrypted")
     clock = SystemClock(cfg.trust.time_sync)
@@ -112,7 +115,7 @@ def link_settings(cfg: Config, password: str) -> LinkSettings:
         url=m.url, client_id=f"loa-{cfg.device.id}", will_topic=topics.report(cfg.device.id, "status"),
         will_payload=offline_status(), username=m.username, password=password,
         ca=str(cfg.path(m.ca)) if m.ca else "", cert=str(cfg.path(m.cert)) if m.cert else "",
-        key=str(cfg.path(m.key)) if m.key else "", keepalive_s=m.keepalive_s,
+        key=str(cfg.path(m.key)) if m.key else "", keepalive_s=m.keepalive_s, protocol=m.protocol,
     )
 
 

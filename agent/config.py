@@ -67,6 +67,7 @@ class MqttSection:
     username: str = ""
     password_file: str = ""
     topic_prefix: str = "loa/v1"
+    protocol: str = field(default="5", metadata=_check(_one_of("5", "3.1.1")))
     keepalive_s: int = field(default=60, metadata=_check(_between(5, 1200)))
     reconnect_min_s: float = field(default=1.0, metadata=_check(_between(0.05, 60)))
     reconnect_max_s: float = field(default=120.0, metadata=_check(_between(1, 3600)))

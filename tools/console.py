@@ -59,7 +59,8 @@ class Console:
     def _open(self, url: str, timeout_s: float) -> None:
         parts = urlsplit(url)
         try:
-            self.client.connect(parts.hostname or "localhost", parts.port or 1883, keepalive=30)
+            port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+            self.client.connect(parts.hostname or "localhost", port, keepalive=30)
         except OSError as exc:
             raise LinkError(f"cannot reach the broker at {url}: {exc.strerror or exc}") from None
         self.client.loop_start()

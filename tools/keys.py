@@ -27,7 +27,7 @@ DEFAULT_ISSUER = "province"
 def init(directory: Path, *, force: bool = False) -> OKPKey:
     """Make a new key pair in DIR; refuses to overwrite an existing signing key unless forced."""
     if (directory / SIGNING).exists() and not force:
-        raise ConfigError(f"{directory / SIGNING} already exists; use `loa keys rotate` to replace it")
+        raise ConfigError(f"{directory / SIGNING} already exists; pass --force only after every unit trusts a new key")
     key = OKPKey.generate_key("Ed25519", parameters={"use": "sig", "alg": "EdDSA"}, auto_kid=True)
     write_private(directory / SIGNING, json.dumps(key.as_dict(private=True), indent=2))
     write_public(directory / TRUST, json.dumps({"keys": [key.as_dict(private=False)]}, indent=2))

@@ -14,6 +14,9 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from agent.runtime.loop import Loop
 
@@ -30,6 +33,8 @@ class LinkSettings:
     cert: str = ""
     key: str = ""
     keepalive_s: int = 60
+    protocol: str = "5"  # MQTT 5 keeps the retain flag on live retained commands (retain-as-published)
+    session_expiry_s: int = 7 * 86400  # commands sent while the unit is offline wait at the broker this long
     connect_in_thread: bool = True  # a unit on 4G must not freeze its relay timers on a slow TCP connect
 
 
@@ -50,8 +55,11 @@ class PahoLink:
 
     def _make_client(self) -> mqtt.Client:
         s = self.settings
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=s.client_id, clean_session=False,
-                             protocol=mqtt.MQTTv311)
+        if s.protocol == "5":
+            client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=mqtt.MQTTv5)
+        else:
+            client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=s.client_id, clean_session=False,
+                                 protocol=mqtt.MQTTv311)
         client.will_set(s.will_topic, s.will_payload, qos=1, retain=True)
         if s.username:
             client.username_pw_set(s.username, s.password or None)
@@ -107,8 +115,14 @@ class PahoLink:
     def _connect_blocking(self) -> None:
         url = urlsplit(self.settings.url)
         default_port = 8883 if url.scheme == "mqtts" else 1883
+        host, port, keepalive = url.hostname or "localhost", url.port or default_port, self.settings.keepalive_s
         try:
-            self.client.connect(url.hostname or "localhost", url.port or default_port, self.settings.keepalive_s)
+            if self.settings.protocol == "5":
+                props = Properties(PacketTypes.CONNECT)
+                props.SessionExpiryInterval = self.settings.session_expiry_s
+                self.client.connect(host, port, keepalive, clean_start=False, properties=props)
+            else:
+                self.client.connect(host, port, keepalive)
         except (OSError, ssl.SSLError, ValueError) as exc:
             reason = f"{exc.__class__.__name__}: {exc}"
             self.loop.post(lambda: self._down(reason))
@@ -118,7 +132,11 @@ class PahoLink:
         return info.mid if info.rc == mqtt.MQTT_ERR_SUCCESS else None
 
     def subscribe(self, topics: tuple[str, ...], qos: int = 1) -> None:
-        self.client.subscribe([(t, qos) for t in topics])
+        if self.settings.protocol == "5":
+            options = SubscribeOptions(qos=qos, retainAsPublished=True)
+            self.client.subscribe([(t, options) for t in topics])
+        else:
+            self.client.subscribe([(t, qos) for t in topics])
 
     def close(self) -> None:
         self._closing = True

@@ -205,6 +205,7 @@ class Device:
         keep_until = command.exp + self.settings.policy.skew_s
         self.state.seen[command.jti] = keep_until
         self._fx.append(RememberCommand(command.jti, keep_until))
+        # While synced, iat is at most now + skew (else not_yet_valid), so a fast signer cannot push the floor far.
         if command.iat > self.state.time_floor_s:
             self.state.time_floor_s = command.iat
             self._fx.append(SaveSetting("time_floor_s", command.iat))

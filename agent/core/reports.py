@@ -20,7 +20,7 @@ def ack(dev: str, jti: str | None, cmd: str | None, state: str, code: str, msg: 
 
 def heartbeat(ts: int, up_s: int, outbox: int, relays: dict[int, bool]) -> bytes:
     body: dict[str, Any] = {"ts": ts, "up": up_s, "ob": outbox}
-    on = "".join(str(z) for z, state in sorted(relays.items()) if state)
+    on = [z for z, state in sorted(relays.items()) if state]
     if on:
         body["on"] = on
     return encode(body)

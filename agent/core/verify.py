@@ -60,7 +60,10 @@ def load_trust(jwks: Mapping[str, Any]) -> KeySet:
     kids = [_check_key(k) for k in keys]
     if len(set(kids)) != len(kids):
         raise TrustError("every trusted key needs a distinct kid")
-    return KeySet.import_key_set({"keys": [dict(k) for k in keys]})
+    try:
+        return KeySet.import_key_set({"keys": [dict(k) for k in keys]})
+    except (JoseError, ValueError, TypeError) as exc:  # e.g. an 'x' that is not 32 bytes of base64url
+        raise TrustError(f"a trusted key cannot be read ({exc.__class__.__name__})") from None
 
 
 def _check_key(key: Any) -> str:
@@ -155,8 +158,10 @@ def _check_shape(claims: dict[str, Any]) -> tuple[str, str] | None:
         value = claims.get(name)
         if not isinstance(value, kind) or isinstance(value, bool) or value == "":
             return ("bad_token", f"claim {name!r} is missing or not a {kind.__name__}")
-    if not isinstance(claims.get("args", {}), dict):
-        return ("bad_args", "claim 'args' must be a JSON object")
+    if len(claims["jti"]) > 128:
+        return ("bad_token", "claim 'jti' is longer than 128 characters")
+    if not isinstance(claims.get("args"), dict):
+        return ("bad_args", "claim 'args' is missing or not a JSON object")
     return None
 
 
@@ -186,7 +191,7 @@ def _check_time(claims: dict[str, Any], now_s: int, clock_synced: bool, policy: 
 
 def _command(claims: dict[str, Any], target: Target) -> Command:
     return Command(
-        jti=claims["jti"], cmd=claims["cmd"], args=claims.get("args", {}),
+        jti=claims["jti"], cmd=claims["cmd"], args=claims["args"],
         iss=claims["iss"], iat=claims["iat"], exp=claims["exp"], target=target,
     )
 

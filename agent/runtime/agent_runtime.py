@@ -13,11 +13,14 @@ from typing import Any, Protocol
 from agent import i18n
 from agent.core.device import Device
 from agent.core.effects import (
-    CancelTimer, Connect, Effect, Log, Publish, RememberCommand, SaveSetting, SetRelay, SetVolume, StartTimer, Subscribe,
+    CancelTimer, Connect, Effect, Log, PlayAudio, Prepare, Publish, RememberCommand, SaveSetting, SetRelay, SetVolume,
+    StartTimer, StopAudio, Subscribe,
 )
 from agent.core.events import (
-    ClockSyncChanged, Event, LinkDown, LinkUp, MessageArrived, OutboxChanged, Started, TimerFired,
+    ClockSyncChanged, Event, LinkDown, LinkUp, MessageArrived, OutboxChanged, PlayerEvent, RelayObserved, Started,
+    TimerFired,
 )
+from agent.sound_ports import Player
 from agent.errors import StoreError
 from agent.runtime.loop import Loop, TimerHandle
 
@@ -34,6 +37,12 @@ class Link(Protocol):
 
 class Relays(Protocol):
     def set(self, zone: int, on: bool) -> None: ...
+    def read(self, zone: int) -> bool: ...
+    def close(self) -> None: ...
+
+
+class Preparing(Protocol):
+    def submit(self, play_id: str, source: dict[str, Any], pin: bool) -> None: ...
     def close(self) -> None: ...
 
 
@@ -57,6 +66,8 @@ class AgentRuntime:
                  language: str = "vi", flush_rate_per_s: float = 20.0) -> None:
         self.device, self.loop, self.relays, self.store, self.clock = device, loop, relays, store, clock
         self.link: Link | None = None
+        self.player: Player | None = None
+        self.preparer: Preparing | None = None
         self.language = language
         self.online = False
         self.volume_pct = 0
@@ -106,7 +117,12 @@ class AgentRuntime:
     # ---- the core ------------------------------------------------------------------------------------------
 
     def feed(self, event: Event) -> None:
-        for effect in self.device.handle(event):
+        try:
+            effects = self.device.handle(event)
+        except Exception:  # a core bug must not take the unit off the air; it is logged with its traceback
+            log.exception("internal error while handling %s", type(event).__name__)
+            return
+        for effect in effects:
             self._carry_out(effect)
 
     def _carry_out(self, e: Effect) -> None:
@@ -124,8 +140,18 @@ class AgentRuntime:
                     self.link.connect()
             case SetRelay(zone=zone, on=on):
                 self.relays.set(zone, on)
+                self.post_event(lambda now, z=zone: RelayObserved(now, z, self.relays.read(z)))
             case SetVolume(volume_pct=pct):
                 self.volume_pct = pct
+            case Prepare(play_id=play_id, source=source, pin=pin):
+                if self.preparer:
+                    self.preparer.submit(play_id, source, pin)
+            case PlayAudio(play_id=play_id, media=media, volume_pct=pct):
+                if self.player:
+                    self.player.play(play_id, media, volume_pct=pct, on_event=self._player_event)
+            case StopAudio(play_id=play_id):
+                if self.player:
+                    self.player.stop(play_id)
             case StartTimer(name=name, at_ms=at_ms):
                 self._start_timer(name, at_ms)
             case CancelTimer(name=name):
@@ -136,6 +162,13 @@ class AgentRuntime:
                 self.store.save_setting(key, value)
             case Log(level=level, key=key, params=params):
                 self._log(level, key, dict(params))
+
+    def post_event(self, make: Any) -> None:
+        """From any thread: build the event with the time it is handled at, on the loop thread."""
+        self.loop.post(lambda: self.feed(make(self.clock.now_ms())))
+
+    def _player_event(self, play_id: str, kind: str, detail: str) -> None:
+        self.post_event(lambda now: PlayerEvent(now, play_id, kind, detail))
 
     def _start_timer(self, name: str, at_ms: int) -> None:
         self._cancel_timer(name)
@@ -191,7 +224,11 @@ class AgentRuntime:
     # ---- shutdown ------------------------------------------------------------------------------------------
 
     def stop(self, offline_payload: bytes, status_topic: str) -> None:
-        """Relays off first, then a goodbye status (a clean disconnect does not fire the last will)."""
+        """Audio and relays off first, then a goodbye status (a clean disconnect does not fire the last will)."""
+        if self.player:
+            self.player.close()
+        if self.preparer:
+            self.preparer.close()
         self.relays.close()
         self._log("info", "agent_stopping", {})
         if self.online and self.link:

@@ -113,3 +113,18 @@ def test_group_command_reaches_members_and_audience_must_match_the_topic(make_un
     assert watch.wait_acks(ok, {"finished"}) == ["accepted", "finished"]
     assert watch.wait_acks(wrong, {"rejected"}) == ["rejected"]
     assert watch.acks(wrong)[0]["code"] == "wrong_audience"
+
+
+def test_a_retained_command_published_while_the_unit_is_connected_is_refused(make_unit, console: Console, keys: Path):
+    """MQTT 5 retain-as-published: the retain flag survives on a live delivery, so even this is never executed."""
+    unit = make_unit()
+    watch = UnitWatch(console, unit)
+    watch.wait_online()
+    token, jti = sign_command(load_signing(keys / "signing.jwk"), f"dev:{unit.device_id}", "relay", RELAY_ON)
+    try:
+        watch.publish_raw(token, retain=True)
+        assert watch.wait_acks(jti, {"rejected", "finished"}) == ["rejected"]
+        assert watch.acks(jti)[0]["code"] == "retained"
+        assert not any(j["on"] for j in unit.relay_journal())
+    finally:
+        watch.publish_raw(b"", retain=True)

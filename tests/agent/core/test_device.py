@@ -97,3 +97,25 @@ def test_acks_and_events_are_durable_heartbeats_are_not() -> None:
     assert all(e.durable for e in effects if isinstance(e, Publish) and e.topic.endswith("/ack"))
     assert not any(isinstance(e, SetRelay) for e in effects)
     assert not any(isinstance(e, StartTimer) and e.name.startswith("relay") for e in effects)
+
+
+def test_a_signed_config_with_an_unreadable_key_is_bad_args_not_a_crash() -> None:
+    device = make_device()
+    bad = {"trust": {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "not-32-bytes", "kid": "k9"}]}}
+    assert acks(arrive(device, "config", bad, "c3", T0 + 1000)) == [("c3", "rejected", "bad_args")]
+    assert acks(arrive(device, "ping", {}, "p", T0 + 2000))[0][1] == "accepted"  # still trusting the old key
+
+
+def test_time_floor_is_persisted_and_a_fast_signer_cannot_push_it_far() -> None:
+    from agent.core.effects import SaveSetting
+    from agent.core.events import MessageArrived
+    from agent.topics import Topics
+    from tests.agent.core.device_helpers import command
+
+    device = make_device()
+    topic = Topics().device_command("d1")
+    far = device.handle(MessageArrived(T0 + 1000, topic, command("ping", {}, "far", now_ms=T0 + 3_000_000)))
+    near = device.handle(MessageArrived(T0 + 1000, topic, command("ping", {}, "near", now_ms=T0 + 31_000)))
+    assert acks(far)[0][1:] == ("rejected", "not_yet_valid")
+    floors = [e.value for e in near if isinstance(e, SaveSetting) and e.key == "time_floor_s"]
+    assert floors == [(T0 + 31_000) // 1000] and device.state.time_floor_s == floors[0]

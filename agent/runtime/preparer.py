@@ -1,0 +1,53 @@
+"""Makes sources playable off the loop thread: downloads into the verified cache, or speech from text.
+
+One worker thread, jobs in order; results go back to the loop as Prepared / PrepareFailed events.
+Must not import paho, vlc or any hardware library; it talks to the cache and the synthesizer through their ports.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from agent.core.events import Event, Prepared, PrepareFailed
+from agent.errors import LoaError
+from agent.sound_ports import AudioCache, SpeechSynth
+
+Deliver = Callable[[Callable[[int], Event]], None]  # hands an event factory (given the time) to the loop
+
+
+class Preparer:
+    def __init__(self, cache: AudioCache, synth: SpeechSynth, deliver: Deliver) -> None:
+        self.cache, self.synth, self.deliver = cache, synth, deliver
+        self._jobs: queue.Queue[tuple[str, dict[str, Any], bool] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._work, name="prepare", daemon=True)
+        self._thread.start()
+
+    def submit(self, play_id: str, source: dict[str, Any], pin: bool) -> None:
+        self._jobs.put((play_id, source, pin))
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            play_id, source, pin = job
+            try:
+                media = str(self._resolve(source, pin))
+            except LoaError as exc:
+                code, msg = exc.code, str(exc)
+                self.deliver(lambda now, p=play_id, c=code, m=msg: PrepareFailed(now, p, c, m))
+            except OSError as exc:  # a full disk or a vanished folder: a clear failure, never a dead worker
+                msg = f"cannot write audio: {exc.strerror or exc}"
+                self.deliver(lambda now, p=play_id, m=msg: PrepareFailed(now, p, "storage_error", m))
+            else:
+                self.deliver(lambda now, p=play_id, m=media: Prepared(now, p, m))
+
+    def _resolve(self, source: dict[str, Any], pin: bool) -> Path:
+        if "tts" in source:
+            return self.synth.synthesize(source["tts"], source.get("lang", "vi"))
+        if pin:
+            self.cache.pin(source["sha256"])
+        return self.cache.path_for(source["sha256"]) or self.cache.fetch(source["url"], source["sha256"], pin=pin)
+
+    def close(self) -> None:
+        self._jobs.put(None)

@@ -1,0 +1,1 @@
+"""Benchmarks: each measures a real run and prints numbers; none is a unit test."""
