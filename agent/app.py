@@ -122,7 +122,7 @@ def link_settings(cfg: Config, password: str) -> LinkSettings:
 def run(cfg: Config) -> None:
     """Run in the foreground until SIGTERM or SIGINT; relays are off on the way out whatever happened."""
     agent = build(cfg)
-    stop = lambda *_: agent.loop.post(agent.loop.stop)  # noqa: E731 - a signal handler only hands off
+    stop = lambda *_: agent.loop.post(agent.loop.stop)
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:

@@ -6,8 +6,9 @@ urllib or subprocess; adapters in `agent/adapters/` implement these protocols.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Final, Protocol
+from typing import Final, Protocol
 
 # on_event(play_id, kind, detail). Called from a library thread: it must only hand off (e.g. queue.put).
 PlayEventCallback = Callable[[str, str, str], None]

@@ -6,16 +6,17 @@ A user sees one clear line for any expected error (LoaError), never a traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from agent import i18n
 from agent.errors import LoaError
+from agent.topics import Target
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -67,6 +68,45 @@ def cmd_send(args: argparse.Namespace) -> int:
     return send(args, lambda key, **p: say(args, key, **p))
 
 
+def cmd_logs(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from tools import staff_logs
+    from tools.send import connect_console
+
+    query = {"kind": "lines", "level": args.level, "since_ts": staff_logs.since_ms(args.since, int(time.time() * 1000))}
+    console, key = connect_console(args)
+    try:
+        answers = staff_logs.request(console, key, Target("dev", args.device), query, args.wait)
+    finally:
+        console.close()
+    if args.device not in answers:
+        say(args, "logs_silent", dev=args.device, wait=args.wait)
+        return 1
+    if not staff_logs.show_lines(answers[args.device], args.lang, ZoneInfo(args.tz), args.grep, print):
+        say(args, "logs_none", dev=args.device)
+    return 0
+
+
+def cmd_playlog(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from tools import staff_logs
+    from tools.send import connect_console
+
+    target = Target("dev", args.device) if args.device else Target("grp", args.group)
+    query = {"kind": "playlog", "since_ts": staff_logs.since_ms(args.since, int(time.time() * 1000)), "limit": 500}
+    console, key = connect_console(args)
+    try:
+        answers = staff_logs.request(console, key, target, query, args.wait, expected=args.expect or 1)
+    finally:
+        console.close()
+    with staff_logs.open_csv(args.out) as out:
+        rows = staff_logs.write_playlog_csv(answers, out, ZoneInfo(args.tz))
+    say(args, "playlog_written", rows=rows, units=len(answers), path=args.out)
+    return 0 if answers else 1
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from tools.demo import run_demo
 
@@ -90,6 +130,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--port", type=int, default=1883)
     b.set_defaults(fn=cmd_broker)
     _send_args(sub.add_parser("send", help="sign and send a command, and follow its acks"))
+    _logs_args(sub.add_parser("logs", help="show a unit's recent log lines in plain Vietnamese or English"))
+    _playlog_args(sub.add_parser("playlog", help="export play logs of a unit or a commune to CSV"))
     d = sub.add_parser("demo", help="the embedded default: local broker, one agent on fake hardware, signed commands")
     d.add_argument("--dir", default=".loa-demo")
     d.set_defaults(fn=cmd_demo)
@@ -110,21 +152,47 @@ def _provision_args(p: argparse.ArgumentParser) -> None:
     p.set_defaults(fn=cmd_provision)
 
 
-def _send_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("command_name", metavar="COMMAND")
-    p.add_argument("--args", default="{}", help="JSON object of arguments")
-    target = p.add_mutually_exclusive_group(required=True)
-    target.add_argument("--device")
-    target.add_argument("--group")
+def _console_args(p: argparse.ArgumentParser, *, group: bool = True, wait: float = 0.0) -> None:
+    """Who to talk to and as whom: shared by every console command."""
+    if group:
+        target = p.add_mutually_exclusive_group(required=True)
+        target.add_argument("--device")
+        target.add_argument("--group")
+        p.add_argument("--expect", type=int, default=0, help="for a group: how many devices should answer")
     p.add_argument("--key", required=True, help="signing.jwk")
     p.add_argument("--broker", required=True)
     p.add_argument("--username", default="")
     p.add_argument("--password-file", default="")
     p.add_argument("--ca", default="")
-    p.add_argument("--expect", type=int, default=0, help="for a group: how many devices should answer")
-    p.add_argument("--wait", type=float, default=0.0, help="follow the acks for up to this many seconds")
+    p.add_argument("--cert", default="")
+    p.add_argument("--client-key", default="")
+    p.add_argument("--wait", type=float, default=wait, help="wait for answers up to this many seconds")
+
+
+def _send_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("command_name", metavar="COMMAND")
+    p.add_argument("--args", default="{}", help="JSON object of arguments")
+    _console_args(p)
     p.add_argument("--lifetime", type=int, default=300)
     p.set_defaults(fn=cmd_send)
+
+
+def _logs_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("device", metavar="UNIT")
+    _console_args(p, group=False, wait=10.0)
+    p.add_argument("--since", help="30m, 2h, 1d or a date-time")
+    p.add_argument("--level", choices=("debug", "info", "warning", "error"), default="info")
+    p.add_argument("--grep", help="only lines containing this text (in the language shown)")
+    p.add_argument("--tz", default="Asia/Ho_Chi_Minh")
+    p.set_defaults(fn=cmd_logs)
+
+
+def _playlog_args(p: argparse.ArgumentParser) -> None:
+    _console_args(p, wait=10.0)
+    p.add_argument("--out", required=True, help="CSV file to write")
+    p.add_argument("--since", help="30m, 2h, 1d or a date-time")
+    p.add_argument("--tz", default="Asia/Ho_Chi_Minh")
+    p.set_defaults(fn=cmd_playlog)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,8 +9,9 @@ import json
 import queue
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
@@ -20,6 +21,7 @@ from agent.errors import LoaError
 from agent.topics import Target, Topics
 from tools.keys import sign_command
 
+DEFAULT_TOPICS = Topics()
 TERMINAL = {"rejected", "finished", "preempted", "stopped", "failed", "expired"}
 
 
@@ -40,7 +42,7 @@ class BrokerAccess:
 class Console:
     """A connected console session; messages on subscribed topics arrive in `inbox` as (topic, payload, retained)."""
 
-    def __init__(self, access: BrokerAccess, topics: Topics = Topics(), timeout_s: float = 10.0,
+    def __init__(self, access: BrokerAccess, topics: Topics = DEFAULT_TOPICS, timeout_s: float = 10.0,
                  client_id: str = "", persistent: bool = False) -> None:
         """`persistent` keeps the session (and QoS 1 messages for it) at the broker between connections."""
         self.topics = topics

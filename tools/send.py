@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+
+from joserfc.jwk import OKPKey
 
 from agent.errors import ConfigError
 from agent.topics import Target
@@ -21,7 +24,14 @@ FAILED = {"rejected", "failed", "expired"}
 
 def access_from(args: argparse.Namespace) -> BrokerAccess:
     password = Path(args.password_file).read_text().strip() if args.password_file else ""
-    return BrokerAccess(url=args.broker, username=args.username, password=password, ca=args.ca)
+    return BrokerAccess(url=args.broker, username=args.username, password=password, ca=args.ca,
+                        cert=args.cert, key=args.client_key)
+
+
+def connect_console(args: argparse.Namespace) -> tuple[Console, OKPKey]:
+    """The signing key first (a missing key is a clear error before any connection), then the broker."""
+    key = load_signing(Path(args.key))
+    return Console(access_from(args)), key
 
 
 def parse_args_json(text: str) -> dict[str, Any]:
@@ -35,10 +45,9 @@ def parse_args_json(text: str) -> dict[str, Any]:
 
 
 def send(args: argparse.Namespace, say: Say) -> int:
-    key = load_signing(Path(args.key))
     cmd_args = parse_args_json(args.args)
     target = Target("dev", args.device) if args.device else Target("grp", args.group)
-    console = Console(access_from(args))
+    console, key = connect_console(args)
     try:
         if args.wait:
             console.subscribe(console.topics.all_reports("ack"))

@@ -7,25 +7,51 @@ from __future__ import annotations
 
 import json
 import random
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 from joserfc.jwk import KeySet
 
 from agent.core import reports
 from agent.core.backoff import Backoff
 from agent.core.effects import (
-    CancelTimer, Connect, Effect, Log, Publish, RememberCommand, SaveSetting, SetRelay, SetVolume, StartTimer, Subscribe,
+    CancelTimer,
+    Connect,
+    Effect,
+    Log,
+    Publish,
+    RememberCommand,
+    SaveSetting,
+    SetRelay,
+    SetVolume,
+    StartTimer,
+    Subscribe,
 )
 from agent.core.events import (
-    ClockSyncChanged, Event, LinkDown, LinkUp, MessageArrived, OutboxChanged, PlayerEvent, Prepared, PrepareFailed,
-    RelayObserved, Started, TimerFired,
+    ClockSyncChanged,
+    Event,
+    Fault,
+    LinkDown,
+    LinkUp,
+    MessageArrived,
+    OutboxChanged,
+    PlayerEvent,
+    Prepared,
+    PrepareFailed,
+    RelayObserved,
+    Started,
+    TimerFired,
 )
-from agent.core.sound import PREFIX as SOUND_TIMER, SoundDesk, SoundSettings
 from agent.core.schemas import args_problem, known_commands
+from agent.core.sound import PREFIX as SOUND_TIMER
+from agent.core.sound import SoundDesk, SoundSettings
 from agent.core.verify import Command, Policy, Rejection, TrustError, load_trust, verify
 from agent.topics import Target, Topics
 
+LEVELS = ("debug", "info", "warning", "error")
+HISTORY = 500  # recent log lines and play logs the unit can send back on a `logs` command
 STATUS_MIN_GAP_MS = 200  # coalesces bursts (a storm of hostile commands) while keeping "within 1 s of any change"
 
 
@@ -36,7 +62,7 @@ class DeviceSettings:
     zones: tuple[int, ...]
     version: str
     policy: Policy
-    topics: Topics = Topics()
+    topics: Topics = field(default_factory=Topics)
     role: str = "cluster"
     heartbeat_s: int = 60
     volume_pct: int = 70
@@ -63,7 +89,10 @@ class DeviceState:
     status_sent_ms: int = -STATUS_MIN_GAP_MS
     status_dirty: bool = False
     observed: dict[int, bool] = field(default_factory=dict)  # relay read-back
+    faults: dict[str, str] = field(default_factory=dict)  # name -> detail, shown as status "errors"
     saved: dict[str, Any] = field(default_factory=dict)  # settings persisted by earlier runs
+    log_lines: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    playlogs: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY))
 
 
 class Device:
@@ -76,8 +105,10 @@ class Device:
         self.state.relays = {z: False for z in settings.zones}
         self.backoff = Backoff(settings.reconnect_min_s, settings.reconnect_max_s, rng, settings.reconnect_jitter)
         self._fx: list[Effect] = []
+        self._now = 0
         self._commands: dict[str, Callable[[Command, int], None]] = {
             "ping": self._ping, "relay": self._relay, "volume": self._volume, "config": self._config,
+            "logs": self._logs,
         }
         self.sound: SoundDesk | None = None
         if settings.sound is not None:
@@ -89,6 +120,7 @@ class Device:
 
     def handle(self, event: Event) -> list[Effect]:
         self._fx = []
+        self._now = event.now_ms
         match event:
             case Started(now_ms=now, clock_synced=synced):
                 self._started(now, synced)
@@ -106,6 +138,8 @@ class Device:
                 self.state.outbox = pending
             case RelayObserved(zone=zone, on=on):
                 self.state.observed[zone] = on
+            case Fault(name=name, active=active, detail=detail):
+                self._fault(name, active, detail)
             case Prepared() | PrepareFailed() | PlayerEvent():
                 self._sound_event(event)
         self._flush_status(event.now_ms)
@@ -149,6 +183,17 @@ class Device:
             self.state.clock_synced = synced
             self.state.status_dirty = True
             self._log("info" if synced else "warning", "clock_synced" if synced else "clock_unsynced")
+
+    def _fault(self, name: str, active: bool, detail: str) -> None:
+        if active == (name in self.state.faults):
+            return
+        if active:
+            self.state.faults[name] = detail
+            self._log("error", f"{name}_error", reason=detail)
+        else:
+            del self.state.faults[name]
+            self._log("info", f"{name}_recovered")
+        self.state.status_dirty = True
 
     def _timer(self, now: int, name: str) -> None:
         if name == "reconnect":
@@ -220,6 +265,16 @@ class Device:
         self._ack(now, c.jti, c.cmd, "accepted", "ok", "ping accepted")
         self._ack(now, c.jti, c.cmd, "finished", "ok", "pong")
         self.state.status_dirty = True
+
+    def _logs(self, c: Command, now: int) -> None:
+        kind, since, limit = c.args.get("kind", "lines"), c.args.get("since_ts", 0), c.args.get("limit", 200)
+        floor = LEVELS.index(c.args.get("level", "info"))
+        source = self.state.playlogs if kind == "playlog" else self.state.log_lines
+        entries = [e for e in source if e["ts"] >= since and LEVELS.index(e.get("level", "info")) >= floor][-limit:]
+        self._ack(now, c.jti, c.cmd, "accepted", "ok", "logs requested")
+        body = {"dev": self.settings.device_id, "jti": c.jti, "kind": kind, "entries": entries}
+        self._fx.append(Publish(self._topic("logs"), reports.encode(body), qos=1))
+        self._ack(now, c.jti, c.cmd, "finished", "ok", f"sent {len(entries)} {kind} entries")
 
     def _relay(self, c: Command, now: int) -> None:
         zone = int(c.args["zone"])
@@ -314,6 +369,8 @@ class Device:
         self.state.status_dirty = True
 
     def report(self, now: int, kind: str, body: dict[str, Any]) -> None:
+        if kind == "playlog":
+            self.state.playlogs.append({"ts": now, **body})
         payload = reports.encode({"dev": self.settings.device_id, **body})
         self._fx.append(Publish(self._topic(kind), payload, qos=1, durable=True, kind=kind))
 
@@ -347,6 +404,7 @@ class Device:
             "relays": {str(z): on for z, on in sorted(st.relays.items())},
             "volume_pct": s.volume_pct, "heartbeat_s": s.heartbeat_s, "groups": list(s.groups),
             "clock_synced": st.clock_synced, "rejected": dict(sorted(st.rejected.items())), "since_ts": st.started_ms,
+            "errors": sorted(st.faults),
             **(self.sound.status() if self.sound else {}),
         }
 
@@ -370,6 +428,7 @@ class Device:
         self._fx.append(Publish(self._topic("event"), body, qos=1, durable=True, kind="event"))
 
     def _log(self, level: str, key: str, **params: Any) -> None:
+        self.state.log_lines.append({"ts": self._now, "level": level, "key": key, "params": params})
         self._fx.append(Log(level, key, tuple(params.items())))
 
     def _topic(self, kind: str) -> str:

@@ -89,6 +89,16 @@ class RelayObserved:
     on: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """An adapter reports a fault appearing (active) or clearing: e.g. name 'store' when the disk is full."""
+
+    now_ms: int
+    name: str
+    active: bool
+    detail: str = ""
+
+
 SoundEvent = Prepared | PrepareFailed | PlayerEvent | RelayObserved
 
-Event = Started | LinkUp | LinkDown | MessageArrived | TimerFired | ClockSyncChanged | OutboxChanged | SoundEvent
+Event = Started | LinkUp | LinkDown | MessageArrived | TimerFired | ClockSyncChanged | OutboxChanged | Fault | SoundEvent

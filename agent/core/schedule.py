@@ -54,7 +54,7 @@ def quiet_conflict(slots: tuple[Slot, ...], window: tuple[int, int] | None) -> S
         return None
     for slot in slots:
         length_min = max(1, -(-(slot.duration_s or 60) // 60))
-        if any(in_window((slot.at_minute + m) % 1440, window) for m in range(0, length_min)):
+        if any(in_window((slot.at_minute + m) % 1440, window) for m in range(length_min)):
             return slot
     return None
 

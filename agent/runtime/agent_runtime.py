@@ -7,22 +7,42 @@ Must not import paho, sqlite3 or any hardware library: it talks to adapters thro
 from __future__ import annotations
 
 import logging
-from collections import deque
 from typing import Any, Protocol
 
 from agent import i18n
 from agent.core.device import Device
 from agent.core.effects import (
-    CancelTimer, Connect, Effect, Log, PlayAudio, Prepare, Publish, RememberCommand, SaveSetting, SetRelay, SetVolume,
-    StartTimer, StopAudio, Subscribe,
+    CancelTimer,
+    Connect,
+    Effect,
+    Log,
+    PlayAudio,
+    Prepare,
+    Publish,
+    RememberCommand,
+    SaveSetting,
+    SetRelay,
+    SetVolume,
+    StartTimer,
+    StopAudio,
+    Subscribe,
 )
 from agent.core.events import (
-    ClockSyncChanged, Event, LinkDown, LinkUp, MessageArrived, OutboxChanged, PlayerEvent, RelayObserved, Started,
+    ClockSyncChanged,
+    Event,
+    Fault,
+    LinkDown,
+    LinkUp,
+    MessageArrived,
+    OutboxChanged,
+    PlayerEvent,
+    RelayObserved,
+    Started,
     TimerFired,
 )
-from agent.sound_ports import Player
 from agent.errors import StoreError
 from agent.runtime.loop import Loop, TimerHandle
+from agent.sound_ports import Player
 
 log = logging.getLogger("loa.agent")
 CLOCK_CHECK_S = 60.0
@@ -71,7 +91,6 @@ class AgentRuntime:
         self.language = language
         self.online = False
         self.volume_pct = 0
-        self.recent_logs: deque[dict[str, Any]] = deque(maxlen=500)
         self._timers: dict[str, TimerHandle] = {}
         self._inflight: dict[int, int] = {}  # MQTT message id -> outbox row id
         self._flush_gap_s = 1.0 / flush_rate_per_s
@@ -190,10 +209,13 @@ class AgentRuntime:
         try:
             self.store.outbox_add(e.topic, e.payload, e.qos, e.kind, self.clock.now_ms())
         except StoreError as exc:
-            self._log("error", "store_error", {"reason": str(exc)})
+            detail = str(exc)  # `exc` is unbound once the except block ends; the event is built later
+            self.post_event(lambda now: Fault(now, "store", True, detail))
             if self.online and self.link:  # better sent once without a safety net than not at all
                 self.link.publish(e.topic, e.payload, e.qos, e.retain)
             return
+        if "store" in self.device.state.faults:
+            self.post_event(lambda now: Fault(now, "store", False))
         self._kick_flush()
 
     def _kick_flush(self) -> None:
@@ -218,7 +240,6 @@ class AgentRuntime:
 
     def _log(self, level: str, key: str, params: dict[str, Any]) -> None:
         text = i18n.render(self.language, key, params)
-        self.recent_logs.append({"ts": self.clock.now_ms(), "level": level, "key": key, "params": params})
         log.log(logging.getLevelName(level.upper()), text)
 
     # ---- shutdown ------------------------------------------------------------------------------------------

@@ -11,13 +11,14 @@ import queue
 import selectors
 import socket
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Callback = Callable[[], None]
 
 
 class TimerHandle:
-    __slots__ = ("when", "seq", "fn", "cancelled")
+    __slots__ = ("cancelled", "fn", "seq", "when")
 
     def __init__(self, when: float, seq: int, fn: Callback) -> None:
         self.when, self.seq, self.fn, self.cancelled = when, seq, fn, False

@@ -43,7 +43,7 @@ FENCE_AFTER = re.compile(r"\n(?:[ \t]*\n)*```(\w*)\n(.*?)\n```[ \t]*$", re.DOTAL
 ANY_FENCE = re.compile(r"^```(\w*)\n(.*?)\n```[ \t]*$", re.DOTALL | re.MULTILINE)
 # A code is the first argument of Rejection("..."), or the first item of a problem tuple ("code", f"message")
 # returned or assigned in the verifier.
-SOURCE_CODE = re.compile(r'Rejection\(\s*"([a-z_]+)"|(?:return|=)\s*\(\s*"([a-z_]+)",\s*f?"')
+SOURCE_CODE = re.compile(r'Rejection\(\s*"([a-z_]+)"|(?:return|problem =)\s*\(\s*"([a-z_]+)",\s*f?"')
 
 
 def doc() -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jwt as pyjwt
 
-from tests.conftest import Broker, wait_until
+from tests.conftest import Broker
 from tests.e2e.link_helpers import UnitWatch
 from tools.console import Console
 from tools.keys import load_signing

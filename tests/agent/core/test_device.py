@@ -119,3 +119,24 @@ def test_time_floor_is_persisted_and_a_fast_signer_cannot_push_it_far() -> None:
     assert acks(far)[0][1:] == ("rejected", "not_yet_valid")
     floors = [e.value for e in near if isinstance(e, SaveSetting) and e.key == "time_floor_s"]
     assert floors == [(T0 + 31_000) // 1000] and device.state.time_floor_s == floors[0]
+
+
+def test_a_store_fault_shows_in_status_errors_and_clears() -> None:
+    from agent.core.events import Fault
+
+    device = make_device()
+    raised = device.handle(Fault(T0 + 1000, "store", True, "disk full"))
+    assert statuses(raised)[0]["errors"] == ["store"]
+    assert any(line["key"] == "store_error" for line in device.state.log_lines)
+    cleared = device.handle(Fault(T0 + 2000, "store", False))
+    assert statuses(cleared)[0]["errors"] == []
+
+
+def test_logs_command_returns_recent_lines_as_keys_filtered_by_level() -> None:
+    import json
+
+    device = make_device()
+    arrive(device, "relay", {"zone": 9, "on": True}, "bad", T0 + 1000)  # a warning line
+    effects = arrive(device, "logs", {"level": "warning"}, "l1", T0 + 2000)
+    body = next(json.loads(e.payload) for e in effects if isinstance(e, Publish) and e.topic.endswith("/logs"))
+    assert [e["key"] for e in body["entries"]] == ["command_rejected"] and body["jti"] == "l1"

@@ -1,0 +1,101 @@
+"""`loa logs` and `loa playlog`: ask units for their recent log lines or play logs and show them to staff.
+
+Units send message keys and parameters; the text is made here, in the reader's language, from agent/strings.
+Must not import the agent's runtime or adapters.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
+
+from agent import i18n
+from agent.errors import ConfigError
+from agent.topics import Target
+from tools.console import Console
+
+PLAYLOG_COLUMNS = ("dev", "jti", "title", "priority", "source_kind", "started", "ended", "duration_s", "result",
+                   "relay_confirmed", "level_dbfs")
+_SPAN = re.compile(r"^(\d+)([smhd])$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def since_ms(text: str | None, now_ms: int) -> int:
+    """'30m', '2h', '1d' ago, or an ISO date-time; None means everything the unit kept."""
+    if not text:
+        return 0
+    if m := _SPAN.match(text):
+        return now_ms - int(m.group(1)) * _UNIT_S[m.group(2)] * 1000
+    try:
+        return int(datetime.fromisoformat(text).timestamp() * 1000)
+    except ValueError:
+        raise ConfigError(f"--since {text!r}: use 30m, 2h, 1d or a date like 2026-12-01T05:00") from None
+
+
+def request(console: Console, key: Any, target: Target, args: dict[str, Any], wait_s: float,
+            expected: int = 1) -> dict[str, list[dict[str, Any]]]:
+    """Send a signed `logs` command; collect each answering unit's entries (device id -> entries)."""
+    console.subscribe(console.topics.all_reports("logs"), console.topics.all_reports("ack"))
+    jti = console.send(key, target, "logs", args)
+    answers: dict[str, list[dict[str, Any]]] = {}
+    deadline = time.monotonic() + wait_s
+    for topic, payload, _ in console.messages(deadline):
+        where = console.topics.device_of(topic)
+        body = _json(payload)
+        if where and where[1] == "logs" and body.get("jti") == jti:
+            answers[where[0]] = body.get("entries", [])
+            if len(answers) >= expected:
+                break
+    return answers
+
+
+def render_line(entry: dict[str, Any], lang: str, tz: ZoneInfo) -> str:
+    when = datetime.fromtimestamp(entry["ts"] / 1000, tz).strftime("%Y-%m-%d %H:%M:%S")
+    level = i18n.render(lang, f"level_{entry.get('level', 'info')}", {}, package="tools.strings")
+    return f"{when}  {level:<9} {i18n.render(lang, entry['key'], entry.get('params', {}))}"
+
+
+def show_lines(entries: list[dict[str, Any]], lang: str, tz: ZoneInfo, grep: str | None,
+               out: Callable[[str], None]) -> int:
+    shown = 0
+    for entry in entries:
+        line = render_line(entry, lang, tz)
+        if grep is None or grep.casefold() in line.casefold():
+            out(line)
+            shown += 1
+    return shown
+
+
+def write_playlog_csv(answers: dict[str, list[dict[str, Any]]], out: TextIO, tz: ZoneInfo) -> int:
+    writer = csv.DictWriter(out, fieldnames=PLAYLOG_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    rows = 0
+    for dev, entries in sorted(answers.items()):
+        for e in entries:
+            writer.writerow({**e, "dev": dev, "started": _iso(e.get("started_ts"), tz), "ended": _iso(e.get("ended_ts"), tz)})
+            rows += 1
+    return rows
+
+
+def _iso(ms: int | None, tz: ZoneInfo) -> str:
+    return "" if ms is None else datetime.fromtimestamp(ms / 1000, tz).isoformat(timespec="seconds")
+
+
+def _json(payload: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(payload)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def open_csv(path: str) -> TextIO:
+    return Path(path).open("w", newline="", encoding="utf-8")
+
