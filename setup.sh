@@ -31,4 +31,7 @@ fi
 extra=""; [ "${1:-}" = "--dev" ] && extra="[dev]"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e ".${extra}"
+if [ "${1:-}" = "--dev" ]; then
+  bash firmware/setup-dev.sh  # MicroPython stubs and the WebAssembly MicroPython for the firmware tests
+fi
 echo "setup: ready (.venv/bin/loa)"
