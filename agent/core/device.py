@@ -33,6 +33,7 @@ from agent.core.events import (
     ClockSyncChanged,
     Event,
     Fault,
+    LevelObserved,
     LinkDown,
     LinkUp,
     MessageArrived,
@@ -42,6 +43,7 @@ from agent.core.events import (
     PrepareFailed,
     RelayObserved,
     Started,
+    Telemetry,
     TimerFired,
 )
 from agent.core.schemas import args_problem, known_commands
@@ -90,6 +92,8 @@ class DeviceState:
     status_dirty: bool = False
     observed: dict[int, bool] = field(default_factory=dict)  # relay read-back
     faults: dict[str, str] = field(default_factory=dict)  # name -> detail, shown as status "errors"
+    stuck: set[int] = field(default_factory=set)  # zones whose read-back disagrees with the command
+    modem: dict[str, Any] = field(default_factory=dict)
     saved: dict[str, Any] = field(default_factory=dict)  # settings persisted by earlier runs
     log_lines: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY))
     playlogs: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY))
@@ -136,8 +140,13 @@ class Device:
                 self._clock_sync(now, synced)
             case OutboxChanged(pending=pending):
                 self.state.outbox = pending
-            case RelayObserved(zone=zone, on=on):
-                self.state.observed[zone] = on
+            case RelayObserved(now_ms=now, zone=zone, on=on):
+                self._observed(now, zone, on)
+            case Telemetry(modem=modem):
+                self._telemetry(modem)
+            case LevelObserved(dbfs=dbfs):
+                if self.sound:
+                    self.sound.level(dbfs)
             case Fault(name=name, active=active, detail=detail):
                 self._fault(name, active, detail)
             case Prepared() | PrepareFailed() | PlayerEvent():
@@ -184,6 +193,26 @@ class Device:
             self.state.status_dirty = True
             self._log("info" if synced else "warning", "clock_synced" if synced else "clock_unsynced")
 
+    def _observed(self, now: int, zone: int, on: bool) -> None:
+        """Read-back after a switch: a relay that does not follow its command is stuck (welded contact, dead coil)."""
+        self.state.observed[zone] = on
+        wanted = self.state.relays.get(zone, False)
+        if on != wanted and zone not in self.state.stuck:
+            self.state.stuck.add(zone)
+            self._event(now, "relay_stuck", zone=zone, commanded=wanted, actual=on)
+            self._log("error", "relay_stuck", zone=zone, commanded=wanted, actual=on)
+            self._fault("relay", True, f"zone {zone}")
+        elif on == wanted and zone in self.state.stuck:
+            self.state.stuck.discard(zone)
+            if not self.state.stuck:
+                self._fault("relay", False, "")
+
+    def _telemetry(self, modem: dict[str, Any]) -> None:
+        slow = ("operator", "registration", "iccid")  # signal moves all the time: it rides on the heartbeat
+        if any(modem.get(k) != self.state.modem.get(k) for k in slow):
+            self.state.status_dirty = True
+        self.state.modem = dict(modem)
+
     def _fault(self, name: str, active: bool, detail: str) -> None:
         if active == (name in self.state.faults):
             return
@@ -214,7 +243,7 @@ class Device:
         self._prune_seen(now // 1000)
         if self.state.online:
             up_s = (now - self.state.started_ms) // 1000
-            body = reports.heartbeat(now, up_s, self.state.outbox, self.state.relays)
+            body = reports.heartbeat(now, up_s, self.state.outbox, self.state.relays, self.state.modem.get("signal_dbm"))
             self._fx.append(Publish(self._topic("hb"), body, qos=0))
 
     # ---- commands ------------------------------------------------------------------------------------------
@@ -405,6 +434,7 @@ class Device:
             "volume_pct": s.volume_pct, "heartbeat_s": s.heartbeat_s, "groups": list(s.groups),
             "clock_synced": st.clock_synced, "rejected": dict(sorted(st.rejected.items())), "since_ts": st.started_ms,
             "errors": sorted(st.faults),
+            **({"modem": st.modem} if st.modem else {}),
             **(self.sound.status() if self.sound else {}),
         }
 

@@ -99,6 +99,22 @@ class Fault:
     detail: str = ""
 
 
-SoundEvent = Prepared | PrepareFailed | PlayerEvent | RelayObserved
+@dataclass(frozen=True, slots=True)
+class Telemetry:
+    """Modem readings: signal_dbm, operator, registration, iccid (values may be None)."""
 
-Event = Started | LinkUp | LinkDown | MessageArrived | TimerFired | ClockSyncChanged | OutboxChanged | Fault | SoundEvent
+    now_ms: int
+    modem: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class LevelObserved:
+    """Measured amplifier output level in dBFS (None: no signal sensor), from the co-processor or a line-in."""
+
+    now_ms: int
+    dbfs: float | None
+
+
+SoundEvent = Prepared | PrepareFailed | PlayerEvent | RelayObserved | LevelObserved
+
+Event = Started | LinkUp | LinkDown | MessageArrived | TimerFired | ClockSyncChanged | OutboxChanged | Fault | Telemetry | SoundEvent

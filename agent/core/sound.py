@@ -18,6 +18,7 @@ from agent.core.effects import Effect, PlayAudio, Prepare, StopAudio
 from agent.core.verify import Command
 
 PREFIX = "snd:"
+SILENCE_DBFS = -50.0  # below this while the amplifier is on, nothing reached the horns
 
 
 @dataclass(frozen=True)
@@ -362,13 +363,25 @@ class SoundDesk:
             self.host.ack(now, item.jti, "play", state, code, msg)
         self._record(item, now, result)
 
+    def level(self, dbfs: float | None) -> None:
+        """Keep the loudest level measured while the current item plays: proof that sound reached the output."""
+        item = self.current
+        if item is not None and item.started_ms is not None and dbfs is not None:
+            item.extra["level"] = max(dbfs, item.extra.get("level", -1000.0))
+
     def _record(self, item: Item, now: int, result: str) -> None:
         started = item.started_ms
+        level = item.extra.pop("level", None)
+        if started and item.relay_confirmed and level is not None and level < SILENCE_DBFS:
+            self.host.report(now, "event", {"event": "no_audio", "ts": now, "detail": {
+                "jti": item.jti, "play_id": item.play_id, "level_dbfs": level}})
+            self.host.log("error", "no_audio", title=item.title or item.play_id, level=round(level, 1))
         self.host.report(now, "playlog", {
             "jti": item.jti, "play_id": item.play_id, "title": item.title, "priority": arbiter.LEVEL_NAMES[item.level],
             "source_kind": item.source_kind, "started_ts": started, "ended_ts": now,
             "duration_s": round((now - started) / 1000, 2) if started else 0.0, "result": result,
-            "relay_confirmed": item.relay_confirmed if started else False, "level_dbfs": None,
+            "relay_confirmed": item.relay_confirmed if started else False,
+            "level_dbfs": None if level is None else round(level, 1),
         })
 
     # ---- timers --------------------------------------------------------------------------------------------
