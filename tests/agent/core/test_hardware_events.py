@@ -28,9 +28,9 @@ def test_a_relay_that_does_not_follow_its_command_is_reported_stuck_once() -> No
 
 def test_modem_signal_rides_on_the_heartbeat_and_operator_changes_republish_status() -> None:
     device = make_device()
-    changed = device.handle(Telemetry(T0 + 10, {"signal_dbm": -71, "operator": "Viettel", "registration": "home"}))
+    changed = device.handle(Telemetry(T0 + 1000, {"signal_dbm": -71, "operator": "Viettel", "registration": "home"}))
     assert statuses(changed)[0]["modem"]["operator"] == "Viettel"
-    quiet = device.handle(Telemetry(T0 + 500, {"signal_dbm": -75, "operator": "Viettel", "registration": "home"}))
+    quiet = device.handle(Telemetry(T0 + 1500, {"signal_dbm": -75, "operator": "Viettel", "registration": "home"}))
     assert not statuses(quiet)
     hb = [e for e in device.handle(TimerFired(T0 + 60_000, "hb")) if isinstance(e, Publish) and e.topic.endswith("/hb")]
     assert json.loads(hb[0].payload)["sig"] == -75
