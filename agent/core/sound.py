@@ -375,7 +375,7 @@ class SoundDesk:
         if started and item.relay_confirmed and level is not None and level < SILENCE_DBFS:
             self.host.report(now, "event", {"event": "no_audio", "ts": now, "detail": {
                 "jti": item.jti, "play_id": item.play_id, "level_dbfs": level}})
-            self.host.log("error", "no_audio", title=item.title or item.play_id, level=round(level, 1))
+            self.host.log("error", "no_audio", title=item.title or item.play_id, dbfs=round(level, 1))
         self.host.report(now, "playlog", {
             "jti": item.jti, "play_id": item.play_id, "title": item.title, "priority": arbiter.LEVEL_NAMES[item.level],
             "source_kind": item.source_kind, "started_ts": started, "ended_ts": now,
