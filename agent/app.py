@@ -12,20 +12,23 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from joserfc.jwk import KeySet
 
-from agent import __version__
-from agent.adapters.fake_relays import FakeRelays
+from agent import __version__, hardware
 from agent.adapters.mqtt_paho import LinkCallbacks, LinkSettings, PahoLink
 from agent.adapters.sqlite_store import SqliteStore
 from agent.adapters.system_clock import SystemClock
 from agent.config import Config
+from agent.core.clocktime import parse_window
 from agent.core.device import Device, DeviceSettings, DeviceState, offline_status
+from agent.core.sound import SoundSettings
 from agent.core.verify import Policy, TrustError, load_trust
 from agent.errors import ConfigError
-from agent.runtime.agent_runtime import AgentRuntime
+from agent.runtime.agent_runtime import AgentRuntime, Relays
 from agent.runtime.loop import Loop
+from agent.runtime.preparer import Preparer
 from agent.topics import Topics, valid_name
 
 log = logging.getLogger("loa.agent")
@@ -36,7 +39,7 @@ class Agent:
     config: Config
     loop: Loop
     store: SqliteStore
-    relays: FakeRelays
+    relays: Relays
     runtime: AgentRuntime
     link: PahoLink
 
@@ -65,6 +68,32 @@ def check_names(cfg: Config) -> None:
         raise ConfigError(f"device.id/groups: {bad[0]!r} must be 1-64 characters of A-Z a-z 0-9 . _ -")
 
 
+def time_zone(cfg: Config) -> ZoneInfo:
+    try:
+        return ZoneInfo(cfg.device.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"device.timezone: unknown time zone {cfg.device.timezone!r}") from None
+
+
+def sound_settings(cfg: Config) -> SoundSettings:
+    a = cfg.audio
+    return SoundSettings(
+        zones=cfg.hardware.zones, tz=time_zone(cfg),
+        quiet_window=None if a.quiet_hours == "off" else parse_window(a.quiet_hours),
+        emergency_volume_pct=a.emergency_volume_pct, warmup_s=a.warmup_s, tail_s=a.tail_s, stagger_s=a.stagger_s,
+        max_on_s=min(a.max_on_s, hardware.COPROC_MAX_ON_S) if hardware.is_coproc(cfg) else a.max_on_s,
+    )
+
+
+def audio_output(cfg: Config) -> str:
+    """wav:<dir> is resolved against the config's folder, and the folder made, so a relative path works."""
+    if not cfg.audio.output.startswith("wav:"):
+        return cfg.audio.output
+    folder = cfg.path(cfg.audio.output[4:])
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"wav:{folder}"
+
+
 def device_settings(cfg: Config, saved: dict[str, Any]) -> DeviceSettings:
     policy = Policy(
         device_id=cfg.device.id, groups=frozenset(cfg.device.groups),
@@ -78,6 +107,7 @@ def device_settings(cfg: Config, saved: dict[str, Any]) -> DeviceSettings:
         volume_pct=min(int(saved.get("volume_pct", cfg.hardware.volume_pct)), cfg.hardware.max_volume_pct),
         max_volume_pct=cfg.hardware.max_volume_pct,
         reconnect_min_s=cfg.mqtt.reconnect_min_s, reconnect_max_s=cfg.mqtt.reconnect_max_s,
+        sound=sound_settings(cfg),
     )
 
 
@@ -96,16 +126,33 @@ def build(cfg: Config) -> Agent:
     saved = store.settings()
     if "trust" in saved:
         keys = load_trust(saved["trust"])
-    state = DeviceState(seen=store.seen_commands(clock.now_ms() // 1000), time_floor_s=int(saved.get("time_floor_s", 0)))
+    state = DeviceState(seen=store.seen_commands(clock.now_ms() // 1000), time_floor_s=int(saved.get("time_floor_s", 0)),
+                        saved=saved)
     device = Device(device_settings(cfg, saved), keys, state, random.Random())
     loop = Loop()
-    relays = FakeRelays(cfg.hardware.zones, journal=cfg.state_dir / "fake-relays.jsonl")
+    relays = hardware.open_relays(cfg)
     runtime = AgentRuntime(device, loop, relays, store, clock, language=cfg.device.language,
                            flush_rate_per_s=cfg.reports.outbox_rate_per_s)
     link = PahoLink(loop, link_settings(cfg, password), LinkCallbacks(
         on_up=runtime.link_up, on_down=runtime.link_down, on_message=runtime.message, on_puback=runtime.puback))
     runtime.link = link
+    attach_sound(cfg, runtime)
+    if hardware.is_coproc(cfg):
+        hardware.attach_coproc(loop, relays, runtime)
+    hardware.start_modem_poller(cfg, runtime)
     return Agent(cfg, loop, store, relays, runtime, link)
+
+
+def attach_sound(cfg: Config, runtime: AgentRuntime) -> None:
+    """libVLC for decoding, a verified content-addressed cache for downloads, espeak-ng for text."""
+    from agent.adapters.download_cache import DownloadCache
+    from agent.adapters.espeak_tts import EspeakSpeech
+    from agent.adapters.vlc_player import VlcPlayer
+
+    cache = DownloadCache(cfg.state_dir / "cache", quota_bytes=cfg.audio.cache_quota_mb * 1024 * 1024)
+    speech = EspeakSpeech(cfg.state_dir / "tts")
+    runtime.player = VlcPlayer(output=audio_output(cfg))
+    runtime.preparer = Preparer(cache, speech, runtime.post_event)
 
 
 def link_settings(cfg: Config, password: str) -> LinkSettings:

@@ -93,7 +93,12 @@ class ReportsSection:
 
 @dataclass(frozen=True)
 class HardwareSection:
-    relays: str = field(default="fake", metadata=_check(_one_of("fake")))
+    relays: str = field(default="fake", metadata=_check(_one_of("fake", "board")))
+    board: str = ""  # hw/boards/<name>.toml when relays = "board"
+    serial_url: str = ""  # pySerial URL of a serial, Modbus or co-processor board
+    modem: str = "quectel-ec25"  # hw/modems/<name>.toml
+    modem_url: str = ""  # pySerial URL of the modem's AT port; empty: no telemetry
+    modem_poll_s: int = field(default=60, metadata=_check(_between(5, 3600)))
     zones: tuple[int, ...] = (1, 2)
     volume_pct: int = field(default=70, metadata=_check(_between(0, 100)))
     max_volume_pct: int = field(default=90, metadata=_check(_between(0, 100)))
@@ -227,6 +232,8 @@ def _cross_checks(sections: dict[str, Any]) -> list[str]:
             problems.append(f"mqtt.url: must start with mqtts:// or mqtt:// (got {mqtt.url!r})")
         elif scheme == "mqtt" and not mqtt.allow_plain:
             problems.append("mqtt.url: plain mqtt:// needs mqtt.allow_plain = true (traffic is not encrypted)")
+    if hw is not None and hw.relays == "board" and not hw.board:
+        problems.append("hardware.board: required when hardware.relays = \"board\" (a name from hw/boards)")
     if hw is not None and (not hw.zones or any(z < 1 or z > 32 for z in hw.zones)):
         problems.append(f"hardware.zones: must list zone numbers 1..32 (got {list(hw.zones)!r})")
     return problems

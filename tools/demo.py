@@ -6,12 +6,14 @@ Must not import the agent's runtime; it drives the real `loa agent` process like
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 import subprocess
 import sys
 import threading
 import time
+import wave
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,7 +55,8 @@ def run_demo(root: Path, step: Step) -> int:
     b = broker.init(root / "broker", port)
     step(f"Local Mosquitto on 127.0.0.1:{port}, no anonymous access, one identity per unit ({b.conf})")
     spec = UnitSpec(UNIT, root / "keys" / keys.TRUST, f"mqtt://127.0.0.1:{port}", root / UNIT,
-                    groups=("xa-demo", "province"), broker_dir=b.root)
+                    groups=("xa-demo", "province"), broker_dir=b.root, audio="wav:audio-out",
+                    quiet_hours="off")  # off so the demo sounds at any hour; units default to 22:00-05:00
     config = provision(spec)
     step(f"Unit {UNIT} provisioned with fake hardware: {config}")
     with running(broker.command(b.root), "mosquitto"), running(
@@ -86,10 +89,60 @@ def _console_session(b: broker.BrokerDir, root: Path, step: Step) -> int:
         step("A forged command (signed with a key the unit does not trust) is refused:")
         forged = keys.OKPKey.generate_key("Ed25519", auto_kid=True)
         failures += 1 - _send(console, forged, Target("dev", UNIT), "relay", {"zone": 1, "on": True}, 5)
+        failures += _bulletins(console, key, root, step)
         step("Retained status of the unit: " + json.dumps(_wait_status(console, lambda s: "relays" in s)))
         return 0 if failures == 0 else 1
     finally:
         console.close()
+
+
+BULLETIN = ("Bản tin sáng của xã. Hôm nay trời nắng, nhiệt độ từ hai mươi hai đến ba mươi độ. "
+            "Đề nghị bà con chú ý phòng chống sốt xuất huyết.")
+ALERT = "Thông báo khẩn cấp: lũ quét tại thôn Hai. Đề nghị bà con di chuyển lên vùng cao ngay."
+
+
+def _bulletins(console: Console, key: Any, root: Path, step: Step) -> int:
+    """A spoken bulletin as MP3 over HTTP, and an emergency that cuts into it; then where the audio went."""
+    from agent.adapters.espeak_tts import EspeakSpeech
+    from tools.http_files import BulletinServer
+
+    speech = EspeakSpeech(root / "tts")
+    mp3 = speech.to_mp3(speech.synthesize(BULLETIN, "vi")).read_bytes()
+    server = BulletinServer({"ban-tin-sang.mp3": mp3})
+    try:
+        step(f"A normal bulletin (espeak-ng speech as MP3, {len(mp3)} bytes) from {server.url('ban-tin-sang.mp3')}:")
+        normal = console.send(key, Target("dev", UNIT), "play", {
+            "source": {"url": server.url("ban-tin-sang.mp3"), "sha256": hashlib.sha256(mp3).hexdigest()},
+            "title": "Bản tin sáng"})
+        _follow(console, {normal}, until_state="started", wait_s=20)
+        step("An emergency cuts into it; the bulletin is re-queued and plays again whole afterwards:")
+        alert = console.send(key, Target("dev", UNIT), "play", {
+            "source": {"tts": ALERT, "lang": "vi"}, "priority": "emergency", "title": "Cảnh báo lũ quét"})
+        failures = _follow(console, {normal, alert}, until_state="finished", wait_s=60)
+    finally:
+        server.close()
+    _show_audio(root / UNIT / "audio-out", step)
+    return failures
+
+
+def _follow(console: Console, jtis: set[str], until_state: str, wait_s: float) -> int:
+    done: dict[str, str] = {}
+    for _topic, payload, _ in console.messages(time.monotonic() + wait_s):
+        ack = json.loads(payload)
+        if ack.get("jti") in jtis and "state" in ack:
+            print(f"   ack {ack['dev']} {ack['jti'][:8]}: {ack['state']} ({ack['code']}) {ack['msg']}")
+            if ack["state"] in (until_state, "failed", "rejected", "expired"):
+                done[ack["jti"]] = ack["state"]
+            if set(done) == jtis:
+                break
+    return sum(1 for s in done.values() if s != until_state) + len(jtis - set(done))
+
+
+def _show_audio(folder: Path, step: Step) -> None:
+    step(f"Decoded audio written by libVLC (output wav:{folder}):")
+    for wav in sorted(folder.glob("*.wav")):
+        with wave.open(str(wav), "rb") as w:
+            print(f"   {wav.name}: {w.getnframes() / w.getframerate():.1f} s, {w.getframerate()} Hz")
 
 
 def _send(console: Console, key: Any, target: Target, cmd: str, args: dict[str, Any], wait_s: float) -> int:

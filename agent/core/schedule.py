@@ -19,23 +19,27 @@ DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 class Slot:
     index: int
     days: tuple[int, ...]  # ISO weekdays, 1 = Monday
-    at_minute: int
+    at_s: int  # seconds after local midnight
     source: dict[str, Any]
     title: str
     duration_s: int | None
     volume_pct: int | None
     zones: tuple[int, ...] | None
 
+    @property
+    def at_minute(self) -> int:
+        return self.at_s // 60
+
     def label(self) -> str:
         days = ",".join(DAY_NAMES[d - 1] for d in self.days)
-        return f"slot {self.index + 1} ({days} {self.at_minute // 60:02d}:{self.at_minute % 60:02d})"
+        return f"slot {self.index + 1} ({days} {self.at_s // 3600:02d}:{self.at_s // 60 % 60:02d})"
 
 
 def parse_slots(raw: list[dict[str, Any]]) -> tuple[Slot, ...]:
     """Slots from schedule args that already passed the JSON Schema."""
     return tuple(
         Slot(
-            index=i, days=tuple(sorted(set(s.get("days", range(1, 8))))), at_minute=_minute(s["at"]),
+            index=i, days=tuple(sorted(set(s.get("days", range(1, 8))))), at_s=_seconds(s["at"]),
             source=s["source"], title=s.get("title", ""), duration_s=s.get("duration_s"),
             volume_pct=s.get("volume_pct"), zones=tuple(s["zones"]) if s.get("zones") else None,
         )
@@ -43,9 +47,10 @@ def parse_slots(raw: list[dict[str, Any]]) -> tuple[Slot, ...]:
     )
 
 
-def _minute(hhmm: str) -> int:
-    hours, minutes = hhmm.split(":")
-    return int(hours) * 60 + int(minutes)
+def _seconds(hhmm: str) -> int:
+    """'05:30' or '05:30:15' -> seconds after midnight."""
+    parts = [int(p) for p in hhmm.split(":")] + [0]
+    return parts[0] * 3600 + parts[1] * 60 + parts[2]
 
 
 def quiet_conflict(slots: tuple[Slot, ...], window: tuple[int, int] | None) -> Slot | None:
@@ -59,23 +64,21 @@ def quiet_conflict(slots: tuple[Slot, ...], window: tuple[int, int] | None) -> S
     return None
 
 
-def next_start(slots: tuple[Slot, ...], after_ms: int, tz: tzinfo) -> tuple[int, Slot] | None:
-    """The earliest (start_ms, slot) strictly after `after_ms`, looking a week ahead."""
+def next_start(slots: tuple[Slot, ...], after_ms: int, tz: tzinfo) -> tuple[int, tuple[Slot, ...]] | None:
+    """The earliest start strictly after `after_ms` and every slot starting then, looking a week ahead."""
     today = datetime.fromtimestamp(after_ms / 1000, tz).date()
-    best: tuple[int, Slot] | None = None
     for offset in range(8):
         day = today + timedelta(days=offset)
-        for slot in slots:
-            start = _start_ms(day, slot, tz)
-            if day.isoweekday() in slot.days and start > after_ms and (best is None or start < best[0]):
-                best = (start, slot)
-        if best is not None:
-            return best
-    return best
+        starts = [(_start_ms(day, s, tz), s) for s in slots if day.isoweekday() in s.days]
+        starts = [(t, s) for t, s in starts if t > after_ms]
+        if starts:
+            first = min(t for t, _ in starts)
+            return first, tuple(s for t, s in starts if t == first)
+    return None
 
 
 def _start_ms(day: date, slot: Slot, tz: tzinfo) -> int:
-    local = datetime.combine(day, time(slot.at_minute // 60, slot.at_minute % 60), tz)
+    local = datetime.combine(day, time(slot.at_s // 3600, slot.at_s // 60 % 60, slot.at_s % 60), tz)
     return int(local.timestamp() * 1000)
 
 

@@ -69,6 +69,7 @@ class SoundDesk:
         self.refs: dict[str, dict[str, Any]] = dict(saved.get("refs", {}))
         self.programme: dict[str, Any] = dict(saved.get("schedule", {}))
         self.slots = schedule.parse_slots(self.programme.get("slots", []))
+        self.armed: tuple[int, tuple[schedule.Slot, ...]] | None = None  # the next start and its slots
         self._seq = 0
         self._stores: dict[str, Command] = {}
 
@@ -180,22 +181,19 @@ class SoundDesk:
     # ---- the programme -------------------------------------------------------------------------------------
 
     def arm_schedule(self, now: int) -> None:
-        nxt = schedule.next_start(self.slots, now, self.s.tz)
-        if nxt is None:
+        self.armed = schedule.next_start(self.slots, now, self.s.tz)
+        if self.armed is None:
             self.host.cancel(PREFIX + "slot")
         else:
-            self.host.timer(PREFIX + "slot", nxt[0])
+            self.host.timer(PREFIX + "slot", self.armed[0])
 
     def _slot_due(self, now: int) -> None:
-        for slot in self.slots:
-            if schedule.local_minute(now, self.s.tz) == slot.at_minute and self._today(now) in slot.days:
-                self._enqueue(self._slot_item(slot, now), now)
-        self.arm_schedule(now + 60_000)  # a slot fires once per minute it names
-
-    def _today(self, now: int) -> int:
-        from datetime import datetime
-
-        return datetime.fromtimestamp(now / 1000, self.s.tz).isoweekday()
+        if self.armed is None:
+            return
+        start, slots = self.armed
+        for slot in slots:
+            self._enqueue(self._slot_item(slot, start), now)
+        self.arm_schedule(start)
 
     def _slot_item(self, slot: schedule.Slot, now: int) -> Item:
         self._seq += 1

@@ -1,0 +1,24 @@
+"""Helpers for end-to-end sound tests: a unit that writes each play's decoded audio to WAV files."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Callable
+
+from tests.conftest import Unit
+
+FAST_POWER = {"warmup_s": 0.2, "tail_s": 0.5, "stagger_s": 0.1}
+
+
+def sound_unit(make_unit: Callable[..., Unit], quiet_hours: str = "off", **audio: Any) -> Unit:
+    return make_unit(audio={"output": "wav:wavs", "quiet_hours": quiet_hours, **FAST_POWER, **audio})
+
+
+def wav_of(unit: Unit, play_id: str) -> Path:
+    return unit.dir / "wavs" / f"{play_id}.wav"
+
+
+def file_source(server: Any, name: str, body: bytes) -> dict[str, str]:
+    server.routes.files[name] = body
+    return {"url": server.url(f"/files/{name}"), "sha256": hashlib.sha256(body).hexdigest()}
