@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 
 packages=(python3-venv mosquitto mosquitto-clients libvlc5 vlc-plugin-base espeak-ng ffmpeg sox)
 if [ "${1:-}" = "--dev" ]; then
-  packages+=(chromium chromium-driver)
+  packages+=(chromium chromium-driver mtools dosfstools fdisk)
   # Node runs the MicroPython WebAssembly port in the firmware tests; a machine may already have its own Node.
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi

@@ -20,6 +20,7 @@ from agent import __version__, hardware
 from agent.adapters.mqtt_paho import LinkCallbacks, LinkSettings, PahoLink
 from agent.adapters.sqlite_store import SqliteStore
 from agent.adapters.system_clock import SystemClock
+from agent.adapters.systemd_notify import SystemdNotifier
 from agent.config import Config
 from agent.core.clocktime import parse_window
 from agent.core.device import Device, DeviceSettings, DeviceState, offline_status
@@ -164,6 +165,19 @@ def link_settings(cfg: Config, password: str) -> LinkSettings:
         ca=str(cfg.path(m.ca)) if m.ca else "", cert=str(cfg.path(m.cert)) if m.cert else "",
         key=str(cfg.path(m.key)) if m.key else "", keepalive_s=m.keepalive_s, protocol=m.protocol,
     )
+
+
+def feed_watchdog(loop: Loop, notify: SystemdNotifier) -> None:
+    """Pinged from the loop itself, so a stuck loop stops the pings and systemd restarts the agent."""
+    every = notify.watchdog_interval_s()
+    if not every:
+        return
+
+    def beat() -> None:
+        notify.watchdog()
+        loop.call_later(every, beat)
+
+    loop.call_later(every, beat)
 
 
 def run(cfg: Config) -> None:

@@ -17,6 +17,7 @@ import pytest
 
 from agent.adapters.fake_relays import read_journal
 from tools import broker as broker_tool
+from tools import ca as ca_tool
 from tools import keys as key_tool
 from tools.console import BrokerAccess, Console
 from tools.provision import UnitSpec, provision
@@ -77,6 +78,33 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     root = tmp_path_factory.mktemp("broker")
     b = Broker(root, free_port())
     broker_tool.init(root, b.port)
+    b.start()
+    yield b
+    b.stop()
+
+
+@dataclass
+class TlsBroker(Broker):
+    """A broker with only the TLS listener: client certificates from its own CA (`ca_dir`), no passwords at all."""
+
+    ca_dir: Path = Path()
+
+    @property
+    def url(self) -> str:
+        return f"mqtts://127.0.0.1:{self.port}"
+
+    def console_access(self, name: str = broker_tool.CONSOLE) -> BrokerAccess:
+        b = broker_tool.BrokerDir(self.dir)
+        return BrokerAccess(self.url, ca=str(self.ca_dir / ca_tool.CA_CERT), cert=str(b.cert_file(name)),
+                            key=str(b.key_file(name)))
+
+
+@pytest.fixture(scope="session")
+def tls_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsBroker]:
+    root = tmp_path_factory.mktemp("tls-broker")
+    ca_tool.init(root / "ca")
+    b = TlsBroker(root / "broker", free_port(), ca_dir=root / "ca")
+    broker_tool.init(b.dir, None, tls_port=b.port, ca_dir=b.ca_dir)
     b.start()
     yield b
     b.stop()

