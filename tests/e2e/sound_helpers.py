@@ -12,8 +12,10 @@ from tests.conftest import Unit
 FAST_POWER = {"warmup_s": 0.2, "tail_s": 0.5, "stagger_s": 0.1}
 
 
-def sound_unit(make_unit: Callable[..., Unit], quiet_hours: str = "off", **audio: Any) -> Unit:
-    return make_unit(audio={"output": "wav:wavs", "quiet_hours": quiet_hours, **FAST_POWER, **audio})
+def sound_unit(make_unit: Callable[..., Unit], quiet_hours: str = "off", mqtt: dict[str, Any] | None = None,
+               **audio: Any) -> Unit:
+    sections: dict[str, Any] = {"mqtt": mqtt} if mqtt else {}
+    return make_unit(audio={"output": "wav:wavs", "quiet_hours": quiet_hours, **FAST_POWER, **audio}, **sections)
 
 
 def wav_of(unit: Unit, play_id: str) -> Path:

@@ -81,7 +81,7 @@ def test_acks_queued_during_an_outage_and_a_kill_arrive_after_the_broker_returns
     """Acks made while the broker is down sit in the outbox, survive kill -9, and are delivered afterwards."""
     key = load_signing(keys / "signing.jwk")
     watcher = Console(broker.console_access(), client_id="outage-watch", persistent=True)
-    unit = make_unit()
+    unit = make_unit(mqtt={"reconnect_max_s": 2.0})  # back soon after the broker, whatever the jitter
     watch = UnitWatch(watcher, unit)
     watch.wait_online()
     jtis = [watch.send(key, "relay", {"zone": z, "on": True, "for_s": 2.0}) for z in (1, 2)]

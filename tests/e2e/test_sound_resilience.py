@@ -22,7 +22,7 @@ def test_the_programme_plays_with_the_broker_down_and_its_play_log_arrives_later
 ):
     key = load_signing(keys / "signing.jwk")
     console = Console(broker.console_access(), client_id="programme-watch", persistent=True)
-    unit = sound_unit(make_unit)
+    unit = sound_unit(make_unit, mqtt={"reconnect_max_s": 2.0})  # back soon after the broker, whatever the jitter
     watch = UnitWatch(console, unit)
     console.subscribe(console.topics.report(unit.device_id, "playlog"))
     watch.wait_online()
