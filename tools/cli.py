@@ -88,6 +88,29 @@ def cmd_playlog(args: argparse.Namespace) -> int:
     return 0 if answers else 1
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from tools import fleet_status
+    from tools.console import Console
+    from tools.send import access_from
+
+    console = Console(access_from(args))
+    try:
+        statuses = fleet_status.collect(console, args.wait)
+    finally:
+        console.close()
+    tz = ZoneInfo(args.tz)
+    for commune, c in fleet_status.by_commune(statuses, {}).items():
+        say(args, "status_commune", commune=commune, online=len(c.online), offline=len(c.offline))
+        for dev in c.offline:
+            say(args, "status_offline", dev=dev, seen=fleet_status.last_seen(statuses[dev], tz))
+        for dev, faults in c.faults.items():
+            say(args, "status_faults", dev=dev, faults=", ".join(faults))
+    say(args, "status_total", units=len(statuses), online=sum(1 for s in statuses.values() if s.get("online")))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from tools.demo import run_demo
 
@@ -110,6 +133,7 @@ def parser() -> argparse.ArgumentParser:
     _send_args(sub.add_parser("send", help="sign and send a command, and follow its acks"))
     _logs_args(sub.add_parser("logs", help="show a unit's recent log lines in plain Vietnamese or English"))
     _playlog_args(sub.add_parser("playlog", help="export play logs of a unit or a commune to CSV"))
+    _status_args(sub.add_parser("status", help="fleet overview from the units' retained status"))
     d = sub.add_parser("demo", help="the embedded default: local broker, one agent on fake hardware, signed commands")
     d.add_argument("--dir", default=".loa-demo")
     d.set_defaults(fn=cmd_demo)
@@ -149,6 +173,15 @@ def _logs_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--grep", help="only lines containing this text (in the language shown)")
     p.add_argument("--tz", default="Asia/Ho_Chi_Minh")
     p.set_defaults(fn=cmd_logs)
+
+
+def _status_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--broker", required=True)
+    for flag in ("--username", "--password-file", "--ca", "--cert", "--client-key"):
+        p.add_argument(flag, default="")
+    p.add_argument("--wait", type=float, default=1.0, help="stop after this many seconds without a new status")
+    p.add_argument("--tz", default="Asia/Ho_Chi_Minh")
+    p.set_defaults(fn=cmd_status)
 
 
 def _playlog_args(p: argparse.ArgumentParser) -> None:

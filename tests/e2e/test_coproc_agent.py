@@ -58,3 +58,20 @@ def test_measured_level_from_the_coproc_is_proof_of_play(make_unit, console: Con
     watch.pump(3, lambda: bool(watch.of("playlog")))
     log = watch.of("playlog")[0]
     assert log["relay_confirmed"] is True and log["level_dbfs"] == pytest.approx(-12.0, abs=0.5)
+
+
+def test_the_modems_signal_appears_in_the_heartbeat_and_its_operator_in_status(make_unit, console: Console):
+    from hw.sim.scripted_modem import ModemScript, ScriptedModem
+
+    modem = ScriptedModem(ModemScript(rssi=20), noise=True).start()
+    try:
+        unit = make_unit(hardware={"modem": "quectel-ec25", "modem_url": modem.path, "modem_poll_s": 5},
+                         reports={"heartbeat_s": 5})
+        watch = UnitWatch(console, unit)
+        watch.wait_online()
+        assert watch.pump(12, lambda: any("sig" in hb for hb in watch.of("hb"))), unit.output()
+        assert next(hb["sig"] for hb in watch.of("hb") if "sig" in hb) == -113 + 2 * 20
+        assert watch.pump(3, lambda: "modem" in watch.last_status())
+        assert watch.last_status()["modem"]["registration"] in ("home", "roaming")
+    finally:
+        modem.stop()
