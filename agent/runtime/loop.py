@@ -100,7 +100,10 @@ class Loop:
         mask = (selectors.EVENT_READ if pair[0] else 0) | (selectors.EVENT_WRITE if pair[1] else 0)
         registered = fd in self._selector.get_map()
         if mask and registered:
-            self._selector.modify(fd, mask, fd)
+            try:
+                self._selector.modify(fd, mask, fd)
+            except FileNotFoundError:  # the socket that had this number closed; a new one has it now
+                self._selector.register(fd, mask, fd)  # (a failed modify already dropped the old entry)
         elif mask:
             self._selector.register(fd, mask, fd)
         else:

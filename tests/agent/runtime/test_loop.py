@@ -1,0 +1,26 @@
+"""The loop survives a socket that closed behind its back whose number the kernel gave to a new socket (paho
+closes and reopens its socket on every reconnect; this killed the agent once after a broker restart)."""
+
+from __future__ import annotations
+
+import socket
+
+from agent.runtime.loop import Loop
+
+
+def test_a_reused_fd_number_is_registered_afresh() -> None:
+    loop = Loop()
+    old, _peer = socket.socketpair()
+    loop.add_reader(old, lambda: None)
+    number = old.fileno()
+    old.close()  # epoll forgets it; the loop's map still has the number
+    spare = []
+    new, peer = socket.socketpair()
+    while new.fileno() != number and len(spare) < 50:
+        spare.append((new, peer))
+        new, peer = socket.socketpair()
+    assert new.fileno() == number
+    fired: list[str] = []
+    loop.add_writer(new, lambda: fired.append("writable"))
+    loop.run_once(0.1)
+    assert fired == ["writable"]
