@@ -39,7 +39,7 @@ class Item:
 
     @property
     def source_kind(self) -> str:
-        return next((k for k in ("url", "stream", "tts", "ref") if k in self.source), "unknown")
+        return next((k for k in ("ref", "url", "stream", "tts") if k in self.source), "unknown")  # a ref keeps its url
 
     @property
     def is_stream(self) -> bool:

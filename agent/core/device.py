@@ -394,6 +394,9 @@ class Device:
         self._switch(zone, on)
 
     def ack(self, now: int, jti: str | None, cmd: str | None, state: str, code: str, msg: str) -> None:
+        if state == "rejected":  # a valid command refused by a desk (quiet hours, bad zones): counted and logged too
+            self._reject(now, Rejection(code, msg, jti, cmd))
+            return
         self._ack(now, jti, cmd, state, code, msg)
         self.state.status_dirty = True
 

@@ -144,6 +144,10 @@ class SoundDesk:
         self.host.ack(now, c.jti, c.cmd, "finished", "ok", f"stopped {len(targets)} bulletin(s)")
         self._advance(now)
 
+    def holds(self, args: dict[str, Any]) -> bool:
+        """Whether a `stop` with these args would end anything here (the device asks before routing a stop)."""
+        return any(args.get("all") or i.jti == args.get("jti") for i in self._all_items())
+
     def store(self, c: Command, now: int) -> None:
         self.host.ack(now, c.jti, c.cmd, "accepted", "ok", "download started")
         self._stores[f"store:{c.jti}"] = c
@@ -246,7 +250,10 @@ class SoundDesk:
     # ---- arbitration and power sequencing ------------------------------------------------------------------
 
     def _advance(self, now: int) -> None:
-        allowed = [i for i in self.queue if self._may_sound(i, now)]
+        quiet = self._quiet(now)
+        if quiet:
+            self._hold_or_drop_for_quiet_hours(now)
+        allowed = [i for i in self.queue if i.level == EMERGENCY or not quiet]
         if self.current is None:
             candidate = arbiter.choose(allowed, now)
             if candidate is not None:
@@ -257,10 +264,19 @@ class SoundDesk:
             self._preempt(self.current, cutter, now)
             self._start(cutter, now)
 
-    def _may_sound(self, item: Item, now: int) -> bool:
+    def _quiet(self, now: int) -> bool:
         window = self.s.quiet_window
-        quiet = window is not None and in_window(schedule.local_minute(now, self.s.tz), window)
-        return item.level == EMERGENCY or not quiet
+        return window is not None and in_window(schedule.local_minute(now, self.s.tz), window)
+
+    def _hold_or_drop_for_quiet_hours(self, now: int) -> None:
+        """Waiting bulletins whose `until` reaches the end of quiet hours wait for it; the others end now."""
+        assert self.s.quiet_window is not None
+        opens = schedule.window_opens_ms(now, self.s.quiet_window, self.s.tz)
+        for item in [i for i in self.queue if i.level != EMERGENCY]:
+            if item.until_ms is None or item.until_ms <= opens:
+                self._end(item, now, "expired", "expired", "quiet_hours", f"quiet hours {self._window_text()} began")
+            else:
+                self.host.timer(PREFIX + "quiet", opens)
 
     def _start(self, item: Item, now: int) -> None:
         self.queue.remove(item)
@@ -315,13 +331,13 @@ class SoundDesk:
         """The cut item goes back to the front of its level and plays again from the start (see docs), unless a
         replacing emergency supersedes it."""
         if arbiter.supersedes(item, by):
-            self._end(item, now, "preempted", "preempted", "ok", f"replaced by emergency {by.jti}")
+            self._end(item, now, "preempted", "preempted", "replaced", f"replaced by emergency {by.jti}")
             return
         self.host.emit(StopAudio(item.play_id))
         if item.started_ms is not None:
             self._record(item, now, "preempted")
             if item.jti:
-                self.host.ack(now, item.jti, "play", "preempted", "ok", "cut by a higher-level bulletin; re-queued")
+                self.host.ack(now, item.jti, "play", "preempted", "requeued", "cut by a higher-level bulletin; re-queued")
         item.started_ms, item.plays_done, item.front = None, 0, True
         self.queue.append(item)
         self.current, self.playing = None, False
@@ -372,7 +388,7 @@ class SoundDesk:
         level = item.extra.pop("level", None)
         if started and item.relay_confirmed and level is not None and level < SILENCE_DBFS:
             self.host.report(now, "event", {"event": "no_audio", "ts": now, "detail": {
-                "jti": item.jti, "play_id": item.play_id, "level_dbfs": level}})
+                "jti": item.jti, "play_id": item.play_id, "level_dbfs": round(level, 1)}})
             self.host.log("error", "no_audio", title=item.title or item.play_id, dbfs=round(level, 1))
         self.host.report(now, "playlog", {
             "jti": item.jti, "play_id": item.play_id, "title": item.title, "priority": arbiter.LEVEL_NAMES[item.level],
@@ -396,7 +412,7 @@ class SoundDesk:
             self._max_on(now)
         elif kind == "until":
             self._expire(now, arg)
-        elif kind == "wake":
+        elif kind in ("wake", "quiet"):
             self._advance(now)
         elif kind == "slot":
             self._slot_due(now)
@@ -404,8 +420,9 @@ class SoundDesk:
     def _expire(self, now: int, play_id: str) -> None:
         item = self._find(play_id)
         if item is not None:
-            self._end(item, now, "expired" if item.jti else "finished", "expired" if item.jti else "completed",
-                      "ok" if not item.jti else "expired", "its time window ended")
+            slot_done = item.jti is None and item.started_ms is not None  # a programme slot that ran its length
+            self._end(item, now, "finished" if slot_done else "expired", "completed" if slot_done else "expired",
+                      "ok" if slot_done else "expired", "its time window ended")
             self._advance(now)
 
     def _max_on(self, now: int) -> None:

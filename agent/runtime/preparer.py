@@ -40,6 +40,9 @@ class Preparer:
             except OSError as exc:  # a full disk or a vanished folder: a clear failure, never a dead worker
                 msg = f"cannot write audio: {exc.strerror or exc}"
                 self.deliver(lambda now, p=play_id, m=msg: PrepareFailed(now, p, "storage_error", m))
+            except Exception as exc:  # noqa: BLE001 - any other fault fails this play, never the worker (e.g. blank tts)
+                msg = f"cannot prepare the source ({exc.__class__.__name__}: {exc})"
+                self.deliver(lambda now, p=play_id, m=msg: PrepareFailed(now, p, "audio_error", m))
             else:
                 self.deliver(lambda now, p=play_id, m=media: Prepared(now, p, m))
 

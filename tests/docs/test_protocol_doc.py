@@ -1,5 +1,6 @@
-"""docs/protocol.md stays honest: its examples match the published schemas, its rejection-code table matches the
-source, its topic table matches agent.topics, and its PyJWT snippet makes a command the agent accepts.
+"""docs/protocol.md stays honest: its examples match the published schemas, its tables of codes, events, report
+fields and log message keys match the source, its topic table matches agent.topics, its links resolve, and its
+PyJWT snippet makes a command the agent accepts.
 
 Markers in the doc: `<!-- schema: NAME -->` before a ```json example (validated against agent/schemas/NAME.json),
 `<!-- runnable: NAME -->` before a ```python block, `<!-- table: NAME -->` before a Markdown table.
@@ -7,43 +8,80 @@ Markers in the doc: `<!-- schema: NAME -->` before a ```json example (validated 
 
 from __future__ import annotations
 
+import ast
 import base64
+import inspect
 import json
 import random
 import re
+import string
 import time
+import tomllib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 
+from agent import errors, i18n
+from agent.core import reports
 from agent.core.device import Device, DeviceSettings, DeviceState
 from agent.core.effects import Publish
-from agent.core.events import LinkUp, MessageArrived, Started
-from agent.core.verify import Command, Policy, load_trust, verify
+from agent.core.events import (
+    Fault,
+    LevelObserved,
+    LinkUp,
+    MessageArrived,
+    PrepareFailed,
+    Started,
+    Telemetry,
+    TimerFired,
+)
+from agent.core.schemas import known_commands
+from agent.core.sound import Refusal, SoundDesk
+from agent.core.verify import Command, Policy, Rejection, load_trust, verify
+from agent.sound_ports import FAIL_REASONS
 from agent.topics import REPORTS, Target, Topics
+from tests.agent.core.device_helpers import T0, command, sound_device
+from tests.agent.core.world import World
 from tools import keys as key_tool
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "protocol.md"
 SCHEMAS = REPO / "agent" / "schemas"
-VERIFY_SOURCES = (REPO / "agent" / "core" / "verify.py", REPO / "agent" / "core" / "device.py")
+STRINGS = REPO / "agent" / "strings"
+CORE = REPO / "agent" / "core"
+# Rejections made here are verification (table rejection-codes); rejections made by the sound desk are refusals of
+# valid commands (table refusal-codes); failed/expired codes from either go to table failure-codes.
+VERIFY_SOURCES = (CORE / "verify.py", CORE / "device.py")
+SOUND_SOURCES = (CORE / "sound.py", CORE / "arbiter.py", CORE / "schedule.py", REPO / "agent/runtime/preparer.py")
+# The adapters behind the preparer's ports (AudioCache, SpeechSynth): the preparer turns every LoaError they raise
+# into a failed ack carrying that error's `code`.
+PREPARE_ADAPTERS = (REPO / "agent/adapters/download_cache.py", REPO / "agent/adapters/espeak_tts.py")
 
 EXAMPLES_REQUIRED = (
     "ack", "status", "heartbeat", "event", "claims", "cmd-relay", "cmd-volume", "cmd-config", "cmd-ping",
+    "cmd-play", "cmd-stop", "cmd-store", "cmd-schedule", "cmd-logs", "playlog", "logs",
 )
 CODES_REQUIRED = {
     "bad_token", "bad_alg", "unknown_key", "bad_signature", "bad_issuer", "expired", "not_yet_valid",
     "wrong_audience", "replay", "retained", "too_large", "bad_args", "unknown_command",
 }
+# Floors for the source scan: if a refactoring hides these from it, the scan is broken, not the doc.
+REFUSALS_REQUIRED = {"quiet_hours", "bad_args"}
+FAILURES_REQUIRED = {
+    "hash_mismatch", "download_failed", "quota_exceeded", "storage_error", "audio_error", "stream_stalled",
+    "stream_dropped", "source_unreachable", "decode_error", "output_error", "max_on_time", "not_found", "expired",
+}
+EVENTS_REQUIRED = {"started", "config_changed", "relay_stuck", "no_audio"}
 
 MARKER = re.compile(r"^<!-- (schema|runnable|table): ([\w-]+) -->[ \t]*$", re.MULTILINE)
 FENCE_AFTER = re.compile(r"\n(?:[ \t]*\n)*```(\w*)\n(.*?)\n```[ \t]*$", re.DOTALL | re.MULTILINE)
 ANY_FENCE = re.compile(r"^```(\w*)\n(.*?)\n```[ \t]*$", re.DOTALL | re.MULTILINE)
-# A code is the first argument of Rejection("..."), or the first item of a problem tuple ("code", f"message")
-# returned or assigned in the verifier.
-SOURCE_CODE = re.compile(r'Rejection\(\s*"([a-z_]+)"|(?:return|problem =)\s*\(\s*"([a-z_]+)",\s*f?"')
+CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+NO_TEXT = "(no text in the strings files)"  # log-keys table: a key the strings files lack
 
 
 def doc() -> str:
@@ -60,6 +98,10 @@ def marked(kind: str) -> list[tuple[str, str, str]]:
         assert block, f"marker {m.group(0)!r} is not followed by a fenced block"
         out.append((m.group(2), block.group(1), block.group(2)))
     return out
+
+
+def examples(name: str) -> list[Any]:
+    return [json.loads(body) for n, _, body in marked("schema") if n == name]
 
 
 def table(name: str) -> list[dict[str, str]]:
@@ -86,6 +128,11 @@ def _cells(line: str) -> list[str]:
     return [c.strip() for c in line.strip().strip("|").split("|")]
 
 
+def column(name: str, header: str) -> set[str]:
+    """The `code` words of one column of a table (a cell may list several)."""
+    return {word for row in table(name) for word in re.findall(r"`([^`]+)`", row[header])}
+
+
 def schema(name: str) -> Draft202012Validator:
     path = SCHEMAS / f"{name}.json"
     assert path.is_file(), f"docs/protocol.md names schema {name!r}, but {path} does not exist"
@@ -98,49 +145,200 @@ def schema(name: str) -> Draft202012Validator:
 
 
 def test_every_marked_example_is_valid_against_its_schema() -> None:
-    examples = marked("schema")
-    assert examples, "no <!-- schema: ... --> examples found"
-    for name, language, body in examples:
+    found = marked("schema")
+    assert found, "no <!-- schema: ... --> examples found"
+    for name, language, body in found:
         assert language == "json", f"the example marked schema {name!r} is a ```{language} block, not ```json"
         instance = json.loads(body)
-        errors = [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
-                  for e in schema(name).iter_errors(instance)]
-        assert not errors, f"example for {name} does not match {name}.json: {errors}\n{body}"
+        errors_ = [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
+                   for e in schema(name).iter_errors(instance)]
+        assert not errors_, f"example for {name} does not match {name}.json: {errors_}\n{body}"
 
 
-def test_every_message_kind_has_an_example() -> None:
+def test_every_message_kind_and_every_command_has_an_example() -> None:
     shown = {name for name, _, _ in marked("schema")}
-    assert not set(EXAMPLES_REQUIRED) - shown, f"no example for {sorted(set(EXAMPLES_REQUIRED) - shown)}"
+    wanted = set(EXAMPLES_REQUIRED) | {f"cmd-{c}" for c in known_commands()}
+    assert not wanted - shown, f"no example for {sorted(wanted - shown)}"
 
 
-def test_every_json_block_parses_and_every_schema_link_exists() -> None:
+def test_every_command_has_its_section_and_is_listed_as_known() -> None:
+    text = doc()
+    missing = [c for c in sorted(known_commands()) if not re.search(rf"^#### `{c}` — ", text, re.MULTILINE)]
+    assert not missing, f"no '#### `name` — ...' section for {missing}"
+    step = next(row for row in table("rejection-codes") if "`unknown_command`" in row["Code"])
+    listed = set(re.findall(r"`(\w+)`", step["The command is refused when…"])) - {"cmd"}
+    assert listed == known_commands(), f"step 12 lists {sorted(listed)}, the agent knows {sorted(known_commands())}"
+
+
+def test_every_play_source_kind_has_an_example() -> None:
+    """One `play` example per branch of the schema's `source` oneOf (url+sha256, stream, tts, ref, and any later)."""
+    branches = json.loads((SCHEMAS / "cmd-play.json").read_text(encoding="utf-8"))["$defs"]["source"]["oneOf"]
+    kinds = {b["required"][0]: Draft202012Validator(b) for b in branches}
+    shown = {kind for play in examples("cmd-play") for kind, v in kinds.items() if v.is_valid(play["source"])}
+    assert shown == set(kinds), f"no cmd-play example with a {sorted(set(kinds) - shown)} source"
+
+
+def test_every_json_block_parses_and_every_relative_link_exists() -> None:
     text = doc()
     for language, body in ANY_FENCE.findall(text):
         if language == "json":
             json.loads(body)
-    links = re.findall(r"\]\(protocol/([\w-]+\.json)\)", text)
-    missing = [link for link in links if not (SCHEMAS / link).is_file()]
-    assert links and not missing, f"links to schemas that do not exist: {missing}"
+    links = [link.split("#")[0] for link in re.findall(r"\]\(([^)#][^)]*)\)", text) if "://" not in link]
+    assert any(link.startswith("protocol/") for link in links), "no links to the schemas"
+    missing = [link for link in links if not (DOC.parent / link).exists()]
+    assert not missing, f"links to files that do not exist: {missing}"
 
 
-# ---- tables against the source ------------------------------------------------------------------------------
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
-def source_codes() -> set[str]:
-    found: set[str] = set()
-    for path in VERIFY_SOURCES:
-        for rejection, problem in SOURCE_CODE.findall(path.read_text(encoding="utf-8")):
-            found.add(rejection or problem)
+def test_every_internal_link_points_at_a_heading() -> None:
+    text = doc()
+    anchors = {slug(h) for h in re.findall(r"^#+ (.+)$", text, re.MULTILINE)}
+    broken = sorted(set(re.findall(r"\]\(#([^)]+)\)", text)) - anchors)
+    assert not broken, f"links to headings that do not exist: {broken}"
+
+
+# ---- codes: the doc's tables against the source -------------------------------------------------------------
+#
+# The three code tables must list exactly the codes the agent can put in an ack. The codes are read from the
+# source with `ast` (not by running it), so a code on a rare path — a full disk, a dead stream — counts as much
+# as a common one, and comments or docstrings never count:
+#
+# 1. Calls that carry a code in a parameter named `code`: Rejection(...), Refusal(...), ack/_ack(...), _end(...),
+#    PrepareFailed(...). Each call's arguments are bound to the callee's real signature (inspect.signature), so
+#    positional and keyword calls both work and a changed signature moves the extraction with it (a call that no
+#    longer binds fails the test). Every string literal inside the argument counts (`"a" if x else "b"`,
+#    `detail or "audio_error"`); `ok` is not a code. An argument without a literal (`r.code`, `problem[0]`,
+#    `code`) only passes on a code made elsewhere, and that place is scanned by one of the other rules.
+#    Rejection and Refusal are rejections; for the others the call's `state` literal decides: `rejected` is a
+#    rejection, anything else (failed, expired) an end code. A call through an imported module is told apart by
+#    its module (`reports.ack`, the payload builder, is not the sound desk's `host.ack`).
+# 2. Problem tuples `("code", "message" or f"message")`, which the verifier and the sound desk turn into
+#    rejections.
+# 3. Errors raised by the adapters behind the preparer: `raise HashMismatch(...)` contributes HashMismatch.code
+#    from agent/errors.py.
+# 4. agent.sound_ports.FAIL_REASONS: the reasons a player may give for a failed play, which become its code.
+
+CARRIERS: dict[str, Callable[..., Any]] = {
+    "Rejection": Rejection, "Refusal": Refusal, "ack": Device.ack, "_ack": Device._ack, "_end": SoundDesk._end,
+    "PrepareFailed": PrepareFailed, "reports.ack": reports.ack,
+}
+
+
+def bound(call: ast.Call, fn: Callable[..., Any], where: str) -> dict[str, ast.expr]:
+    """The call's argument expressions by parameter name, bound to fn's signature (methods: without self)."""
+    sig = inspect.signature(fn)
+    params = list(sig.parameters.values())
+    if params and params[0].name == "self":
+        sig = sig.replace(parameters=params[1:])
+    try:
+        args = sig.bind(*call.args, **{kw.arg: kw.value for kw in call.keywords if kw.arg})
+    except TypeError as exc:
+        raise AssertionError(f"{where}: call does not match {fn.__qualname__}{sig}: {exc}") from None
+    return dict(args.arguments)
+
+
+def literals(node: ast.AST | None) -> set[str]:
+    """Every whole string literal in an expression; the pieces of an f-string are not literals of their own."""
+    if node is None or isinstance(node, ast.JoinedStr):
+        return set()
+    if isinstance(node, ast.Constant):
+        return {node.value} if isinstance(node.value, str) else set()
+    return set().union(*(literals(child) for child in ast.iter_child_nodes(node)))
+
+
+def calls(path: Path) -> Iterator[tuple[ast.Call, str, str]]:
+    """(call, callee, file:line) of every call in a source file. The callee is `module.name` for a call through an
+    imported module (`reports.ack`), else the bare name (`self.host.ack` -> `ack`)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    modules = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+               for alias in node.names if alias.name.islower()}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in modules:
+                name = f"{func.value.id}.{name}"
+            yield node, name, f"{path.relative_to(REPO)}:{node.lineno}"
+
+
+def problem_tuples(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        value = node.value if isinstance(node, (ast.Return, ast.Assign)) else None
+        if isinstance(value, ast.Tuple) and len(value.elts) == 2:
+            code, msg = value.elts
+            if isinstance(code, ast.Constant) and isinstance(code.value, str) and CODE.match(code.value) and (
+                isinstance(msg, ast.JoinedStr) or (isinstance(msg, ast.Constant) and isinstance(msg.value, str))
+            ):
+                found.add(code.value)
     return found
 
 
-def test_the_code_table_lists_exactly_the_codes_the_agent_produces() -> None:
-    in_source = source_codes()
-    assert CODES_REQUIRED <= in_source, f"the source scan lost codes: {sorted(CODES_REQUIRED - in_source)}"
-    in_doc = {code for row in table("rejection-codes") for code in re.findall(r"`([a-z_]+)`", row["Code"])}
-    assert not in_source - in_doc, f"codes missing from the doc's table: {sorted(in_source - in_doc)}"
+def ack_codes(paths: tuple[Path, ...]) -> tuple[set[str], set[str]]:
+    """(rejection codes, end codes) found by rules 1 and 2 in these files."""
+    rejected: set[str] = set()
+    ended: set[str] = set()
+    for path in paths:
+        rejected |= problem_tuples(path)
+        for call, name, where in calls(path):
+            if name not in CARRIERS:
+                continue
+            args = bound(call, CARRIERS[name], where)
+            codes = {c for c in literals(args.get("code")) if c != "ok"}
+            states = literals(args.get("state"))
+            if name in ("Rejection", "Refusal") or "rejected" in states:
+                rejected |= codes
+            if name not in ("Rejection", "Refusal") and states != {"rejected"}:
+                ended |= codes
+    return rejected, ended
+
+
+def raised_error_codes(paths: tuple[Path, ...]) -> set[str]:
+    found = set()
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            exc = node.exc if isinstance(node, ast.Raise) else None
+            name = exc.func.id if isinstance(exc, ast.Call) and isinstance(exc.func, ast.Name) else None
+            cls = getattr(errors, name, None) if name else None
+            if isinstance(cls, type) and issubclass(cls, errors.LoaError):
+                found.add(cls.code)
+    return found
+
+
+def source_codes() -> set[str]:
+    """Codes of verification rejections (table rejection-codes)."""
+    return ack_codes(VERIFY_SOURCES)[0]
+
+
+def sound_codes() -> tuple[set[str], set[str]]:
+    """(refusal codes, failure codes) of sound commands (tables refusal-codes and failure-codes)."""
+    refused, ended = ack_codes(SOUND_SOURCES)
+    ended |= ack_codes(VERIFY_SOURCES)[1] | raised_error_codes(PREPARE_ADAPTERS) | set(FAIL_REASONS)
+    return refused, ended
+
+
+def same_codes(name: str, in_source: set[str], floor: set[str]) -> None:
+    assert floor <= in_source, f"the source scan lost codes: {sorted(floor - in_source)}"
+    in_doc = column(name, "Code")
+    assert not in_source - in_doc, f"codes missing from the doc's {name} table: {sorted(in_source - in_doc)}"
     phantom = sorted(in_doc - in_source)
-    assert not phantom, f"codes in the doc's table that the agent never produces: {phantom}"
+    assert not phantom, f"codes in the doc's {name} table that the agent never produces: {phantom}"
+
+
+def test_the_code_table_lists_exactly_the_codes_the_agent_produces() -> None:
+    same_codes("rejection-codes", source_codes(), CODES_REQUIRED)
+
+
+def test_the_refusal_table_lists_exactly_the_refusals_of_valid_commands() -> None:
+    same_codes("refusal-codes", sound_codes()[0], REFUSALS_REQUIRED)
+
+
+def test_the_failure_table_lists_exactly_the_failure_codes_the_agent_produces() -> None:
+    same_codes("failure-codes", sound_codes()[1], FAILURES_REQUIRED)
 
 
 def test_the_topic_table_lists_every_topic() -> None:
@@ -149,6 +347,150 @@ def test_the_topic_table_lists_every_topic() -> None:
     wanted = {topics.report("<id>", kind) for kind in REPORTS}
     wanted |= {topics.command(Target("dev", "<id>")), topics.command(Target("grp", "<group>"))}
     assert wanted == listed, f"missing: {sorted(wanted - listed)}, unknown: {sorted(listed - wanted)}"
+
+
+# ---- events and report fields against what the core publishes -----------------------------------------------
+
+
+def source_events() -> set[str]:
+    """Event names: the `name` of Device._event(...) calls, and {"event": "..."} bodies the sound desk reports."""
+    found: set[str] = set()
+    for path in VERIFY_SOURCES + SOUND_SOURCES:
+        for call, name, where in calls(path):
+            if name == "_event":
+                found |= literals(bound(call, Device._event, where).get("name"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Dict):
+                found |= {v.value for k, v in zip(node.keys, node.values) if isinstance(k, ast.Constant)
+                          and k.value == "event" and isinstance(v, ast.Constant) and isinstance(v.value, str)}
+    return found
+
+
+def test_the_event_table_lists_exactly_the_events_and_each_has_an_example() -> None:
+    in_source = source_events()
+    assert EVENTS_REQUIRED <= in_source, f"the source scan lost events: {sorted(EVENTS_REQUIRED - in_source)}"
+    listed = {row["`event`"].strip("`") for row in table("events")}
+    assert listed == in_source, f"missing: {sorted(in_source - listed)}, unknown: {sorted(listed - in_source)}"
+    shown = {e["event"] for e in examples("event")}
+    assert not listed - shown, f"no example of the events {sorted(listed - shown)}"
+
+
+def published(w: World, kind: str) -> list[dict[str, Any]]:
+    return [body for k, body in w.published if k == kind]
+
+
+def busy_unit() -> World:
+    """A unit with a modem, a fault and a level sensor, playing one bulletin with another waiting."""
+    w = World(sound_device(), now=T0 + 1000)
+    w.feed(Telemetry(w.now, {"signal_dbm": -71, "operator": "Viettel", "registration": "home", "iccid": "8984"}))
+    w.feed(Fault(w.now, "store", True, "disk full"))
+    source = {"url": "http://x/a.mp3", "sha256": "a" * 64}
+    for jti in ("n1", "n2"):
+        w.feed(MessageArrived(w.now, Topics().device_command("d1"), command("play", {"source": source}, jti, w.now)))
+    w.run_until(T0 + 3000)
+    w.feed(LevelObserved(w.now, -12.0))
+    w.run_until(T0 + 3500)
+    return w
+
+
+def test_the_status_heartbeat_and_playlog_tables_list_every_field() -> None:
+    w = busy_unit()
+    w.feed(TimerFired(w.now, "hb"))
+    w.run_until(T0 + 30_000)
+    produced = {
+        "status-fields": set().union(*map(set, published(w, "status"))),
+        "heartbeat-fields": set().union(*map(set, published(w, "hb"))),
+        "playlog-fields": set().union(*map(set, published(w, "playlog"))),
+    }
+    for name, fields in produced.items():
+        in_schema = set(schema(name.split("-")[0]).schema["properties"])
+        listed = column(name, "Field")
+        assert fields, f"the unit published no {name}"
+        assert not fields - listed, f"{name}: fields the unit sends that the doc omits: {sorted(fields - listed)}"
+        assert not in_schema - listed, f"{name}: schema fields the doc does not list: {sorted(in_schema - listed)}"
+        assert not listed - fields - in_schema, f"{name}: fields nobody sends: {sorted(listed - fields - in_schema)}"
+
+
+# ---- staff logs: message keys and the logs answer -----------------------------------------------------------
+
+
+def strings(lang: str) -> dict[str, str]:
+    return dict(tomllib.loads((STRINGS / f"{lang}.toml").read_text(encoding="utf-8")))
+
+
+def placeholders(template: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(template) if field}
+
+
+def logged_keys() -> set[str]:
+    """Message keys the core may put in its staff log, hence in a logs answer: the literal keys of Device._log and
+    host.log calls, plus keys built as f"{name}<suffix>" (a fault's `_error` and `_recovered`) for every fault name
+    the agent raises (Fault(...) events and Device._fault(...) calls). The strings files also hold texts that are
+    not log lines (the status page's), so they cannot be the list."""
+    keys: set[str] = set()
+    suffixes: set[str] = set()
+    for path in VERIFY_SOURCES + SOUND_SOURCES:
+        for call, name, where in calls(path):
+            if name in ("_log", "log"):
+                key = bound(call, Device._log, where).get("key")
+                keys |= literals(key)
+                parts = key.values if isinstance(key, ast.JoinedStr) else []
+                if len(parts) == 2 and isinstance(parts[0], ast.FormattedValue) and isinstance(parts[1], ast.Constant):
+                    suffixes.add(str(parts[1].value))
+    faults: set[str] = set()
+    for path in sorted((REPO / "agent").rglob("*.py")):
+        for call, name, where in calls(path):
+            if name in ("Fault", "_fault"):
+                faults |= literals(bound(call, Fault if name == "Fault" else Device._fault, where).get("name"))
+    return keys | {fault + suffix for fault in faults for suffix in suffixes}
+
+
+def test_the_log_key_table_lists_exactly_the_keys_the_core_logs() -> None:
+    en, vi = strings("en"), strings("vi")
+    rows = {row["Key"].strip("`"): row for row in table("log-keys")}
+    in_source = logged_keys()
+    assert {"agent_started", "command_rejected", "no_audio", "store_error"} <= in_source, "the source scan broke"
+    assert set(rows) == in_source, f"missing: {sorted(in_source - set(rows))}, unknown: {sorted(set(rows) - in_source)}"
+    for key, row in rows.items():
+        if key not in en:
+            assert row["English text"] == NO_TEXT, f"{key} is not in agent/strings/en.toml: say {NO_TEXT}"
+            continue
+        params = set(re.findall(r"`(\w+)`", row["Parameters"]))
+        assert key in vi, f"{key} is in en.toml but not in vi.toml"
+        assert params == placeholders(en[key]) == placeholders(vi[key]), f"{key}: parameters {sorted(params)}"
+        assert row["English text"] == en[key], f"{key}: the doc says {row['English text']!r}, en.toml {en[key]!r}"
+
+
+def test_logs_examples_carry_real_keys_and_their_rendering_is_shown() -> None:
+    answers = examples("logs")
+    assert {a["kind"] for a in answers} == {"lines", "playlog"}, "show a logs answer of each kind"
+    text = doc()
+    for answer in answers:
+        for entry in answer["entries"]:
+            if answer["kind"] == "playlog":
+                assert schema("playlog").is_valid(entry) and entry["ts"] == entry["ended_ts"], entry
+                continue
+            assert set(entry) == {"ts", "level", "key", "params"} and entry["level"] in LOG_LEVELS, entry
+            for lang in i18n.LANGUAGES:
+                template = strings(lang).get(entry["key"])
+                assert template is not None, f"{entry['key']!r} is not in agent/strings/{lang}.toml"
+                line = template.format(**entry["params"])  # strict: a missing parameter fails here
+                assert line == i18n.render(lang, entry["key"], entry["params"]) and line in text, \
+                    f"the doc does not show the {lang} rendering {line!r}"
+
+
+def test_the_logs_answer_example_has_the_shape_the_unit_publishes() -> None:
+    w = busy_unit()
+    w.run_until(T0 + 30_000)
+    for kind in ("lines", "playlog"):
+        w.feed(MessageArrived(w.now, Topics().device_command("d1"),
+                              command("logs", {"kind": kind}, f"l-{kind}", w.now)))
+    real = {a["kind"]: a for a in published(w, "logs")}
+    for answer in examples("logs"):
+        want = real[answer["kind"]]
+        assert set(answer) == set(want), f"logs answer fields {sorted(answer)} != published {sorted(want)}"
+        assert want["entries"], f"the unit sent no {answer['kind']} entries"
+        assert {k for e in answer["entries"] for k in e} == {k for e in want["entries"] for k in e}
 
 
 # ---- the signing snippet makes an accepted command ----------------------------------------------------------

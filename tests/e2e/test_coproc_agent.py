@@ -53,7 +53,8 @@ def test_measured_level_from_the_coproc_is_proof_of_play(make_unit, console: Con
     console.subscribe(console.topics.report(unit.device_id, "playlog"))
     watch.wait_online()
     jti = watch.send(load_signing(keys / "signing.jwk"), "play",
-                     {"source": {"tts": "Thử loa", "lang": "vi"}, "zones": [1]})
+                     {"source": {"tts": "Thử loa. Một, hai, ba, bốn, năm, sáu, bảy, tám.", "lang": "vi"},
+                      "zones": [1]})  # several seconds: the level is sampled once a second
     assert watch.wait_acks(jti, {"finished", "failed"}, timeout=20)[-1] == "finished"
     watch.pump(3, lambda: bool(watch.of("playlog")))
     log = watch.of("playlog")[0]

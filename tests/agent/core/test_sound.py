@@ -181,3 +181,37 @@ def test_hard_maximum_on_time_cuts_audio_and_power() -> None:
     w.run_until(T0 + 30_000)
     assert w.acks("long")[-1] == "failed" and w.ack_codes("long")[-1] == "max_on_time"
     assert not any(w.relays.values())
+
+
+def test_quiet_hours_beginning_end_waiting_bulletins_or_hold_those_whose_until_allows() -> None:
+    w = World(sound_device(quiet_window=(22 * 60, 5 * 60)), now=at_local(21, 59) - 1000)
+    w.durations_ms = {"long": 120_000}
+    send(w, "play", {"source": FILE}, "long")
+    send(w, "play", {"source": FILE}, "dropped")
+    day = 86_400_000  # the morning after
+    send(w, "play", {"source": FILE, "until": (at_local(6, 0) + day) // 1000}, "kept")
+    w.run_until(at_local(5, 5) + day)
+    assert w.acks("long")[-1] == "finished"  # already playing when quiet hours began: it ends on its own
+    assert w.acks("dropped") == ["accepted", "expired"] and w.ack_codes("dropped")[-1] == "quiet_hours"
+    kept_start = next(t for t, k, pid in w.timeline if k == "audio" and pid == "kept")
+    assert at_local(5, 0) + day <= kept_start < at_local(5, 1) + day  # woken when the window opened
+
+
+def test_a_ref_is_logged_as_a_ref_and_a_slot_that_never_played_is_expired() -> None:
+    w = world()
+    send(w, "store", {"id": "b1", "url": "http://x/b.mp3", "sha256": "c" * 64}, "st")
+    w.run_until(T0 + 100)
+    send(w, "play", {"source": {"ref": "b1"}}, "r1")
+    w.run_until(T0 + 10_000)
+    assert w.playlogs()[0]["source_kind"] == "ref"
+
+
+def test_a_final_preemption_is_told_apart_from_a_requeue() -> None:
+    w = world()
+    send(w, "play", {"source": FILE}, "n1")
+    send(w, "play", {"source": FILE, "priority": "emergency"}, "e1")
+    w.run_until(T0 + 2000)
+    send(w, "play", {"source": FILE, "priority": "emergency", "replace": True}, "e2")
+    w.run_until(T0 + 30_000)
+    assert "replaced" in w.ack_codes("e1")
+    assert "requeued" not in w.ack_codes("e1")
