@@ -106,7 +106,7 @@ def follow_acks(console: Console, jti: str, wait_s: float, show: Callable[[str, 
     last: dict[str, dict[str, Any]] = {}
     for topic, payload, _ in console.messages(time.monotonic() + wait_s):
         where = console.topics.device_of(topic)
-        ack = _json(payload)
+        ack = json_object(payload)
         if not where or where[1] != "ack" or ack.get("jti") != jti:
             continue
         last[where[0]] = ack
@@ -116,7 +116,8 @@ def follow_acks(console: Console, jti: str, wait_s: float, show: Callable[[str, 
     return last
 
 
-def _json(payload: bytes) -> dict[str, Any]:
+def json_object(payload: bytes) -> dict[str, Any]:
+    """A report's JSON object, or {} for anything else (a report is data from the field: never trusted)."""
     try:
         value = json.loads(payload)
     except ValueError:

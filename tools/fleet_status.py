@@ -6,7 +6,6 @@ Must not import the agent's runtime or adapters.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tools.console import Console
+from tools.console import Console, json_object
 
 
 @dataclass
@@ -32,7 +31,7 @@ def collect(console: Console, settle_s: float) -> dict[str, dict[str, Any]]:
     for topic, payload, _ in console.messages(deadline):
         where = console.topics.device_of(topic)
         if where and payload:
-            statuses[where[0]] = _json(payload)
+            statuses[where[0]] = json_object(payload)
             deadline = time.monotonic() + settle_s
     return statuses
 
@@ -53,10 +52,3 @@ def last_seen(status: dict[str, Any], tz: ZoneInfo) -> str:
     ts = status.get("ts")
     return datetime.fromtimestamp(ts / 1000, tz).strftime("%Y-%m-%d %H:%M") if ts else "-"
 
-
-def _json(payload: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(payload)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}

@@ -7,7 +7,6 @@ Must not import the agent's runtime or adapters.
 from __future__ import annotations
 
 import csv
-import json
 import re
 import time
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from zoneinfo import ZoneInfo
 from agent import i18n
 from agent.errors import ConfigError
 from agent.topics import Target
-from tools.console import Console
+from tools.console import Console, json_object
 
 PLAYLOG_COLUMNS = ("dev", "jti", "title", "priority", "source_kind", "started", "ended", "duration_s", "result",
                    "relay_confirmed", "level_dbfs")
@@ -48,7 +47,7 @@ def request(console: Console, key: Any, target: Target, args: dict[str, Any], wa
     deadline = time.monotonic() + wait_s
     for topic, payload, _ in console.messages(deadline):
         where = console.topics.device_of(topic)
-        body = _json(payload)
+        body = json_object(payload)
         if where and where[1] == "logs" and body.get("jti") == jti:
             answers[where[0]] = body.get("entries", [])
             if len(answers) >= expected:
@@ -87,13 +86,6 @@ def write_playlog_csv(answers: dict[str, list[dict[str, Any]]], out: TextIO, tz:
 def _iso(ms: int | None, tz: ZoneInfo) -> str:
     return "" if ms is None else datetime.fromtimestamp(ms / 1000, tz).isoformat(timespec="seconds")
 
-
-def _json(payload: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(payload)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def open_csv(path: str) -> TextIO:

@@ -9,12 +9,13 @@ Its one library is pySerial; must not import firmware/ or the core.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from typing import TypeVar
 
 import serial
 
+from agent.adapters.serial_boundary import serial_boundary
 from agent.coproc_frames import (
     Command,
     Frame,
@@ -42,15 +43,8 @@ POLL_S = 0.005  # serial read timeout while waiting for a reply
 R = TypeVar("R", bound=Reply)
 
 
-@contextmanager
-def _boundary(url: str, what: str) -> Iterator[None]:
-    """pySerial's and the codec's errors become HardwareError, keeping their message."""
-    try:
-        yield
-    except HardwareError:
-        raise  # already translated (HardwareError is an OSError too)
-    except (serial.SerialException, OSError, FrameError) as exc:
-        raise HardwareError(f"coproc {url}: {what}: {exc}") from exc
+def _boundary(url: str, what: str) -> AbstractContextManager[None]:
+    return serial_boundary("coproc", url, what, FrameError)
 
 
 class FramedPort:

@@ -8,12 +8,12 @@ Its one library is pySerial; must not import the core.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import serial
 
+from agent.adapters.serial_boundary import serial_boundary
 from agent.errors import HardwareError
 from agent.hw_boards import ModemProfile, load_modem
 
@@ -50,14 +50,8 @@ class Answer:
         return next((fields(line, prefix) for line in self.lines if line.startswith(prefix)), None)
 
 
-@contextmanager
-def _boundary(url: str, what: str) -> Iterator[None]:
-    try:
-        yield
-    except HardwareError:
-        raise  # already translated (HardwareError is an OSError too)
-    except (serial.SerialException, OSError) as exc:
-        raise HardwareError(f"modem {url}: {what}: {exc}") from exc
+def _boundary(url: str, what: str) -> AbstractContextManager[None]:
+    return serial_boundary("modem", url, what)
 
 
 class ModemAT:

@@ -7,11 +7,12 @@ the core.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 
 import serial
 
+from agent.adapters.serial_boundary import serial_boundary
 from agent.errors import HardwareError
 from agent.hw_boards import LcusSettings, SerialLink
 
@@ -22,15 +23,8 @@ def lcus_frame(protocol: LcusSettings, relay: int, on: bool) -> bytes:
     return body + bytes((sum(body) & 0xFF,))
 
 
-@contextmanager
-def _boundary(url: str, what: str) -> Iterator[None]:
-    """pySerial's errors become HardwareError, keeping its message (and errno where there is one)."""
-    try:
-        yield
-    except HardwareError:
-        raise  # already translated (HardwareError is an OSError too)
-    except (serial.SerialException, OSError) as exc:
-        raise HardwareError(f"serial relay {url}: {what}: {exc}") from exc
+def _boundary(url: str, what: str) -> AbstractContextManager[None]:
+    return serial_boundary("serial relay", url, what)
 
 
 class SerialRelays:
