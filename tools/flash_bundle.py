@@ -35,7 +35,7 @@ from tools.flash_fat import FlashError, find_boot, get_tree, put_tree
 REPO = Path(__file__).resolve().parents[1]
 LOA_DIR = "loa"
 SERVICE = Path("agent/systemd/loa-agent.service")
-SOURCE_ITEMS = ("agent", "tools", "setup.cfg", "pyproject.toml", "README.md")
+SOURCE_ITEMS = ("agent", "tools", "hw", "setup.cfg", "pyproject.toml", "README.md")  # hw: board data
 NOT_SHIPPED = re.compile(r"(^|/)(state|__pycache__|\..*|.*\.log|.*\.pyc|.*\.egg-info)$")
 
 
