@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(python3-venv mosquitto mosquitto-clients libvlc5 vlc-plugin-base espeak-ng ffmpeg sox)
+packages=(python3-venv mosquitto mosquitto-clients libvlc5 vlc-plugin-base espeak-ng ffmpeg sox fonts-dejavu-core)
 if [ "${1:-}" = "--dev" ]; then
   packages+=(chromium chromium-driver mtools dosfstools fdisk)
   # Node runs the MicroPython WebAssembly port in the firmware tests; a machine may already have its own Node.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import signal
 from dataclasses import dataclass
@@ -16,15 +17,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from joserfc.jwk import KeySet
 
-from agent import __version__, hardware
+from agent import hardware, launcher
 from agent.adapters.mqtt_paho import LinkCallbacks, LinkSettings, PahoLink
+from agent.adapters.release_slots import ReleaseSlots, running_release
 from agent.adapters.sqlite_store import SqliteStore
 from agent.adapters.system_clock import SystemClock
 from agent.adapters.systemd_notify import SystemdNotifier
 from agent.config import Config
+from agent.core.board import BoardSettings
 from agent.core.clocktime import parse_window
 from agent.core.device import Device, DeviceSettings, DeviceState, offline_status
 from agent.core.sound import SoundSettings
+from agent.core.update import BootInfo, UpdateSettings
 from agent.core.verify import Policy, TrustError, load_trust
 from agent.errors import ConfigError
 from agent.runtime.agent_runtime import AgentRuntime, Relays
@@ -102,13 +106,15 @@ def device_settings(cfg: Config, saved: dict[str, Any]) -> DeviceSettings:
         skew_s=cfg.trust.clock_skew_s, max_lifetime_s=cfg.trust.max_lifetime_s,
     )
     return DeviceSettings(
-        device_id=cfg.device.id, groups=cfg.device.groups, zones=cfg.hardware.zones, version=__version__,
+        device_id=cfg.device.id, groups=cfg.device.groups, zones=cfg.hardware.zones, version=running_release()[1],
         policy=policy, topics=Topics(cfg.mqtt.topic_prefix), role=cfg.device.role,
         heartbeat_s=int(saved.get("heartbeat_s", cfg.reports.heartbeat_s)),
         volume_pct=min(int(saved.get("volume_pct", cfg.hardware.volume_pct)), cfg.hardware.max_volume_pct),
         max_volume_pct=cfg.hardware.max_volume_pct,
         reconnect_min_s=cfg.mqtt.reconnect_min_s, reconnect_max_s=cfg.mqtt.reconnect_max_s,
         sound=sound_settings(cfg),
+        update=update_settings(cfg, saved),
+        board=BoardSettings(snapshot_max_bytes=cfg.trust.max_command_bytes) if cfg.device.role == "eboard" else None,
     )
 
 
@@ -138,6 +144,8 @@ def build(cfg: Config) -> Agent:
         on_up=runtime.link_up, on_down=runtime.link_down, on_message=runtime.message, on_puback=runtime.puback))
     runtime.link = link
     attach_sound(cfg, runtime)
+    attach_updates(cfg, runtime)
+    attach_pages(cfg, runtime)
     if hardware.is_coproc(cfg):
         hardware.attach_coproc(loop, relays, runtime)
     hardware.start_modem_poller(cfg, runtime)
@@ -154,6 +162,110 @@ def attach_sound(cfg: Config, runtime: AgentRuntime) -> None:
     speech = EspeakSpeech(cfg.state_dir / "tts")
     runtime.player = VlcPlayer(output=audio_output(cfg))
     runtime.preparer = Preparer(cache, speech, runtime.post_event)
+
+
+# ---- the unit's pages (issues 6 and 7): separate from everything above ---------------------------------------------
+
+
+def attach_pages(cfg: Config, runtime: AgentRuntime) -> None:
+    """The technician's status page when configured; on an e-board, the kiosk page and its snapshot camera.
+    A port that cannot be opened is logged and the unit runs on without its pages: they never take it off the air."""
+    from agent.adapters import kiosk_token
+    from agent.adapters.chromium_snapshot import ChromiumCamera
+
+    eboard, w = cfg.device.role == "eboard", cfg.web
+    if not (eboard or w.status_port):
+        return
+    try:
+        pages = open_pages(cfg, runtime)
+    except OSError as exc:
+        log.error("web: cannot open the unit's pages (%s); running without them", exc.strerror or exc)
+        return
+    runtime.pages = pages
+    if eboard:
+        kiosk_token.write_url(cfg.state_dir, pages.kiosk_url)
+        runtime.camera = ChromiumCamera(w.browser, pages.kiosk_url, (w.kiosk_width, w.kiosk_height), runtime.post_event)
+
+
+def open_pages(cfg: Config, runtime: AgentRuntime) -> Any:
+    """With kiosk_port 0 the kiosk keeps the port of its last URL when it is still free, else takes a free one."""
+    from dataclasses import replace
+
+    from agent.adapters import kiosk_token
+    from agent.adapters.http_pages import PageServer
+
+    settings = page_settings(cfg)
+    if settings.kiosk_port == 0 and (port := kiosk_token.previous_port(cfg.state_dir)):
+        try:
+            return PageServer(replace(settings, kiosk_port=port), runtime.post_event)
+        except OSError:
+            pass
+    return PageServer(settings, runtime.post_event)
+
+
+def page_settings(cfg: Config) -> Any:
+    from agent.adapters import kiosk_token
+    from agent.adapters.http_pages import PageSettings
+
+    w, eboard = cfg.web, cfg.device.role == "eboard"
+    return PageSettings(
+        device_id=cfg.device.id, timezone=cfg.device.timezone, language=cfg.device.language,
+        status_addr=(w.status_bind, w.status_port) if w.status_port else None,
+        password_hash=read_text(cfg, "web.password_hash_file", w.password_hash_file) if w.status_port else "",
+        session_s=w.session_minutes * 60.0, kiosk_port=w.kiosk_port if eboard else None,
+        kiosk_token=kiosk_token.kiosk_token(cfg.state_dir) if eboard else "",
+    )
+
+
+def read_text(cfg: Config, key: str, value: str) -> str:
+    try:
+        return cfg.path(value).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{key}: cannot read {value} ({exc.strerror})") from None
+
+
+# ---- release updates (issue 8): separate from everything above --------------------------------------------------
+
+
+def update_settings(cfg: Config, saved: dict[str, Any]) -> UpdateSettings:
+    """The release keys (never a command key), and what this process booted into: slot, launcher, markers."""
+    slots = ReleaseSlots(cfg.state_dir / "releases")
+    boot = BootInfo(slot=running_release()[0], supervised=os.environ.get(launcher.ENV_FLAG) == "1",
+                    trial=slots.read_trial(), outcome=slots.read_outcome())
+    trust = read_release_trust(cfg, saved) if cfg.update.trust else None
+    return UpdateSettings(trust=trust, check_s=cfg.update.check_s, test_zone=cfg.hardware.zones[0], boot=boot)
+
+
+def read_release_trust(cfg: Config, saved: dict[str, Any]) -> KeySet:
+    path = cfg.path(cfg.update.trust)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        keys = load_trust(raw)
+    except OSError as exc:
+        raise ConfigError(f"update.trust: cannot read {path} ({exc.strerror})") from None
+    except (ValueError, TrustError) as exc:
+        raise ConfigError(f"update.trust: {path} is not a usable Ed25519 JWK Set ({exc})") from None
+    command_keys = [*read_jwks(cfg.path(cfg.trust.jwks)), *saved.get("trust", {}).get("keys", [])]
+    if {k.get("x") for k in raw["keys"]} & {k.get("x") for k in command_keys}:
+        raise ConfigError("update.trust: a release key must never be a command key (make one: loa release keygen)")
+    return keys
+
+
+def read_jwks(path: Path) -> list[dict[str, Any]]:
+    keys = json.loads(path.read_text(encoding="utf-8")).get("keys", [])
+    return [k for k in keys if isinstance(k, dict)]
+
+
+def attach_updates(cfg: Config, runtime: AgentRuntime) -> None:
+    """Bundles are downloaded into their own verified cache; a restart is the loop stopping (the launcher restarts)."""
+    from agent.adapters.download_cache import DownloadCache
+    from agent.runtime.updater import Updater
+
+    slots = ReleaseSlots(cfg.state_dir / "releases")
+    max_bytes = cfg.update.max_bundle_mb * 1024 * 1024
+    cache = DownloadCache(slots.downloads, quota_bytes=max_bytes)
+    loop = runtime.loop
+    runtime.updater = Updater(slots, cache, runtime.post_event, lambda: loop.post(loop.stop), max_bytes=4 * max_bytes)
 
 
 def link_settings(cfg: Config, password: str) -> LinkSettings:

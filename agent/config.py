@@ -117,6 +117,32 @@ class AudioSection:
 
 
 @dataclass(frozen=True)
+class WebSection:
+    """The unit's own pages: the technician's status page (off unless a port is given; it needs the password hash
+    that `loa provision` writes) and, on an e-board, the kiosk page on 127.0.0.1 for the board's own browser."""
+
+    status_bind: str = "127.0.0.1"
+    status_port: int = field(default=0, metadata=_check(_between(0, 65535)))  # 0: no status page
+    password_hash_file: str = ""
+    session_minutes: int = field(default=30, metadata=_check(_between(1, 24 * 60)))
+    kiosk_port: int = field(default=0, metadata=_check(_between(0, 65535)))  # 0: any free port (see kiosk.url)
+    kiosk_width: int = field(default=1920, metadata=_check(_between(160, 7680)))
+    kiosk_height: int = field(default=1080, metadata=_check(_between(120, 4320)))
+    browser: str = "/usr/bin/chromium"  # renders the kiosk page for `snapshot`
+
+
+@dataclass(frozen=True)
+class UpdateSection:
+    """Signed release updates (agent.core.update). `trust` is the public half of the OFFLINE release key
+    (`loa release keygen`), never the command key; empty: the unit refuses every update."""
+
+    trust: str = ""
+    check_s: int = field(default=60, metadata=_check(_between(5, 1800)))  # the new version's health check
+    start_s: int = field(default=180, metadata=_check(_between(10, 3600)))  # the launcher's deadline for a trial
+    max_bundle_mb: int = field(default=64, metadata=_check(_between(1, 1024)))
+
+
+@dataclass(frozen=True)
 class Config:
     device: DeviceSection
     mqtt: MqttSection
@@ -124,6 +150,8 @@ class Config:
     reports: ReportsSection = ReportsSection()
     hardware: HardwareSection = HardwareSection()
     audio: AudioSection = AudioSection()
+    update: UpdateSection = UpdateSection()
+    web: WebSection = WebSection()
     base_dir: Path = Path(".")
 
     def path(self, value: str) -> Path:
@@ -234,6 +262,13 @@ def _cross_checks(sections: dict[str, Any]) -> list[str]:
             problems.append("mqtt.url: plain mqtt:// needs mqtt.allow_plain = true (traffic is not encrypted)")
     if hw is not None and hw.relays == "board" and not hw.board:
         problems.append("hardware.board: required when hardware.relays = \"board\" (a name from hw/boards)")
+    web = sections.get("web")
+    if web is not None and web.status_port and not web.password_hash_file:
+        problems.append("web.password_hash_file: required when web.status_port is set (no status page without a "
+                        "password; `loa provision` writes one)")
+    update = sections.get("update")
+    if update is not None and update.start_s <= update.check_s:
+        problems.append(f"update.start_s: must be longer than update.check_s ({update.check_s} s)")
     if hw is not None and (not hw.zones or any(z < 1 or z > 32 for z in hw.zones)):
         problems.append(f"hardware.zones: must list zone numbers 1..32 (got {list(hw.zones)!r})")
     return problems

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-REPORTS = ("ack", "status", "hb", "playlog", "event", "logs", "display")
+REPORTS = ("ack", "status", "hb", "playlog", "event", "logs", "display", "displaylog")
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,17 +119,20 @@ def unit_spec(args: argparse.Namespace, device_id: str) -> UnitSpec:
         device_id=device_id, trust=Path(args.trust), broker_url=args.broker, out=Path(args.out), hw=args.hw,
         groups=tuple(args.group), audio=args.audio, quiet_hours=args.quiet_hours,
         broker_dir=_path(args.broker_dir), ca=_path(args.ca), ca_dir=_path(args.ca_dir), replace=args.replace,
+        status_port=args.status_port, status_bind=args.status_bind,
     )
 
 
 def cmd_provision(args: argparse.Namespace) -> int:
-    from tools.provision import provision
+    from tools.provision import provision_unit
 
     if bool(args.device_id) == bool(args.csv):
         raise ConfigError("give one DEVICE_ID, or --csv FILE for a batch (not both)")
     if args.csv:
         return _provision_batch(args)
-    say(args, "provisioned", dev=args.device_id, config=provision(unit_spec(args, args.device_id)))
+    made = provision_unit(unit_spec(args, args.device_id))
+    say(args, "provisioned", dev=args.device_id, config=made.config)
+    say(args, "status_password", dev=args.device_id, password=made.status_password, port=args.status_port)
     return 0
 
 
@@ -140,7 +143,8 @@ def _provision_batch(args: argparse.Namespace) -> int:
         raise ConfigError("--csv: groups come from the file's groups column; --replace is for one unit at a time")
     made = batch.provision_all(batch.read_units(Path(args.csv)), unit_spec(args, "batch"), Path(args.out))
     for m in made:
-        say(args, "batch_unit", dev=m.row.device_id, bundle=m.bundle, credential=m.credential)
+        say(args, "batch_unit", dev=m.row.device_id, bundle=m.bundle, credential=m.credential,
+            password=m.status_password)
     say(args, "batch_done", count=len(made), report=Path(args.out) / batch.REPORT)
     return 0
 
@@ -160,6 +164,8 @@ def _provision_parser(sub: Any) -> None:
     p.add_argument("--ca", help="CA certificate to pin for mqtts:// (with --ca-dir it is the CA's own)")
     p.add_argument("--ca-dir", help="a `loa ca` folder: the unit gets its own key (in its bundle) and certificate")
     p.add_argument("--replace", action="store_true", help="re-provision: revoke the unit's previous certificate")
+    p.add_argument("--status-port", type=int, default=8080, help="the technician's status page (0: none)")
+    p.add_argument("--status-bind", default="0.0.0.0", help="address of the status page (the unit's local network)")
     p.set_defaults(fn=cmd_provision)
 
 

@@ -1,7 +1,9 @@
 """`loa provision`: write one unit's bundle (config.toml, trust set, credentials) into a folder.
 
 With a CA (`loa ca init`), the unit's own private key is generated straight into its bundle (0600, nowhere else)
-next to its certificate (CN = device id). Writes TOML with tomli-w. Must not import the agent's adapters or runtime.
+next to its certificate (CN = device id). Every unit gets its own status-page password: only its scrypt hash goes
+into the bundle (0600); the password itself is returned once, for the label, and kept nowhere. Writes TOML with
+tomli-w. Must not import the agent's adapters or runtime.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from urllib.parse import urlsplit
 import tomli_w
 
 from agent import config as agent_config
+from agent import passwords
 from agent.errors import ConfigError
 from agent.topics import valid_name
 from tools import broker, ca
-from tools.files import write_public
+from tools.files import write_private, write_public
 
 KEY, CERT, CA_PEM, PASSWORD = "unit.key", "unit.pem", "ca.pem", "mqtt.password"
+STATUS_HASH = "status-page.hash"
 
 @dataclass(frozen=True)
 class UnitSpec:
@@ -39,14 +43,28 @@ class UnitSpec:
     replace: bool = False  # re-provisioning: revoke the unit's previous certificate
     site: dict[str, Any] = field(default_factory=dict)  # commune, lat, lon: written to unit.json, not the config
     extra: dict[str, Any] = field(default_factory=dict)
+    status_port: int = 0  # the technician's status page (0: none; the CLI's default is 8080)
+    status_bind: str = "127.0.0.1"
+    status_password: str = ""  # empty: a new random one
 
     @property
     def tls(self) -> bool:
         return urlsplit(self.broker_url).scheme == "mqtts"
 
 
+@dataclass(frozen=True)
+class Provisioned:
+    config: Path
+    status_password: str  # for the unit's label: shown once, stored nowhere (the bundle has only its hash)
+
+
 def provision(spec: UnitSpec) -> Path:
     """Validate, then write OUT/config.toml (the agent can run from OUT as it is). Returns the config path."""
+    return provision_unit(spec).config
+
+
+def provision_unit(spec: UnitSpec) -> Provisioned:
+    """As `provision`, and the unit's status-page password too."""
     _check(spec)
     spec.out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(spec.trust, spec.out / "trust.jwks")
@@ -56,7 +74,9 @@ def provision(spec: UnitSpec) -> Path:
         shutil.copyfile(spec.ca, spec.out / CA_PEM)
         doc["mqtt"]["ca"] = CA_PEM
     agent_config.parse(doc)  # never write a config the agent would refuse
-    return _write(spec, doc)
+    password = spec.status_password or passwords.new_password()
+    write_private(spec.out / STATUS_HASH, passwords.hash_password(password) + "\n")
+    return Provisioned(_write(spec, doc), password)
 
 
 def _credentials(spec: UnitSpec) -> dict[str, str]:
@@ -129,6 +149,9 @@ def _config(spec: UnitSpec) -> dict[str, Any]:
     audio = {k: v for k, v in (("output", spec.audio), ("quiet_hours", spec.quiet_hours)) if v is not None}
     if audio:
         doc["audio"] = audio
+    doc["web"] = {"password_hash_file": STATUS_HASH}
+    if spec.status_port:
+        doc["web"] |= {"status_port": spec.status_port, "status_bind": spec.status_bind}
     for section, values in spec.extra.items():
         doc.setdefault(section, {}).update(values)
     return doc

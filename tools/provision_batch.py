@@ -17,7 +17,7 @@ from pathlib import Path
 from agent.errors import ConfigError
 from agent.topics import valid_name
 from tools import broker, ca
-from tools.provision import UnitSpec, provision
+from tools.provision import UnitSpec, provision_unit
 
 COLUMNS = ("id", "commune", "lat", "lon", "groups")
 REPORT = "provisioned.csv"
@@ -39,6 +39,7 @@ class Made:
     row: Row
     bundle: Path
     credential: str  # "certificate <serial>", "password" or "no credentials"
+    status_password: str = ""  # printed once for the unit's label; never written to the report
 
 
 # ---- reading and checking ------------------------------------------------------------------------------------------
@@ -153,8 +154,8 @@ def _one(row: Row, template: UnitSpec, out: Path) -> Made:
     site = {"commune": row.commune, "lat": row.lat, "lon": row.lon}
     spec = dataclasses.replace(template, device_id=row.device_id, out=out / row.device_id, groups=row.groups,
                                site=site, replace=False)
-    provision(spec)
-    return Made(row, spec.out, _credential(template, row.device_id))
+    made = provision_unit(spec)
+    return Made(row, spec.out, _credential(template, row.device_id), made.status_password)
 
 
 def _credential(template: UnitSpec, device_id: str) -> str:

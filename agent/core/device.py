@@ -10,12 +10,16 @@ import random
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from joserfc.jwk import KeySet
 
-from agent.core import reports
+from agent.core import local, reports
 from agent.core.backoff import Backoff
+from agent.core.board import ID_PREFIX as BOARD_ID
+from agent.core.board import PREFIX as BOARD_TIMER
+from agent.core.board import BoardDesk, BoardSettings, play_and_show, stop_on_both
 from agent.core.effects import (
     CancelTimer,
     Connect,
@@ -36,12 +40,14 @@ from agent.core.events import (
     LevelObserved,
     LinkDown,
     LinkUp,
+    LocalAction,
     MessageArrived,
     OutboxChanged,
     PlayerEvent,
     Prepared,
     PrepareFailed,
     RelayObserved,
+    SnapshotTaken,
     Started,
     Telemetry,
     TimerFired,
@@ -49,6 +55,7 @@ from agent.core.events import (
 from agent.core.schemas import args_problem, known_commands
 from agent.core.sound import PREFIX as SOUND_TIMER
 from agent.core.sound import SoundDesk, SoundSettings
+from agent.core.update import UpdateDesk, UpdateSettings
 from agent.core.verify import Command, Policy, Rejection, TrustError, load_trust, verify
 from agent.topics import Target, Topics
 
@@ -73,6 +80,8 @@ class DeviceSettings:
     reconnect_max_s: float = 120.0
     reconnect_jitter: bool = True
     sound: SoundSettings | None = None
+    update: UpdateSettings = field(default_factory=UpdateSettings)  # release updates (agent.core.update)
+    board: BoardSettings | None = None  # an e-board (role eboard)
 
 
 @dataclass
@@ -119,6 +128,15 @@ class Device:
             self.sound = SoundDesk(settings.sound, self, state.saved)
             self._commands |= {"play": self.sound.play, "stop": self.sound.stop, "store": self.sound.store,
                                "schedule": self.sound.set_schedule}
+        self.board: BoardDesk | None = None
+        if settings.board is not None:
+            self.board = BoardDesk(settings.board, self, state.saved)
+            self._commands |= {"display": self.board.display, "snapshot": self.board.snapshot,
+                               "stop": partial(stop_on_both, self.sound, self.board)}
+            if self.sound is not None:
+                self._commands["play"] = partial(play_and_show, self.sound, self.board)
+        self.updates = UpdateDesk(settings.update, self, state.saved, settings.version)
+        self._commands["update"] = self.updates.command
 
     # ---- entry point ---------------------------------------------------------------------------------------
 
@@ -149,8 +167,15 @@ class Device:
                     self.sound.level(dbfs)
             case Fault(name=name, active=active, detail=detail):
                 self._fault(name, active, detail)
+            case Prepared(play_id=pid) | PrepareFailed(play_id=pid) if self.board and pid.startswith(BOARD_ID):
+                self.board.prepared(event)
             case Prepared() | PrepareFailed() | PlayerEvent():
                 self._sound_event(event)
+            case SnapshotTaken() if self.board:
+                self.board.snapshot_taken(event)
+            case LocalAction():
+                self._local(event)
+        self.updates.observe(event)
         self._flush_status(event.now_ms)
         return self._fx
 
@@ -165,6 +190,8 @@ class Device:
         self._event(now, "started", ver=self.settings.version, clock_synced=synced)
         if self.sound:
             self.sound.arm_schedule(now)
+        if self.board:
+            self.board.start(now)
         self._log("info", "agent_started", ver=self.settings.version, dev=self.settings.device_id)
         if not synced:
             self._log("warning", "clock_unsynced")
@@ -233,6 +260,8 @@ class Device:
             self._relay_done(now, int(name[6:]))
         elif name.startswith(SOUND_TIMER) and self.sound:
             self.sound.timer(now, name)
+        elif name.startswith(BOARD_TIMER) and self.board:
+            self.board.timer(now, name)
         # "status" needs nothing here: _flush_status runs after every event.
 
     def _schedule_heartbeat(self, now: int) -> None:
@@ -243,7 +272,8 @@ class Device:
         self._prune_seen(now // 1000)
         if self.state.online:
             up_s = (now - self.state.started_ms) // 1000
-            body = reports.heartbeat(now, up_s, self.state.outbox, self.state.relays, self.state.modem.get("signal_dbm"))
+            body = reports.heartbeat(now, up_s, self.state.outbox, self.state.relays, self.state.modem.get("signal_dbm"),
+                                     extra=self.board.heartbeat() if self.board else None)
             self._fx.append(Publish(self._topic("hb"), body, qos=0))
 
     # ---- commands ------------------------------------------------------------------------------------------
@@ -371,6 +401,17 @@ class Device:
             self._schedule_heartbeat(now)
         self.state.status_dirty = True
 
+    # ---- local actions -----------------------------------------------------------------------------------------
+
+    def _local(self, e: LocalAction) -> None:
+        """A technician's action from the status page (see agent.core.local for why it is trusted)."""
+        c = local.command(e, self.settings.device_id)
+        if c is None or c.cmd not in self._commands or args_problem(c.cmd, c.args):
+            self._log("warning", "local_action_refused", action=e.action)
+            return
+        self._log("info", "local_action", action=e.action, jti=c.jti)
+        self._commands[c.cmd](c, e.now_ms)
+
     # ---- sound -------------------------------------------------------------------------------------------------
 
     def _sound_event(self, event: Prepared | PrepareFailed | PlayerEvent) -> None:
@@ -439,6 +480,7 @@ class Device:
             "errors": sorted(st.faults),
             **({"modem": st.modem} if st.modem else {}),
             **(self.sound.status() if self.sound else {}),
+            **(self.board.status() if self.board else {}),
         }
 
     def _flush_status(self, now: int) -> None:

@@ -101,4 +101,60 @@ class StopAudio:
     play_id: str
 
 
-Effect = Prepare | PlayAudio | StopAudio | Publish | Subscribe | Connect | SetRelay | SetVolume | StartTimer | CancelTimer | RememberCommand | SaveSetting | Log
+@dataclass(frozen=True, slots=True)
+class TakeSnapshot:
+    """Make an image of what the board shows, at most `max_bytes` long; the answer is a SnapshotTaken event."""
+
+    request_id: str
+    max_bytes: int
+
+
+# ---- updates (agent.core.update asks; agent.runtime.updater and agent.adapters.release_slots carry out) --------
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRelease:
+    """Download a release bundle into the update cache, verified against the command's SHA-256, and read it."""
+
+    update_id: str
+    url: str
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class InstallRelease:
+    """Unpack the fetched bundle's payload into the inactive slot (a or b) with its checked metadata."""
+
+    update_id: str
+    slot: str
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StartTrial:
+    """Write the trial marker (state pending) and restart: the launcher switches `current` and runs the new slot."""
+
+    marker: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class KeepRelease:
+    """The new release passed its health check: remove the trial marker, so it stays."""
+
+
+@dataclass(frozen=True, slots=True)
+class RollBack:
+    """The new release failed its health check: write the outcome and restart; the launcher switches back."""
+
+    outcome: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ClearOutcome:
+    """The outcome of a rolled-back update is reported (its rows are in the outbox): forget it."""
+
+
+UpdateEffect = FetchRelease | InstallRelease | StartTrial | KeepRelease | RollBack | ClearOutcome
+
+
+Effect = TakeSnapshot | Prepare | PlayAudio | StopAudio | Publish | Subscribe | Connect | SetRelay | SetVolume | StartTimer | CancelTimer | RememberCommand | SaveSetting | Log | UpdateEffect

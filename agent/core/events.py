@@ -115,6 +115,63 @@ class LevelObserved:
     dbfs: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class LocalAction:
+    """A technician's action from the unit's own status page (an authenticated local session, never the network
+    link): `test_tone` or `relay_test` (of `zone`). The core turns it into a command of its own making."""
+
+    now_ms: int
+    action: str
+    zone: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotTaken:
+    """An image of what the board shows, for the `snapshot` command `request_id`; `error` set when none was made."""
+
+    now_ms: int
+    request_id: str
+    mime: str = ""
+    data: bytes = b""
+    width: int = 0
+    height: int = 0
+    error: str = ""
+
+
+# ---- updates ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseFetched:
+    """A release bundle is on disk and matches the command's SHA-256: its signed metadata and its payload's hash."""
+
+    now_ms: int
+    update_id: str
+    token: bytes
+    payload_sha256: str
+    payload_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseInstalled:
+    now_ms: int
+    update_id: str
+    slot: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseStepFailed:
+    """Download, unpack or a marker write failed: code is machine-readable (hash_mismatch, install_failed...)."""
+
+    now_ms: int
+    update_id: str
+    code: str
+    msg: str
+
+
+UpdateEvent = ReleaseFetched | ReleaseInstalled | ReleaseStepFailed
+
 SoundEvent = Prepared | PrepareFailed | PlayerEvent | RelayObserved | LevelObserved
 
-Event = Started | LinkUp | LinkDown | MessageArrived | TimerFired | ClockSyncChanged | OutboxChanged | Fault | Telemetry | SoundEvent
+Event = (Started | LinkUp | LinkDown | MessageArrived | TimerFired | ClockSyncChanged | OutboxChanged | Fault | Telemetry
+         | SoundEvent | LocalAction | SnapshotTaken | UpdateEvent)

@@ -18,8 +18,9 @@ def ack(dev: str, jti: str | None, cmd: str | None, state: str, code: str, msg: 
     return encode({"dev": dev, "jti": jti, "cmd": cmd, "state": state, "code": code, "msg": msg, "ts": ts})
 
 
-def heartbeat(ts: int, up_s: int, outbox: int, relays: dict[int, bool], signal_dbm: Any = None) -> bytes:
-    body: dict[str, Any] = {"ts": ts, "up": up_s, "ob": outbox}
+def heartbeat(ts: int, up_s: int, outbox: int, relays: dict[int, bool], signal_dbm: Any = None,
+              extra: dict[str, Any] | None = None) -> bytes:
+    body: dict[str, Any] = {"ts": ts, "up": up_s, "ob": outbox, **(extra or {})}
     if signal_dbm is not None:
         body["sig"] = signal_dbm
     on = [z for z, state in sorted(relays.items()) if state]

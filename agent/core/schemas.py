@@ -6,7 +6,7 @@ The schemas are package data read once at import. Must not import adapters.
 from __future__ import annotations
 
 import json
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -27,7 +27,14 @@ def known_commands() -> frozenset[str]:
 
 def args_problem(cmd: str, args: dict[str, Any]) -> str | None:
     """The first schema violation in a command's args, as one sentence; None when valid."""
-    error = next(iter(validator(f"cmd-{cmd}").iter_errors(args)), None)
+    return _problem(cmd, json.dumps(args, sort_keys=True))
+
+
+@lru_cache(maxsize=256)
+def _problem(cmd: str, canonical_args: str) -> str | None:
+    """Cached by the args' canonical JSON: a province-wide command is validated once per process, not once per unit
+    of a simulator shard (the result depends on nothing else)."""
+    error = next(iter(validator(f"cmd-{cmd}").iter_errors(json.loads(canonical_args))), None)
     if error is None:
         return None
     where = "/".join(str(p) for p in error.absolute_path) or "args"

@@ -10,22 +10,31 @@ import logging
 from typing import Any, Protocol
 
 from agent import i18n
+from agent.board_ports import Camera, Pages
 from agent.core.device import Device
 from agent.core.effects import (
     CancelTimer,
+    ClearOutcome,
     Connect,
     Effect,
+    FetchRelease,
+    InstallRelease,
+    KeepRelease,
     Log,
     PlayAudio,
     Prepare,
     Publish,
     RememberCommand,
+    RollBack,
     SaveSetting,
     SetRelay,
     SetVolume,
     StartTimer,
+    StartTrial,
     StopAudio,
     Subscribe,
+    TakeSnapshot,
+    UpdateEffect,
 )
 from agent.core.events import (
     ClockSyncChanged,
@@ -37,10 +46,12 @@ from agent.core.events import (
     OutboxChanged,
     PlayerEvent,
     RelayObserved,
+    SnapshotTaken,
     Started,
     TimerFired,
 )
 from agent.errors import StoreError
+from agent.runtime import pages_view
 from agent.runtime.loop import Loop, TimerHandle
 from agent.sound_ports import Player
 
@@ -76,6 +87,12 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+class Updating(Protocol):
+    """Release updates (agent.runtime.updater): carries out the update effects off the loop."""
+
+    def handle(self, effect: UpdateEffect) -> None: ...
+
+
 class Clock(Protocol):
     def now_ms(self) -> int: ...
     def synced(self) -> bool: ...
@@ -88,6 +105,9 @@ class AgentRuntime:
         self.link: Link | None = None
         self.player: Player | None = None
         self.preparer: Preparing | None = None
+        self.updater: Updating | None = None
+        self.pages: Pages | None = None  # the status and kiosk pages read a view published after every event
+        self.camera: Camera | None = None  # e-boards: snapshots of the board
         self.language = language
         self.online = False
         self.volume_pct = 0
@@ -143,6 +163,8 @@ class AgentRuntime:
             return
         for effect in effects:
             self._carry_out(effect)
+        if self.pages:
+            self.pages.publish(pages_view.build(self.device, event.now_ms))
 
     def _carry_out(self, e: Effect) -> None:
         match e:
@@ -181,18 +203,34 @@ class AgentRuntime:
                 self.store.save_setting(key, value)
             case Log(level=level, key=key, params=params):
                 self._log(level, key, dict(params))
+            case FetchRelease() | InstallRelease() | StartTrial() | KeepRelease() | RollBack() | ClearOutcome():
+                if self.updater:
+                    self.updater.handle(e)
+            case TakeSnapshot(request_id=rid, max_bytes=max_bytes):
+                self._snapshot(rid, max_bytes)
 
     def post_event(self, make: Any) -> None:
         """From any thread: build the event with the time it is handled at, on the loop thread."""
         self.loop.post(lambda: self.feed(make(self.clock.now_ms())))
+
+    def _snapshot(self, request_id: str, max_bytes: int) -> None:
+        if self.camera:
+            self.camera.take(request_id, max_bytes)
+        else:
+            self.post_event(lambda now: SnapshotTaken(now, request_id, error="this unit has no board camera"))
 
     def _player_event(self, play_id: str, kind: str, detail: str) -> None:
         self.post_event(lambda now: PlayerEvent(now, play_id, kind, detail))
 
     def _start_timer(self, name: str, at_ms: int) -> None:
         self._cancel_timer(name)
-        delay_s = (at_ms - self.clock.now_ms()) / 1000
+        delay_s = self.timer_delay_s(name, (at_ms - self.clock.now_ms()) / 1000)
         self._timers[name] = self.loop.call_later(delay_s, lambda: self._fire(name))
+
+    def timer_delay_s(self, name: str, delay_s: float) -> float:
+        """The delay a core timer starts with. A hook for the fleet simulator, which gives each unit's first
+        heartbeat a random phase (as if the units had booted at random moments); a unit keeps the core's delay."""
+        return delay_s
 
     def _cancel_timer(self, name: str) -> None:
         handle = self._timers.pop(name, None)
@@ -250,6 +288,9 @@ class AgentRuntime:
             self.player.close()
         if self.preparer:
             self.preparer.close()
+        for part in (self.camera, self.pages):
+            if part:
+                part.close()
         self.relays.close()
         self._log("info", "agent_stopping", {})
         if self.online and self.link:

@@ -10,11 +10,13 @@ import itertools
 import queue
 import selectors
 import socket
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 Callback = Callable[[], None]
+POSTED_SLICE_S = 0.02
 
 
 class TimerHandle:
@@ -35,7 +37,7 @@ class Loop:
 
     def __init__(self) -> None:
         self._selector = selectors.DefaultSelector()
-        self._timers: list[TimerHandle] = []
+        self._timers: list[tuple[float, int, TimerHandle]] = []  # tuples: the heap compares in C
         self._seq = itertools.count()
         self._posted: queue.SimpleQueue[Callback] = queue.SimpleQueue()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -45,6 +47,8 @@ class Loop:
         self._selector.register(self._wake_r, selectors.EVENT_READ, self._wake_r.fileno())
         self._handlers[self._wake_r.fileno()] = [self._drain_wakeups, None]
         self._running = False
+        self._owner: int | None = None  # the thread that runs the loop
+        self._selecting = False
 
     # ---- time and timers -----------------------------------------------------------------------------------
 
@@ -54,7 +58,7 @@ class Loop:
 
     def call_at(self, when: float, fn: Callback) -> TimerHandle:
         handle = TimerHandle(when, next(self._seq), fn)
-        heapq.heappush(self._timers, handle)
+        heapq.heappush(self._timers, (when, handle.seq, handle))
         return handle
 
     def call_later(self, delay_s: float, fn: Callback) -> TimerHandle:
@@ -65,6 +69,8 @@ class Loop:
     def post(self, fn: Callback) -> None:
         """Run fn on the loop thread soon. Safe from any thread, including signal handlers."""
         self._posted.put(fn)
+        if not self._selecting and threading.get_ident() == self._owner:
+            return  # posted by a callback of this loop: it runs before the next wait, no wake-up byte needed
         try:
             self._wake_w.send(b"\0")
         except (BlockingIOError, OSError):
@@ -91,8 +97,15 @@ class Loop:
     def remove_writer(self, sock: Any) -> None:
         self._set(sock, 1, None)
 
+    def forget(self, fd: int) -> None:
+        """Drop both handlers of a file descriptor number, read before its socket closed (a closed socket no longer
+        knows its number, and the kernel may already give that number to a new socket)."""
+        self._handlers.pop(fd, None)
+        if fd in self._selector.get_map():
+            self._selector.unregister(fd)  # the epoll side is already gone with the socket; that error is ignored
+
     def _set(self, sock: Any, slot: int, fn: Callback | None) -> None:
-        fd = sock.fileno()
+        fd = sock if isinstance(sock, int) else sock.fileno()
         if fd < 0:
             return
         pair = self._handlers.setdefault(fd, [None, None])
@@ -123,7 +136,13 @@ class Loop:
         self.post(lambda: None)
 
     def run_once(self, max_wait_s: float = 1.0) -> None:
-        for key, mask in self._selector.select(self._timeout(max_wait_s)):
+        self._owner = threading.get_ident()
+        self._selecting = True  # set before the queue is checked: a signal handler's post() then always wakes us
+        try:
+            ready = self._selector.select(self._timeout(max_wait_s))
+        finally:
+            self._selecting = False
+        for key, mask in ready:
             self._dispatch(key.data, mask)
         self._run_posted()
         self._run_due_timers()
@@ -131,11 +150,11 @@ class Loop:
     def _timeout(self, max_wait_s: float) -> float:
         if not self._posted.empty():
             return 0.0
-        while self._timers and self._timers[0].cancelled:
+        while self._timers and self._timers[0][2].cancelled:
             heapq.heappop(self._timers)
         if not self._timers:
             return max_wait_s
-        return min(max_wait_s, max(0.0, self._timers[0].when - self.time()))
+        return min(max_wait_s, max(0.0, self._timers[0][0] - self.time()))
 
     def _dispatch(self, fd: int, mask: int) -> None:
         pair = self._handlers.get(fd)
@@ -146,17 +165,22 @@ class Loop:
             pair[1]()
 
     def _run_posted(self) -> None:
+        """In FIFO order, for at most POSTED_SLICE_S: a burst of posted work (thousands of simulated units) then
+        lets due timers and the sockets have their turn before it goes on."""
+        deadline = time.monotonic() + POSTED_SLICE_S
         while True:
             try:
                 fn = self._posted.get_nowait()
             except queue.Empty:
                 return
             fn()
+            if time.monotonic() > deadline:
+                return
 
     def _run_due_timers(self) -> None:
         now = self.time()
-        while self._timers and self._timers[0].when <= now:
-            handle = heapq.heappop(self._timers)
+        while self._timers and self._timers[0][0] <= now:
+            handle = heapq.heappop(self._timers)[2]
             if not handle.cancelled:
                 handle.fn()
 

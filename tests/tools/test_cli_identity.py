@@ -4,6 +4,7 @@ types them, and their messages in English and Vietnamese."""
 from __future__ import annotations
 
 import argparse
+import re
 import string
 import tomllib
 import unicodedata
@@ -41,8 +42,10 @@ def test_ca_init_provision_and_revoke(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(f"Device CA ready in {tmp_path / 'ca'}: certificate")
     assert out[1] == f"Unit dev-7 provisioned: {tmp_path / 'dev-7' / 'config.toml'}"
-    assert out[2].startswith("Đã thu hồi chứng chỉ của dev-7 (số sê-ri ")
-    assert out[3] == f"Máy chủ MQTT {tmp_path / 'broker'} chưa chạy; danh sách thu hồi sẽ được nạp khi khởi động"
+    assert re.fullmatch(r"Status page password of dev-7 \(shown once: .*\): [a-z2-9]{4}(-[a-z2-9]{4}){3} \(port 8080\)",
+                        out[2]), out[2]
+    assert out[3].startswith("Đã thu hồi chứng chỉ của dev-7 (số sê-ri ")
+    assert out[4] == f"Máy chủ MQTT {tmp_path / 'broker'} chưa chạy; danh sách thu hồi sẽ được nạp khi khởi động"
     with pytest.raises(ConfigError, match="dev-7 has no valid certificate"):
         loa("ca", "revoke", tmp_path / "ca", "dev-7")
 
@@ -56,9 +59,10 @@ def test_provision_takes_one_id_or_a_csv_file(tmp_path, capsys):
     with pytest.raises(ConfigError, match="give one DEVICE_ID, or --csv FILE"):
         loa("provision", "b-1", "--csv", tmp_path / "units.csv", *common)
     assert loa("provision", "--csv", tmp_path / "units.csv", *common) == 0
-    assert capsys.readouterr().out.splitlines() == [
-        f"  b-1: {tmp_path / 'u' / 'b-1'} (no credentials)",
-        f"1 units provisioned; report {tmp_path / 'u' / 'provisioned.csv'}"]
+    unit_line, done = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(re.escape(f"  b-1: {tmp_path / 'u' / 'b-1'} (no credentials); status page password ")
+                        + r"[a-z2-9]{4}(-[a-z2-9]{4}){3}", unit_line), unit_line
+    assert done == f"1 units provisioned; report {tmp_path / 'u' / 'provisioned.csv'}"
 
 
 def test_keys_rotate_explains_both_steps(tmp_path, capsys):

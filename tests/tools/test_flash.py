@@ -79,14 +79,14 @@ def test_the_image_is_written_and_the_bundle_lands_intact_in_the_boot_partition(
     done = flash("--image", image, "--target", card, "--bundle", bundle, "--sha256", sha(image.read_bytes()).upper())
     assert done.returncode == 0, done.stderr
     loa = read_back(card, tmp_path / "back")
-    for name in ("config.toml", "trust.jwks", "ca.pem", "unit.pem", "unit.key"):
+    for name in ("config.toml", "trust.jwks", "ca.pem", "unit.pem", "unit.key", "status-page.hash"):
         assert sha((loa / "bundle" / name).read_bytes()) == sha((bundle / name).read_bytes()), name
     assert not (loa / "bundle" / "state").exists()
     assert (loa / "loa-agent.service").read_bytes() == (REPO / "agent/systemd/loa-agent.service").read_bytes()
     assert (loa / f"loa-{__version__}.tar.gz").stat().st_size > 10_000
     check = subprocess.run(["sha256sum", "-c", "MANIFEST.sha256"], cwd=loa, capture_output=True, text=True,
                            check=False)
-    assert check.returncode == 0 and check.stdout.count(": OK") == 7, check.stdout
+    assert check.returncode == 0 and check.stdout.count(": OK") == 8, check.stdout
     written, original = card.read_bytes(), image.read_bytes()
     assert len(written) == len(original)
     assert written[:BOOT_START * 512] == original[:BOOT_START * 512]  # partition table untouched

@@ -1,0 +1,32 @@
+"""`python -m agent --config FILE`: run the agent in the foreground until SIGTERM/SIGINT. This is what
+agent.launcher starts in a release slot (a slot holds only the `agent` package, not the `loa` command line).
+
+A configuration error is one clear line on stderr and exit code 2. Holds no decisions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from agent import app, config
+from agent.errors import LoaError
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m agent", description="run the Loa agent in the foreground")
+    p.add_argument("--config", required=True)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    try:
+        app.run(config.load(args.config))
+    except LoaError as exc:
+        for line in str(exc).splitlines():
+            print(f"loa agent: {line}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""What one shard counts: attempts, connects, drops, messages in and out by report kind, plays, and the times of
+every link-up (for connect curves and storm recovery). One object per shard, updated by its units.
+
+Must not import paho or the core.
+"""
+
+from __future__ import annotations
+
+import time
+from array import array
+from dataclasses import dataclass, field
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from sim import hist
+
+
+@dataclass
+class Counters:
+    attempts: int = 0
+    connects: int = 0
+    downs: int = 0
+    online: int = 0
+    msgs_in: int = 0
+    out: dict[str, int] = field(default_factory=dict)
+    plays: dict[str, int] = field(default_factory=dict)
+    up_times: array = field(default_factory=lambda: array("d"))  # type: ignore[type-arg]
+    up_units: array = field(default_factory=lambda: array("l"))  # type: ignore[type-arg]
+    attempt_times: array = field(default_factory=lambda: array("d"))  # type: ignore[type-arg]
+    play_starts: array = field(default_factory=lambda: array("d"))  # type: ignore[type-arg]
+    first_connect: HdrHistogram = field(default_factory=hist.new)  # ramp slot -> first CONNACK
+
+    def attempt(self) -> None:
+        self.attempts += 1
+        self.attempt_times.append(time.time())
+
+    def up(self, unit: int) -> None:
+        self.connects += 1
+        self.online += 1
+        self.up_times.append(time.time())
+        self.up_units.append(unit)
+
+    def down(self, was_online: bool) -> None:
+        if was_online:
+            self.online -= 1
+            self.downs += 1
+
+    def sent(self, topic: str) -> None:
+        kind = topic[topic.rfind("/") + 1:]
+        self.out[kind] = self.out.get(kind, 0) + 1
+
+    def play(self, kind: str) -> None:
+        self.plays[kind] = self.plays.get(kind, 0) + 1
+        if kind == "started":
+            self.play_starts.append(time.time())
+
+    def tick(self) -> dict[str, Any]:
+        """Cumulative counts; the controller turns them into rates."""
+        return {"attempts": self.attempts, "connects": self.connects, "downs": self.downs, "online": self.online,
+                "in": self.msgs_in, "out": dict(self.out), "plays": dict(self.plays)}
+
+    def dump(self) -> dict[str, Any]:
+        """Everything with a time since the last dump (then forgotten), and the connect histogram."""
+        out = {"up_times": self.up_times.tolist(), "up_units": self.up_units.tolist(),
+               "attempt_times": self.attempt_times.tolist(), "play_starts": self.play_starts.tolist(),
+               "first_connect": hist.encode(self.first_connect)}
+        self.up_times, self.up_units, self.attempt_times = array("d"), array("l"), array("d")
+        self.play_starts = array("d")
+        return out

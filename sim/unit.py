@@ -1,0 +1,156 @@
+"""One simulated cluster: the real device core and agent runtime, an in-memory store, fake relays, a timed player,
+and a real paho link on the shard's loop. The unit itself is the runtime's Link, so it can count traffic and
+cut the network (a flap) without touching the core.
+
+Must not import paho directly (the link adapter does).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from joserfc.jwk import KeySet
+
+from agent import __version__
+from agent.adapters.fake_relays import FakeRelays
+from agent.adapters.mqtt_paho import LinkCallbacks, LinkSettings, PahoLink
+from agent.core.device import Device, DeviceSettings, DeviceState, offline_status
+from agent.core.sound import SoundSettings
+from agent.core.verify import Policy
+from agent.runtime.agent_runtime import AgentRuntime
+from agent.runtime.loop import Loop
+from agent.topics import Topics
+from sim.counters import Counters
+from sim.fakes import CachedPreparer, ClockBase, SimClock, TimedPlayer
+from sim.fleet import Cluster
+from sim.memstore import Backlog, MemStore
+from sim.models import OLD_VERSION, Models, UnitProfile, play_duration_s
+
+OFFLINE = offline_status()  # one shared will payload for every unit
+
+
+@dataclass(frozen=True)
+class ShardContext:
+    """Everything the units of one shard share."""
+
+    loop: Loop
+    keys: KeySet
+    topics: Topics
+    sound: SoundSettings
+    models: Models
+    clock: ClockBase
+    backlog: Backlog
+    counters: Counters
+    url: str
+    credentials: Callable[[str], tuple[str, str]]  # device id -> (username, password)
+    ca: str = ""
+
+
+class SimRuntime(AgentRuntime):
+    """The agent runtime, with the first heartbeat shifted to the unit's random phase."""
+
+    phase_s: float | None = None
+
+    def timer_delay_s(self, name: str, delay_s: float) -> float:
+        if name == "hb" and self.phase_s is not None:  # the first one only: later ones keep the core's period
+            delay_s, self.phase_s = min(delay_s, self.phase_s), None
+        return delay_s
+
+
+def device_settings(ctx: ShardContext, cluster: Cluster, old: bool) -> DeviceSettings:
+    m = ctx.models
+    policy = Policy(device_id=cluster.device_id, groups=frozenset(cluster.groups), issuers=frozenset({"province"}))
+    return DeviceSettings(
+        device_id=cluster.device_id, groups=cluster.groups, zones=ctx.sound.zones, version=OLD_VERSION if old else __version__,
+        policy=policy, topics=ctx.topics, heartbeat_s=m.heartbeat_s, reconnect_min_s=m.reconnect_min_s,
+        reconnect_max_s=m.reconnect_max_s, reconnect_jitter=m.jitter, sound=ctx.sound,
+    )
+
+
+def link_settings(ctx: ShardContext, cluster: Cluster, old: bool, bind: str) -> LinkSettings:
+    username, password = ctx.credentials(cluster.device_id)
+    return LinkSettings(
+        url=ctx.url, client_id=f"loa-{cluster.device_id}", will_topic=ctx.topics.report(cluster.device_id, "status"),
+        will_payload=OFFLINE, username=username, password=password, ca=ctx.ca, keepalive_s=ctx.models.keepalive_s,
+        protocol="3.1.1" if old else "5", connect_in_thread=False, bind_address=bind, misc_interval_s=0,
+        nonblocking_connect=True, inline_write=True,
+    )
+
+
+class SimUnit:
+    def __init__(self, ctx: ShardContext, cluster: Cluster, profile: UnitProfile, bind: str) -> None:
+        self.ctx, self.cluster, self.profile = ctx, cluster, profile
+        self.online = False
+        self.ever_up = False
+        self.dark_until = 0.0  # loop time until which the unit's network is down (a flap)
+        self.slot = 0.0  # loop time of its place in the connect ramp
+        rng = random.Random(profile.seed)
+        self.relays = FakeRelays(ctx.sound.zones)
+        if profile.stuck_zone is not None:
+            self.relays.stick(profile.stuck_zone, False)
+        store = MemStore(ctx.backlog)
+        clock = SimClock(ctx.clock, profile.skew_ms, profile.synced)
+        device = Device(device_settings(ctx, cluster, profile.old_version), ctx.keys, DeviceState(), rng)
+        self.runtime = SimRuntime(device, ctx.loop, self.relays, store, clock, flush_rate_per_s=ctx.models.outbox_rate_per_s)
+        self.runtime.phase_s = profile.hb_phase_s
+        self.link = PahoLink(ctx.loop, link_settings(ctx, cluster, profile.old_version, bind), LinkCallbacks(
+            on_up=self._up, on_down=self._down, on_message=self._message, on_puback=self.runtime.puback))
+        self.runtime.link = self
+        self.runtime.player = TimedPlayer(ctx.loop, lambda: play_duration_s(ctx.models, rng), ctx.models.start_delay_s,
+                                          profile.player_fails, lambda _p, kind: ctx.counters.play(kind))
+        self.runtime.preparer = CachedPreparer(self.runtime.post_event)
+
+    # ---- lifecycle -----------------------------------------------------------------------------------------
+
+    def boot(self) -> None:
+        self.runtime.start()
+
+    def flap(self, dark_s: float) -> None:
+        """The unit's cell goes dark: the link dies without a goodbye and connects fail until it is back."""
+        self.dark_until = self.ctx.loop.time() + dark_s
+        if self.online:
+            self.link.drop()
+
+    def set_jitter(self, on: bool) -> None:
+        self.runtime.device.backoff.jitter = on
+
+    # ---- link callbacks (on the loop) ----------------------------------------------------------------------
+
+    def _up(self) -> None:
+        c = self.ctx.counters
+        if not self.ever_up:  # latency from the scheduled ramp slot, not from the attempt: no coordinated omission
+            self.ever_up = True
+            c.first_connect.record_value(max(1, int((self.ctx.loop.time() - self.slot) * 1e6)))
+        self.online = True
+        c.up(self.cluster.index)
+        self.runtime.link_up()
+
+    def _down(self, reason: str) -> None:
+        self.ctx.counters.down(self.online)
+        self.online = False
+        self.runtime.link_down(reason)
+
+    def _message(self, topic: str, payload: bytes, retained: bool) -> None:
+        self.ctx.counters.msgs_in += 1
+        self.runtime.message(topic, payload, retained)
+
+    # ---- the runtime's Link port ---------------------------------------------------------------------------
+
+    def connect(self) -> None:
+        self.ctx.counters.attempt()
+        if self.ctx.loop.time() < self.dark_until:
+            self.ctx.loop.post(lambda: self._down("network unreachable (simulated flap)"))
+            return
+        self.link.connect()
+
+    def publish(self, topic: str, payload: bytes, qos: int, retain: bool = False) -> int | None:
+        self.ctx.counters.sent(topic)
+        return self.link.publish(topic, payload, qos, retain)
+
+    def subscribe(self, topics: tuple[str, ...], qos: int = 1) -> None:
+        self.link.subscribe(topics, qos)
+
+    def close(self) -> None:
+        self.link.close()
