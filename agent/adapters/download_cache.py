@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import logging
 import os
 import re
@@ -31,6 +30,7 @@ from http.client import HTTPException, HTTPResponse
 from pathlib import Path
 from typing import BinaryIO
 
+from agent.durable_files import file_sha256, fsync_dir
 from agent.errors import DownloadError, HashMismatch, LoaError, QuotaExceeded, StoreError
 
 _log = logging.getLogger(__name__)
@@ -55,22 +55,6 @@ def check_sha256(sha256: str) -> str:
     if not _SHA256.match(sha):
         raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
     return sha
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -129,7 +113,7 @@ class DownloadCache:
         marker = self._pins / check_sha256(sha256)
         if not marker.exists():
             marker.touch()
-            _fsync_dir(self._pins)
+            fsync_dir(self._pins)
 
     def unpin(self, sha256: str) -> None:
         (self._pins / check_sha256(sha256)).unlink(missing_ok=True)
@@ -245,7 +229,7 @@ class DownloadCache:
                 raise
             target = self._objects / sha
             os.replace(part, target)
-            _fsync_dir(self._objects)
+            fsync_dir(self._objects)
             self._touch(target)
         return target
 

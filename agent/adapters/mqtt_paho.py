@@ -150,9 +150,9 @@ class PahoLink:
 
     def _check_write(self) -> None:
         """inline_write: paho wrote what it could at once; watch for writability only while bytes are left over."""
-        if self.settings.inline_write and self._sock is not None and self.client.want_write():
-            if self.client.socket() is self._sock:
-                self.loop.add_writer(self._sock, self._write)
+        s = self._sock
+        if self.settings.inline_write and s is not None and self.client.want_write() and self.client.socket() is s:
+            self.loop.add_writer(s, self._write)
 
     def misc(self) -> None:
         """Keepalive pings, and closing a link whose broker stopped answering. Due about once a second."""

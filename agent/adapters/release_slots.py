@@ -20,6 +20,7 @@ from typing import Any
 
 import agent
 from agent.adapters.release_bundle import BundleError, unpack_payload
+from agent.durable_files import fsync_dir
 from agent.errors import LoaError
 
 SLOTS = ("a", "b")
@@ -33,14 +34,6 @@ class InstallError(LoaError, OSError):
     code = "install_failed"
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_json(path: Path, value: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     try:
@@ -49,7 +42,7 @@ def write_json(path: Path, value: dict[str, Any]) -> None:
             f.flush()
             os.fsync(f.fileno())
         tmp.replace(path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise InstallError(f"cannot write {path}: {exc.strerror or exc}") from None
@@ -94,7 +87,7 @@ class ReleaseSlots:
                 tmp.unlink(missing_ok=True)
                 tmp.symlink_to(slot)
                 tmp.replace(link)
-            _fsync_dir(self.root)
+            fsync_dir(self.root)
         except OSError as exc:
             raise InstallError(f"cannot switch {link} to {slot}: {exc.strerror or exc}") from None
 
@@ -111,7 +104,7 @@ class ReleaseSlots:
             os.sync()  # every unpacked file is on the card before the slot may be switched to
             shutil.rmtree(final, ignore_errors=True)
             staging.replace(final)
-            _fsync_dir(self.root)
+            fsync_dir(self.root)
         except BundleError:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -145,7 +138,7 @@ class ReleaseSlots:
     def _remove(self, path: Path) -> None:
         try:
             path.unlink(missing_ok=True)
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
         except FileNotFoundError:
             pass  # the folder itself is gone: nothing to remove
         except OSError as exc:

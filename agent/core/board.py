@@ -17,11 +17,12 @@ import base64
 import hashlib
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from agent.core import arbiter
 from agent.core.arbiter import EMERGENCY, Item
-from agent.core.effects import Effect, Prepare, TakeSnapshot
+from agent.core.desk_host import DeskHost
+from agent.core.effects import Prepare, TakeSnapshot
 from agent.core.events import Prepared, PrepareFailed, SnapshotTaken
 from agent.core.verify import Command
 
@@ -41,16 +42,7 @@ class BoardSettings:
     max_waiting: int = 32
 
 
-class Host(Protocol):
-    """What the display desk needs from the device core."""
-
-    def emit(self, effect: Effect) -> None: ...
-    def ack(self, now: int, jti: str | None, cmd: str | None, state: str, code: str, msg: str) -> None: ...
-    def report(self, now: int, kind: str, body: dict[str, Any]) -> None: ...
-    def timer(self, name: str, at_ms: int) -> None: ...
-    def cancel(self, name: str) -> None: ...
-    def save(self, key: str, value: Any) -> None: ...
-    def log(self, level: str, key: str, **params: Any) -> None: ...
+Host = DeskHost  # what the display desk needs from the device core
 
 
 @dataclass(eq=False)

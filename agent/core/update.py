@@ -10,12 +10,13 @@ into is given in `BootInfo`. Must not import adapters, the runtime or any I/O mo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from joserfc.jwk import KeySet
 
 from agent.core import release
-from agent.core.effects import ClearOutcome, Effect, FetchRelease, InstallRelease, KeepRelease, RollBack, StartTrial
+from agent.core.desk_host import SwitchingHost
+from agent.core.effects import ClearOutcome, FetchRelease, InstallRelease, KeepRelease, RollBack, StartTrial
 from agent.core.events import (
     Event,
     LinkUp,
@@ -53,17 +54,7 @@ class UpdateSettings:
     boot: BootInfo = field(default_factory=BootInfo)
 
 
-class Host(Protocol):
-    """What the update desk needs from the device core."""
-
-    def emit(self, effect: Effect) -> None: ...
-    def switch(self, zone: int, on: bool) -> None: ...
-    def ack(self, now: int, jti: str | None, cmd: str | None, state: str, code: str, msg: str) -> None: ...
-    def report(self, now: int, kind: str, body: dict[str, Any]) -> None: ...
-    def timer(self, name: str, at_ms: int) -> None: ...
-    def cancel(self, name: str) -> None: ...
-    def save(self, key: str, value: Any) -> None: ...
-    def log(self, level: str, key: str, **params: Any) -> None: ...
+Host = SwitchingHost  # what the update desk needs from the device core (relay path check)
 
 
 def inactive_slot(running: str) -> str:
