@@ -205,7 +205,12 @@ def _unknown_keys(table: dict[str, Any], known: list[str], prefix: str, errors: 
         if key not in known:
             hint = difflib.get_close_matches(key, known, n=1)
             tip = f" (did you mean '{hint[0]}'?)" if hint else ""
-            errors.append(f"{prefix}{key}: unknown key{tip}")
+            errors.append(f"{prefix}{_shown(key)}: unknown key{tip}")
+
+
+def _shown(key: str) -> str:
+    """A key as it can stand on one error line: TOML allows line breaks and blanks in quoted keys."""
+    return key if key.isprintable() and key.strip() == key and key else repr(key)
 
 
 def _build(cls: Any, table: dict[str, Any], section: str, errors: list[str]) -> Any:
@@ -255,7 +260,10 @@ def _cross_checks(sections: dict[str, Any]) -> list[str]:
     problems: list[str] = []
     mqtt, hw = sections.get("mqtt"), sections.get("hardware")
     if mqtt is not None:
-        scheme = urlsplit(mqtt.url).scheme
+        try:
+            scheme = urlsplit(mqtt.url).scheme
+        except ValueError as exc:  # e.g. an unclosed [ in the host
+            return [*problems, f"mqtt.url: not a valid URL ({exc}) (got {mqtt.url!r})"]
         if scheme not in ("mqtt", "mqtts"):
             problems.append(f"mqtt.url: must start with mqtts:// or mqtt:// (got {mqtt.url!r})")
         elif scheme == "mqtt" and not mqtt.allow_plain:

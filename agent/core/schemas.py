@@ -10,13 +10,22 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
+
+
+def _is_integer(_checker: Any, instance: Any) -> bool:
+    """JSON Schema's "integer" admits 180.0; the core computes with ints, so only real ints pass (not bools)."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+StrictValidator = validators.extend(
+    Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer))
 
 
 @cache
-def validator(name: str) -> Draft202012Validator:
+def validator(name: str) -> Any:
     text = resources.files("agent.schemas").joinpath(f"{name}.json").read_text(encoding="utf-8")
-    return Draft202012Validator(json.loads(text))
+    return StrictValidator(json.loads(text))
 
 
 @cache

@@ -112,6 +112,7 @@ class AgentRuntime:
         self.online = False
         self.volume_pct = 0
         self._timers: dict[str, TimerHandle] = {}
+        self._event_now_ms = 0
         self._inflight: dict[int, int] = {}  # MQTT message id -> outbox row id
         self._flush_gap_s = 1.0 / flush_rate_per_s
         self._flush_timer: TimerHandle | None = None
@@ -156,6 +157,7 @@ class AgentRuntime:
     # ---- the core ------------------------------------------------------------------------------------------
 
     def feed(self, event: Event) -> None:
+        self._event_now_ms = event.now_ms  # timers it asks for count from this, not from a later clock read
         try:
             effects = self.device.handle(event)
         except Exception:  # a core bug must not take the unit off the air; it is logged with its traceback
@@ -198,9 +200,9 @@ class AgentRuntime:
             case CancelTimer(name=name):
                 self._cancel_timer(name)
             case RememberCommand(jti=jti, exp_s=exp_s):
-                self.store.remember_command(jti, exp_s)
+                self._store_write(lambda: self.store.remember_command(jti, exp_s))
             case SaveSetting(key=key, value=value):
-                self.store.save_setting(key, value)
+                self._store_write(lambda: self.store.save_setting(key, value))
             case Log(level=level, key=key, params=params):
                 self._log(level, key, dict(params))
             case FetchRelease() | InstallRelease() | StartTrial() | KeepRelease() | RollBack() | ClearOutcome():
@@ -222,9 +224,18 @@ class AgentRuntime:
     def _player_event(self, play_id: str, kind: str, detail: str) -> None:
         self.post_event(lambda now: PlayerEvent(now, play_id, kind, detail))
 
+    def _store_write(self, write: Any) -> None:
+        """A full or failing disk must not take the unit off the air: the core keeps the value in memory (a command
+        id stays refused until restart) and the fault shows in status and staff logs until a write succeeds."""
+        try:
+            write()
+        except StoreError as exc:
+            detail = str(exc)
+            self.post_event(lambda now: Fault(now, "store", True, detail))
+
     def _start_timer(self, name: str, at_ms: int) -> None:
         self._cancel_timer(name)
-        delay_s = self.timer_delay_s(name, (at_ms - self.clock.now_ms()) / 1000)
+        delay_s = self.timer_delay_s(name, (at_ms - self._event_now_ms) / 1000)
         self._timers[name] = self.loop.call_later(delay_s, lambda: self._fire(name))
 
     def timer_delay_s(self, name: str, delay_s: float) -> float:

@@ -1,0 +1,154 @@
+"""The fault campaign's world: its own Mosquitto (persistent, so a restart keeps queued messages), command keys, an
+HTTP server with test tones (intact, and some served damaged), and a recorder that keeps every report as received.
+Runs outside pytest too (the long campaign), so it uses the tools directly, not the test fixtures.
+
+Imports the agent only through tools (provisioning, keys, the broker).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import random
+import signal
+import socket
+import struct
+import subprocess
+import threading
+import time
+import uuid
+import wave
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+
+from tests.agent.adapters.audio_http_server import AudioHttpServer, Routes
+from tools import broker as broker_tool
+from tools import keys as key_tool
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def tone(seconds: float, hz: float, rate: int = 16000) -> bytes:
+    """A mono 16-bit WAV: libVLC decodes it, and every (seconds, hz) gives other bytes, so another hash."""
+    frames = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * hz * i / rate)))
+                      for i in range(int(seconds * rate)))
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(frames)
+    return buf.getvalue()
+
+
+@dataclass
+class Media:
+    """Files the server holds: `good` are served as they are, `damaged` are served with flipped bytes."""
+
+    good: dict[str, str] = field(default_factory=dict)  # name -> sha256
+    damaged: dict[str, str] = field(default_factory=dict)  # name -> sha256 of the intact file (what is signed)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+class Recorder:
+    """One persistent MQTT session for the whole campaign: every report of every unit, and the command publisher."""
+
+    def __init__(self, port: int, password: str) -> None:
+        self.received: list[tuple[float, str, bytes]] = []
+        self._by_device: dict[str, list[tuple[float, str, bytes]]] = {}
+        self._connected = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"fault-rec-{uuid.uuid4().hex[:6]}",
+                                  clean_session=False)
+        self.client.username_pw_set(broker_tool.CONSOLE, password)
+        self.client.max_inflight_messages_set(1000)
+        self.client.max_queued_messages_set(0)
+        self.client.reconnect_delay_set(0.1, 1)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = lambda _c, _u, m: self._keep(m.topic, m.payload)
+        self.client.connect("127.0.0.1", port, keepalive=10)
+        self.client.loop_start()
+        if not self._connected.wait(10):
+            raise RuntimeError("the recorder cannot connect to the campaign's broker")
+
+    def _on_connect(self, client: mqtt.Client, _u: object, _f: object, rc: object, _p: object) -> None:
+        client.subscribe("loa/v1/dev/+/+", qos=1)
+        self._connected.set()
+
+    def _keep(self, topic: str, payload: bytes) -> None:
+        record = (time.monotonic(), topic, payload)
+        self.received.append(record)
+        self._by_device.setdefault(topic.split("/")[3], []).append(record)
+
+    def publish(self, topic: str, payload: bytes | str, retain: bool = False) -> None:
+        self.client.publish(topic, payload, qos=1, retain=retain)
+
+    def of(self, device_id: str) -> list[tuple[float, str, bytes]]:
+        return list(self._by_device.get(device_id, ()))
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class Rig:
+    def __init__(self, root: Path, seed: int = 1) -> None:
+        self.root = root
+        self.rng = random.Random(seed)
+        self.keys = root / "keys"
+        key_tool.init(self.keys)
+        self.signing = key_tool.load_signing(self.keys / key_tool.SIGNING)
+        self.broker_dir, self.broker_port = root / "broker", free_port()
+        broker_tool.init(self.broker_dir, self.broker_port)
+        self.broker: subprocess.Popen[bytes] | None = None
+        self.broker_start()
+        password = broker_tool.BrokerDir(self.broker_dir).password_file(broker_tool.CONSOLE).read_text().strip()
+        self.recorder = Recorder(self.broker_port, password)
+        self.http = AudioHttpServer(Routes(slow_bytes_per_s=400_000)).start()
+        self.media = self._media()
+
+    def _media(self) -> Media:
+        media = Media()
+        for i in range(8):
+            seconds = 0.2 + 0.1 * i
+            body = tone(seconds, 300 + 40 * i)
+            name = f"tone-{i}.wav"
+            damaged = i >= 6  # the last two are always served with a flipped byte
+            served = bytes(body[:-100]) + bytes([body[-100] ^ 0x55]) + body[-99:] if damaged else body
+            self.http.routes.files[name] = served
+            (media.damaged if damaged else media.good)[name] = hashlib.sha256(body).hexdigest()
+            media.seconds[name] = seconds
+        return media
+
+    def url(self, name: str) -> str:
+        return self.http.url(f"/files/{name}")
+
+    # ---- the broker ----------------------------------------------------------------------------------------
+
+    def broker_start(self) -> None:
+        self.broker = broker_tool.start(self.broker_dir)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.broker_port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("mosquitto did not start for the fault campaign")
+
+    def broker_stop(self) -> None:
+        """SIGTERM: Mosquitto saves its persistent sessions (queued messages) before it exits."""
+        if self.broker and self.broker.poll() is None:
+            self.broker.send_signal(signal.SIGTERM)
+            self.broker.wait(10)
+
+    def close(self) -> None:
+        self.recorder.close()
+        self.http.stop()
+        self.broker_stop()
