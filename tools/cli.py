@@ -18,7 +18,7 @@ from agent import i18n
 from agent.errors import LoaError
 from agent.topics import Target
 from sim import cli as sim_cli
-from tools import cli_identity
+from tools import cli_identity, cli_update
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -136,6 +136,7 @@ def parser() -> argparse.ArgumentParser:
     _playlog_args(sub.add_parser("playlog", help="export play logs of a unit or a commune to CSV"))
     _status_args(sub.add_parser("status", help="fleet overview from the units' retained status"))
     sim_cli.add_parser(sub)
+    cli_update.add_parser(sub)  # loa release
     d = sub.add_parser("demo", help="the embedded default: local broker, one agent on fake hardware, signed commands")
     d.add_argument("--dir", default=".loa-demo")
     d.set_defaults(fn=cmd_demo)
