@@ -58,8 +58,14 @@ class Broker:
 
     def start(self) -> None:
         self.proc = broker_tool.start(self.dir)
-        if not wait_until(self._accepting, 10):
+        if not wait_until(self._accepting, 10) or not self._still_running():
             raise RuntimeError(f"mosquitto did not start: {self.proc.stderr.read() if self.proc.stderr else ''}")
+
+    def _still_running(self) -> bool:
+        """Another process that happened to take the port would pass the accept check; ours must still be alive
+        (a mosquitto that could not bind exits at once)."""
+        time.sleep(0.2)
+        return self.proc is not None and self.proc.poll() is None
 
     def _accepting(self) -> bool:
         try:
