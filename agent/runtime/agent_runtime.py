@@ -143,8 +143,8 @@ class AgentRuntime:
 
     def puback(self, mid: int) -> None:
         row_id = self._inflight.pop(mid, None)
-        if row_id is not None:
-            self.store.outbox_delete(row_id)
+        if row_id is not None:  # a row that cannot be deleted (full disk) is simply sent again later: at least once
+            self._store_write(lambda: self.store.outbox_delete(row_id))
             self.feed(OutboxChanged(self.clock.now_ms(), self.store.outbox_count()))
 
     def _check_clock(self) -> None:
