@@ -143,6 +143,8 @@ def build(cfg: Config) -> Agent:
     link = PahoLink(loop, link_settings(cfg, password), LinkCallbacks(
         on_up=runtime.link_up, on_down=runtime.link_down, on_message=runtime.message, on_puback=runtime.puback))
     runtime.link = link
+    if store.open_fault:  # a full card: the unit runs and says so
+        runtime.store_fault(store.open_fault)
     attach_sound(cfg, runtime)
     attach_updates(cfg, runtime)
     attach_pages(cfg, runtime)

@@ -65,7 +65,7 @@ class MemStore:
     def outbox_count(self) -> int:
         return len(self._rows)
 
-    def remember_command(self, jti: str, keep_until_s: int) -> None:
+    def remember_command(self, jti: str, keep_until_s: int, now_s: int) -> None:
         self.seen[jti] = keep_until_s
 
     def save_setting(self, key: str, value: Any) -> None:

@@ -119,7 +119,7 @@ def unit_spec(args: argparse.Namespace, device_id: str) -> UnitSpec:
         device_id=device_id, trust=Path(args.trust), broker_url=args.broker, out=Path(args.out), hw=args.hw,
         groups=tuple(args.group), audio=args.audio, quiet_hours=args.quiet_hours,
         broker_dir=_path(args.broker_dir), ca=_path(args.ca), ca_dir=_path(args.ca_dir), replace=args.replace,
-        status_port=args.status_port, status_bind=args.status_bind,
+        status_port=args.status_port, status_bind=args.status_bind, release_trust=_path(args.release_trust),
     )
 
 
@@ -154,6 +154,7 @@ def _provision_parser(sub: Any) -> None:
     p.add_argument("device_id", nargs="?")
     p.add_argument("--csv", help="units file: id, commune, lat, lon, groups (separated by ;); --out is the parent")
     p.add_argument("--trust", required=True, help="trust.jwks from `loa keys init`")
+    p.add_argument("--release-trust", help="release-trust.jwks from `loa release keygen` (without it, updates are refused)")
     p.add_argument("--broker", required=True, help="mqtts://HOST:PORT (or mqtt:// on a trusted network)")
     p.add_argument("--hw", default="fake")
     p.add_argument("--group", action="append", default=[])

@@ -23,6 +23,7 @@ from agent.errors import ConfigError
 from agent.topics import valid_name
 from tools import broker, ca
 from tools.files import write_private, write_public
+from tools.release import RELEASE_TRUST
 
 KEY, CERT, CA_PEM, PASSWORD = "unit.key", "unit.pem", "ca.pem", "mqtt.password"
 STATUS_HASH = "status-page.hash"
@@ -46,6 +47,7 @@ class UnitSpec:
     status_port: int = 0  # the technician's status page (0: none; the CLI's default is 8080)
     status_bind: str = "127.0.0.1"
     status_password: str = ""  # empty: a new random one
+    release_trust: Path | None = None  # release-trust.jwks from `loa release keygen`; none: updates are refused
 
     @property
     def tls(self) -> bool:
@@ -73,6 +75,9 @@ def provision_unit(spec: UnitSpec) -> Provisioned:
     if spec.ca:
         shutil.copyfile(spec.ca, spec.out / CA_PEM)
         doc["mqtt"]["ca"] = CA_PEM
+    if spec.release_trust:
+        shutil.copyfile(spec.release_trust, spec.out / RELEASE_TRUST)
+        doc.setdefault("update", {})["trust"] = RELEASE_TRUST
     agent_config.parse(doc)  # never write a config the agent would refuse
     password = spec.status_password or passwords.new_password()
     write_private(spec.out / STATUS_HASH, passwords.hash_password(password) + "\n")
@@ -123,6 +128,8 @@ def _check(spec: UnitSpec) -> None:
             raise ConfigError(f"--group {group!r}: use 1-64 characters of A-Z a-z 0-9 . _ -")
     if not spec.trust.is_file():
         raise ConfigError(f"--trust: file not found: {spec.trust}")
+    if spec.release_trust and not spec.release_trust.is_file():
+        raise ConfigError(f"--release-trust: file not found: {spec.release_trust}")
     if spec.hw != "fake":
         raise ConfigError(f"--hw {spec.hw!r}: this version supports only 'fake' hardware")
     _check_credentials(spec)

@@ -1,15 +1,21 @@
 """The on-device store in SQLite (WAL, synchronous=FULL): the durable outbox, seen command ids, persisted settings.
 
+A full card must not silence the unit: the store still opens (its WAL index then kept in memory), reads what it
+holds, and command ids that SQLite cannot write go to a reserve set aside while there was room (id_reserve.py). What
+went wrong at opening is kept in `open_fault` for status and staff logs.
+
 Only this file imports sqlite3. Must not import the core or paho.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from agent.adapters.id_reserve import IdReserve
 from agent.errors import StoreError
 
 SCHEMA = """
@@ -34,14 +40,42 @@ class SqliteStore:
     def __init__(self, path: Path, *, max_outbox_rows: int = 100_000) -> None:
         self.path = path
         self.max_outbox_rows = max_outbox_rows
+        self.open_fault: str | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
+        except OSError as exc:
             raise StoreError(f"cannot open the store {path}: {exc} ({exc.__class__.__name__})") from exc
+        self._db = self._open()
+        self._reserve = self._open_reserve()
+
+    def _open(self) -> sqlite3.Connection:
+        """As usual; on a full disk (the WAL index cannot be created) with the WAL index in memory, which SQLite
+        allows to the only process using the file; as a last resort in memory, so that the unit still plays."""
+        problems = []
+        for target, exclusive in ((str(self.path), False), (str(self.path), True), (":memory:", False)):
+            db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+            try:
+                if exclusive:
+                    db.execute("PRAGMA locking_mode=EXCLUSIVE")
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=FULL")
+                db.executescript(SCHEMA)
+            except sqlite3.Error as exc:
+                db.close()
+                problems.append(f"{exc} ({getattr(exc, 'sqlite_errorname', exc.__class__.__name__)})")
+                continue
+            if problems:
+                where = "nothing kept across a restart" if target == ":memory:" else "read, but writes wait for room"
+                self.open_fault = f"store {self.path}: {problems[0]}; {where}"
+            return db
+        raise StoreError(f"cannot open the store {self.path}: {'; '.join(problems)}")
+
+    def _open_reserve(self) -> IdReserve | None:
+        try:
+            return IdReserve(self.path.with_name(self.path.stem + ".ids"))
+        except (OSError, StoreError) as exc:  # no room to set it aside: command ids then depend on SQLite alone
+            self.open_fault = self.open_fault or f"store {self.path}: no reserve for command ids: {exc}"
+            return None
 
     def _run(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         try:
@@ -77,12 +111,19 @@ class SqliteStore:
 
     # ---- seen command ids ----------------------------------------------------------------------------------
 
-    def remember_command(self, jti: str, keep_until_s: int) -> None:
-        self._run("INSERT OR REPLACE INTO seen_commands VALUES (?, ?)", (jti, keep_until_s))
+    def remember_command(self, jti: str, keep_until_s: int, now_s: int) -> None:
+        try:
+            self._run("INSERT OR REPLACE INTO seen_commands VALUES (?, ?)", (jti, keep_until_s))
+        except StoreError:
+            if self._reserve is None:
+                raise
+            self._reserve.remember(jti, keep_until_s, now_s)
 
     def seen_commands(self, now_s: int) -> dict[str, int]:
-        self._run("DELETE FROM seen_commands WHERE keep_until_s < ?", (now_s,))
-        return dict(self._run("SELECT jti, keep_until_s FROM seen_commands").fetchall())
+        with contextlib.suppress(StoreError):  # the clean-up may wait for room: expired ids are not read anyway
+            self._run("DELETE FROM seen_commands WHERE keep_until_s < ?", (now_s,))
+        seen = dict(self._run("SELECT jti, keep_until_s FROM seen_commands WHERE keep_until_s >= ?", (now_s,)))
+        return seen | (self._reserve.ids(now_s) if self._reserve else {})
 
     # ---- settings ------------------------------------------------------------------------------------------
 
@@ -97,3 +138,5 @@ class SqliteStore:
 
     def close(self) -> None:
         self._db.close()
+        if self._reserve:
+            self._reserve.close()

@@ -82,7 +82,7 @@ class Store(Protocol):
     def outbox_pending(self, limit: int, exclude: set[int]) -> list[Any]: ...
     def outbox_delete(self, row_id: int) -> None: ...
     def outbox_count(self) -> int: ...
-    def remember_command(self, jti: str, keep_until_s: int) -> None: ...
+    def remember_command(self, jti: str, keep_until_s: int, now_s: int) -> None: ...
     def save_setting(self, key: str, value: Any) -> None: ...
     def close(self) -> None: ...
 
@@ -200,7 +200,7 @@ class AgentRuntime:
             case CancelTimer(name=name):
                 self._cancel_timer(name)
             case RememberCommand(jti=jti, exp_s=exp_s):
-                self._store_write(lambda: self.store.remember_command(jti, exp_s))
+                self._store_write(lambda: self.store.remember_command(jti, exp_s, self._event_now_ms // 1000))
             case SaveSetting(key=key, value=value):
                 self._store_write(lambda: self.store.save_setting(key, value))
             case Log(level=level, key=key, params=params):
@@ -230,8 +230,11 @@ class AgentRuntime:
         try:
             write()
         except StoreError as exc:
-            detail = str(exc)
-            self.post_event(lambda now: Fault(now, "store", True, detail))
+            self.store_fault(str(exc))
+
+    def store_fault(self, detail: str) -> None:
+        """In status and staff logs until a write succeeds."""
+        self.post_event(lambda now: Fault(now, "store", True, detail))
 
     def _start_timer(self, name: str, at_ms: int) -> None:
         self._cancel_timer(name)
@@ -258,8 +261,7 @@ class AgentRuntime:
         try:
             self.store.outbox_add(e.topic, e.payload, e.qos, e.kind, self.clock.now_ms())
         except StoreError as exc:
-            detail = str(exc)  # `exc` is unbound once the except block ends; the event is built later
-            self.post_event(lambda now: Fault(now, "store", True, detail))
+            self.store_fault(str(exc))
             if self.online and self.link:  # better sent once without a safety net than not at all
                 self.link.publish(e.topic, e.payload, e.qos, e.retain)
             return

@@ -41,7 +41,6 @@ class Run:
     exits: list[str] = field(default_factory=list)  # the agent stopped by itself: its last words
     lock: threading.Lock = field(default_factory=threading.Lock)
     down: bool = False  # killed on purpose, not yet started again
-    forward_only: bool = False  # clock runs: only forward steps (see tests/fault/test_known_issues.py)
 
     def start(self) -> None:
         with self.lock:
@@ -74,6 +73,7 @@ class Run:
         proc = self.unit.proc
         last = self.unit.output().strip().splitlines()[-1:] or ["(no output)"]
         self.exits.append(f"exit code {proc.returncode if proc else '?'}: {last[0][:300]}")
+        self.violations.append(f"the agent stopped by itself ({self.exits[-1]})")
         self.counts["unexpected_exits"] += 1
         self.kills.append(time.time())
         self.unit.sample()
@@ -132,21 +132,17 @@ def diskfull(run: Run, seconds: float) -> None:
 
 
 def clock(run: Run, seconds: float) -> None:
-    """Booted years behind (unsynchronised); NTP sets it right; later jumps forward and (unless `forward_only`) back.
-    Each jump is a step from the current offset to a new one, as NTP or a hand-set RTC makes."""
+    """Booted years behind (unsynchronised); NTP sets it right; later it steps forward and back (hours, a day), as NTP
+    or a hand-set RTC does, and finally back to the true time."""
     run.pause(0.5, 1.5)
     run.unit.set_clock(0)
-    offset = 0
     for _ in range(run.rng.randrange(1, 4)):
         run.pause(0.3, 1.2)
-        steps = (3600, 86400, 30) if run.forward_only else (3600, -1800, 86400, -300, 30)
-        offset = offset + run.rng.choice(steps) if run.forward_only else run.rng.choice(steps)
-        run.unit.set_clock(offset)
+        run.unit.set_clock(run.rng.choice((3600, -1800, 86400, -300, 30)))
         run.counts["clock_jumps"] += 1
     run.pause(0.3, 1.0)
-    if not run.forward_only:
-        run.unit.set_clock(0)
-        run.counts["clock_jumps"] += 1
+    run.unit.set_clock(0)
+    run.counts["clock_jumps"] += 1
 
 
 def storm(run: Run, seconds: float) -> None:
@@ -167,14 +163,13 @@ TIMELINES: dict[str, Callable[[Run, float], None]] = {
 # ---- one run -----------------------------------------------------------------------------------------------------
 
 
-def execute(rig: Rig, index: int, kind: str, seed: int, seconds: float, *, forward_only: bool = False) -> Run:
+def execute(rig: Rig, index: int, kind: str, seed: int, seconds: float) -> Run:
     rng = random.Random(seed)
     ns = Netns(index) if kind == "netns" else None
     if ns:
         ns.create()
     unit = FaultUnit(rig, f"f{index}-{kind}-{seed % 1000}", netns=ns)
-    run = Run(rig, unit, Traffic(rig, unit, random.Random(rng.random()), time_hostile=kind != "clock"), rng, kind,
-              forward_only=forward_only)
+    run = Run(rig, unit, Traffic(rig, unit, random.Random(rng.random()), time_hostile=kind != "clock"), rng, kind)
     try:
         _drive(run, seconds)
     finally:

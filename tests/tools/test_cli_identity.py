@@ -123,3 +123,22 @@ def test_every_message_exists_in_both_languages_with_the_same_fields_in_nfc():
 def test_vietnamese_messages_carry_their_diacritics(key, words):
     for word in words:
         assert word in strings("vi")[key], (key, word)
+
+
+def test_provision_puts_the_release_trust_set_into_the_bundle_for_updates(tmp_path):
+    from agent import app, config
+    from tools import release
+
+    keys.init(tmp_path / "keys")
+    release.keygen(tmp_path / "release")
+    common = ("--trust", tmp_path / "keys/trust.jwks", "--broker", "mqtt://127.0.0.1:1883")
+    with pytest.raises(ConfigError, match="--release-trust: file not found"):
+        loa("provision", "u-0", *common, "--out", tmp_path / "u-0", "--release-trust", tmp_path / "nothing.jwks")
+    assert not (tmp_path / "u-0").exists()
+    assert loa("provision", "u-1", *common, "--out", tmp_path / "u-1",
+               "--release-trust", tmp_path / "release" / release.RELEASE_TRUST) == 0
+    cfg = config.load(tmp_path / "u-1" / "config.toml")
+    assert cfg.update.trust == release.RELEASE_TRUST and (tmp_path / "u-1" / release.RELEASE_TRUST).is_file()
+    assert len(app.read_release_trust(cfg, {}).keys) == 1  # the unit checks releases with it
+    assert loa("provision", "u-2", *common, "--out", tmp_path / "u-2") == 0  # without: updates stay refused
+    assert config.load(tmp_path / "u-2" / "config.toml").update.trust == ""

@@ -30,8 +30,8 @@ def test_a_full_outbox_drops_rejections_of_hostile_commands_first(tmp_path: Path
 
 def test_seen_command_ids_expire_and_settings_persist(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "s.db")
-    store.remember_command("old", 100)
-    store.remember_command("new", 300)
+    store.remember_command("old", 100, now_s=50)
+    store.remember_command("new", 300, now_s=50)
     store.save_setting("heartbeat_s", 30)
     store.close()
     again = SqliteStore(tmp_path / "s.db")
