@@ -61,7 +61,8 @@ from agent.topics import Target, Topics
 
 LEVELS = ("debug", "info", "warning", "error")
 HISTORY = 500  # recent log lines and play logs the unit can send back on a `logs` command
-STATUS_MIN_GAP_MS = 200  # coalesces bursts (a storm of hostile commands) while keeping "within 1 s of any change"
+STATUS_MIN_GAP_MS = 800  # the first change at once, later ones coalesced: "within 1 s of any change", with room
+# for the link; an emergency to a whole province then costs its server one or two statuses per unit, not four
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class DeviceState:
     started_ms: int = 0
     status_sent_ms: int = -STATUS_MIN_GAP_MS
     status_dirty: bool = False
+    status_timer_ms: int | None = None  # when the armed status timer fires (not armed again for the same moment)
     observed: dict[int, bool] = field(default_factory=dict)  # relay read-back
     faults: dict[str, str] = field(default_factory=dict)  # name -> detail, shown as status "errors"
     stuck: set[int] = field(default_factory=set)  # zones whose read-back disagrees with the command
@@ -141,6 +143,9 @@ class Device:
     # ---- entry point ---------------------------------------------------------------------------------------
 
     def handle(self, event: Event) -> list[Effect]:
+        if type(event) is OutboxChanged and not self.updates.awaits_puback():
+            self.state.outbox = event.pending  # one per PUBACK: only the heartbeat counts it, nothing else to do
+            return []
         self._fx = []
         self._now = event.now_ms
         match event:
@@ -262,7 +267,8 @@ class Device:
             self.sound.timer(now, name)
         elif name.startswith(BOARD_TIMER) and self.board:
             self.board.timer(now, name)
-        # "status" needs nothing here: _flush_status runs after every event.
+        elif name == "status":  # _flush_status, which runs after every event, publishes it
+            self.state.status_timer_ms = None
 
     def _schedule_heartbeat(self, now: int) -> None:
         self._fx.append(StartTimer("hb", now + self.settings.heartbeat_s * 1000))
@@ -489,7 +495,9 @@ class Device:
             return
         due = st.status_sent_ms + STATUS_MIN_GAP_MS
         if now < due:
-            self._fx.append(StartTimer("status", due))
+            if st.status_timer_ms != due:
+                st.status_timer_ms = due
+                self._fx.append(StartTimer("status", due))
             return
         st.status_dirty, st.status_sent_ms = False, now
         self._fx.append(Publish(self._topic("status"), reports.encode(self.status(now)), qos=1, retain=True))

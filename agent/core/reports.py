@@ -9,9 +9,12 @@ import json
 from typing import Any
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # json.dumps would build one per call
+
+
 def encode(obj: dict[str, Any]) -> bytes:
     """Compact UTF-8 JSON: Vietnamese text stays readable and small (no \\u escapes)."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(obj).encode()
 
 
 def ack(dev: str, jti: str | None, cmd: str | None, state: str, code: str, msg: str, ts: int) -> bytes:

@@ -120,6 +120,10 @@ class UpdateDesk:
 
     # ---- events --------------------------------------------------------------------------------------------
 
+    def awaits_puback(self) -> bool:
+        """A release on trial counts as healthy once a report is confirmed after the link came up."""
+        return bool(self.trial and self.trial.linked)
+
     def observe(self, event: Event) -> None:
         """Every event passes here; the desk takes what concerns an update or a health check."""
         match event:
@@ -132,7 +136,7 @@ class UpdateDesk:
             case LinkUp(now_ms=now) if self.trial:
                 self.trial.linked = True
                 self._check_done(now)
-            case OutboxChanged(now_ms=now) if self.trial and self.trial.linked:
+            case OutboxChanged(now_ms=now) if self.awaits_puback():
                 self.trial.acked = True  # only a PUBACK reports a change after the link is up
                 self._check_done(now)
             case RelayObserved(now_ms=now, zone=zone, on=on) if self.trial and zone == self.s.test_zone:

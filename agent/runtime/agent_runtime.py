@@ -7,6 +7,7 @@ Must not import paho, sqlite3 or any hardware library: it talks to adapters thro
 from __future__ import annotations
 
 import logging
+from collections import deque
 from typing import Any, Protocol
 
 from agent import i18n
@@ -116,7 +117,10 @@ class AgentRuntime:
         self._inflight: dict[int, int] = {}  # MQTT message id -> outbox row id
         self._flush_gap_s = 1.0 / flush_rate_per_s
         self._flush_timer: TimerHandle | None = None
+        self._flush_sent_at = -1e9  # loop time of the last row sent (a kick waits out the gap since then)
         self._sent_since_up = 0
+        self._feeding = False
+        self._follow_ups: deque[Any] = deque()  # events to handle once the one in hand is done (deliver)
 
     # ---- callbacks from adapters (already on the loop thread) -----------------------------------------------
 
@@ -157,6 +161,23 @@ class AgentRuntime:
     # ---- the core ------------------------------------------------------------------------------------------
 
     def feed(self, event: Event) -> None:
+        self._feeding = True
+        try:
+            self._handle(event)
+            while self._follow_ups:
+                self._handle(self._follow_ups.popleft()(self.clock.now_ms()))
+        finally:
+            self._feeding = False
+
+    def deliver(self, make: Any) -> None:
+        """On the loop thread only: the event is handled as soon as the one in hand is done, not behind everything
+        else queued on the loop (the simulator's fakes, which share one loop with thousands of units)."""
+        if self._feeding:
+            self._follow_ups.append(make)
+        else:
+            self.feed(make(self.clock.now_ms()))
+
+    def _handle(self, event: Event) -> None:
         self._event_now_ms = event.now_ms  # timers it asks for count from this, not from a later clock read
         try:
             effects = self.device.handle(event)
@@ -271,20 +292,22 @@ class AgentRuntime:
 
     def _kick_flush(self) -> None:
         if self._flush_timer is None and self.online:
-            self._flush_timer = self.loop.call_later(0, self._flush)
+            delay = self._flush_sent_at + self._flush_gap_s - self.loop.time()  # the rate bound holds for live rows too
+            self._flush_timer = self.loop.call_later(max(0.0, delay), self._flush)
 
     def _flush(self) -> None:
         """Send the oldest waiting rows at a bounded rate; the next round is scheduled while rows remain."""
         self._flush_timer = None
         if not (self.online and self.link):
             return
-        rows = self.store.outbox_pending(1, set(self._inflight.values()))
-        for row in rows:
-            mid = self.link.publish(row.topic, row.payload, row.qos)
-            if mid is not None:
-                self._inflight[mid] = row.id
-                self._sent_since_up += 1
+        rows = self.store.outbox_pending(2, set(self._inflight.values()))  # the one to send, and whether more wait
         if rows:
+            mid = self.link.publish(rows[0].topic, rows[0].payload, rows[0].qos)
+            if mid is not None:
+                self._inflight[mid] = rows[0].id
+                self._sent_since_up += 1
+            self._flush_sent_at = self.loop.time()
+        if len(rows) > 1:
             self._flush_timer = self.loop.call_later(self._flush_gap_s, self._flush)
 
     # ---- staff logs ----------------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ class Loop:
         self._running = False
         self._owner: int | None = None  # the thread that runs the loop
         self._selecting = False
+        self._end_of_turn: list[Callback] = []
 
     # ---- time and timers -----------------------------------------------------------------------------------
 
@@ -63,6 +64,11 @@ class Loop:
 
     def call_later(self, delay_s: float, fn: Callback) -> TimerHandle:
         return self.call_at(self.time() + max(0.0, delay_s), fn)
+
+    def at_end_of_turn(self, fn: Callback) -> None:
+        """Run fn once, on the loop thread, when this turn's sockets, posted work and timers are done (before the loop
+        waits again): e.g. to send in one write what a turn's callbacks queued for one socket."""
+        self._end_of_turn.append(fn)
 
     # ---- cross-thread hand-off -----------------------------------------------------------------------------
 
@@ -146,6 +152,10 @@ class Loop:
             self._dispatch(key.data, mask)
         self._run_posted()
         self._run_due_timers()
+        while self._end_of_turn:
+            due, self._end_of_turn = self._end_of_turn, []
+            for fn in due:
+                fn()
 
     def _timeout(self, max_wait_s: float) -> float:
         if not self._posted.empty():

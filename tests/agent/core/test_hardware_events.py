@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from agent.core.device import STATUS_MIN_GAP_MS
 from agent.core.effects import Publish
 from agent.core.events import LevelObserved, RelayObserved, Telemetry, TimerFired
 from tests.agent.core.device_helpers import T0, arrive, make_device, statuses
@@ -17,12 +18,12 @@ def events_of(effects: list) -> list[dict]:
 def test_a_relay_that_does_not_follow_its_command_is_reported_stuck_once() -> None:
     device = make_device()
     arrive(device, "relay", {"zone": 1, "on": True, "for_s": 5}, "r", T0 + 1000)
-    first = device.handle(RelayObserved(T0 + 1300, 1, False))  # commanded on, reads off
-    again = device.handle(RelayObserved(T0 + 1400, 1, False))
+    first = device.handle(RelayObserved(T0 + 1000 + STATUS_MIN_GAP_MS, 1, False))  # commanded on, reads off
+    again = device.handle(RelayObserved(T0 + 1100 + STATUS_MIN_GAP_MS, 1, False))
     assert [e["event"] for e in events_of(first)] == ["relay_stuck"]
     assert events_of(first)[0]["detail"] == {"zone": 1, "commanded": True, "actual": False}
     assert not events_of(again) and statuses(first)[0]["errors"] == ["relay"]
-    healed = device.handle(RelayObserved(T0 + 1700, 1, True))
+    healed = device.handle(RelayObserved(T0 + 1000 + 2 * STATUS_MIN_GAP_MS, 1, True))
     assert statuses(healed)[0]["errors"] == []
 
 

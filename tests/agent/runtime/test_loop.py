@@ -24,3 +24,13 @@ def test_a_reused_fd_number_is_registered_afresh() -> None:
     loop.add_writer(new, lambda: fired.append("writable"))
     loop.run_once(0.1)
     assert fired == ["writable"]
+
+
+def test_end_of_turn_callbacks_run_once_after_the_turns_posted_work_and_timers() -> None:
+    loop, order = Loop(), []
+    loop.post(lambda: (order.append("posted"), loop.at_end_of_turn(lambda: order.append("end"))))
+    loop.call_later(0, lambda: order.append("timer"))
+    loop.run_once(0)
+    loop.run_once(0)
+    assert order == ["posted", "timer", "end"]
+    loop.close()
