@@ -57,7 +57,7 @@ class LinkCallbacks:
     on_up: Callable[[], None]
     on_down: Callable[[str], None]
     on_message: Callable[[str, bytes, bool], None]
-    on_puback: Callable[[int], None]
+    on_puback: Callable[[int, str], None]  # message id, and why the broker refused it ("" when it took it)
 
 
 # Shared by every fast PUBACK (the callbacks never change them): success, and "no matching subscribers" (0x10), which
@@ -65,6 +65,11 @@ class LinkCallbacks:
 _PUBACK_CODES = {code: ReasonCode(PacketTypes.PUBACK, identifier=code) for code in (0x00, 0x10)}
 _NO_PROPERTIES = Properties(PacketTypes.PUBACK)  # type: ignore[no-untyped-call]
 DISCONNECT = bytes([mqtt.DISCONNECT])
+
+
+def _refusal(rc: ReasonCode) -> str:
+    """Why the broker refused a QoS 1 message (MQTT 5 PUBACK reason 0x80 and above, e.g. "Not authorized"), or ""."""
+    return f"{rc} (0x{rc.value:02x})" if rc.is_failure else ""
 
 
 class _Client(mqtt.Client):
@@ -206,10 +211,10 @@ class PahoLink:
         c.on_disconnect = lambda _c, _u, _f, rc, _p: post(lambda: self._down(str(rc)))
         if self.settings.inline_write and self.settings.inline_callbacks:  # paho reads on the loop thread
             c.on_message = lambda _c, _u, m: self.cb.on_message(m.topic, m.payload, bool(m.retain))
-            c.on_publish = lambda _c, _u, mid, _rc, _p: self.cb.on_puback(mid)
+            c.on_publish = lambda _c, _u, mid, rc, _p: self.cb.on_puback(mid, _refusal(rc))
         else:
             c.on_message = lambda _c, _u, m: post(lambda: self.cb.on_message(m.topic, m.payload, bool(m.retain)))
-            c.on_publish = lambda _c, _u, mid, _rc, _p: post(lambda: self.cb.on_puback(mid))
+            c.on_publish = lambda _c, _u, mid, rc, _p: post(lambda: self.cb.on_puback(mid, _refusal(rc)))
 
     def _on_connect(self, _c: Any, _u: Any, _flags: Any, rc: Any, _props: Any) -> None:
         if rc.is_failure:

@@ -145,11 +145,17 @@ class AgentRuntime:
     def message(self, topic: str, payload: bytes, retained: bool) -> None:
         self.feed(MessageArrived(self.clock.now_ms(), topic, payload, retained))
 
-    def puback(self, mid: int) -> None:
+    def puback(self, mid: int, refused: str = "") -> None:
         row_id = self._inflight.pop(mid, None)
-        if row_id is not None:  # a row that cannot be deleted (full disk) is simply sent again later: at least once
-            self._store_write(lambda: self.store.outbox_delete(row_id))
-            self.feed(OutboxChanged(self.clock.now_ms(), self.store.outbox_count()))
+        if row_id is None:
+            return
+        if refused:  # the broker's ACL says no: sending it again would be refused again, so it goes, and staff see why
+            self.post_event(lambda now: Fault(now, "reports", True, refused))
+        elif "reports" in self.device.state.faults:
+            self.post_event(lambda now: Fault(now, "reports", False))
+        # a row that cannot be deleted (full disk) is simply sent again later: at least once
+        self._store_write(lambda: self.store.outbox_delete(row_id))
+        self.feed(OutboxChanged(self.clock.now_ms(), self.store.outbox_count()))
 
     def _check_clock(self) -> None:
         synced = self.clock.synced()

@@ -1,5 +1,6 @@
-"""The paho link against a real Mosquitto (MQTT 5): every kind of PUBACK reaches the runtime, the plain ones (success,
-"no matching subscribers") through the adapter's cheap path and any other through paho's own decoder."""
+"""The paho link against a real Mosquitto (MQTT 5): every kind of PUBACK reaches the runtime, with the broker's reason
+when it refused the message; the plain ones (success, "no matching subscribers") through the adapter's cheap path and
+any other through paho's own decoder."""
 
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ def test_every_kind_of_puback_reaches_the_runtime(broker: Broker, monkeypatch: p
                                        will_payload=b"{}", username=access.username, password=access.password,
                                        connect_in_thread=False, inline_write=True),
                     LinkCallbacks(on_up=lambda: up.append(1), on_down=lambda _r: None,
-                                  on_message=lambda *_: None, on_puback=pubacks.append))
+                                  on_message=lambda *_: None,
+                                  on_puback=lambda mid, refused: pubacks.append((mid, refused))))
     try:
         link.connect()
         run_until(loop, lambda: up)
@@ -48,7 +50,7 @@ def test_every_kind_of_puback_reaches_the_runtime(broker: Broker, monkeypatch: p
         nobody = link.publish("loa/v1/test/nobody", b"2", 1)  # reason 0x10 (no matching subscribers)
         refused = link.publish("outside/the/acl", b"3", 1)  # reason 0x87 (not authorized)
         run_until(loop, lambda: len(pubacks) == 3)
-        assert sorted(pubacks) == sorted([heard, nobody, refused])
+        assert sorted(pubacks) == sorted([(heard, ""), (nobody, ""), (refused, "Not authorized (0x87)")])
         assert [p[2:3] for p in decoded_by_paho] == [b"\x87"], decoded_by_paho  # only the refusal took paho's path
     finally:
         link.close()
@@ -66,7 +68,7 @@ def console_link(broker: Broker, loop: Loop, received: list[bytes], *, corked: b
                                        batched_io=corked),
                     LinkCallbacks(on_up=lambda: up.append(1), on_down=lambda _r: None,
                                   on_message=lambda t, payload, _r: t == topic and received.append(payload),
-                                  on_puback=lambda _m: None))
+                                  on_puback=lambda _m, _r: None))
     link.connect()
     run_until(loop, lambda: up)
     return link, up
