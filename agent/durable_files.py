@@ -1,4 +1,5 @@
-"""Small file operations that adapters share for crash safety: fsync a folder after a rename, hash a file.
+"""Small file operations that adapters share for crash safety: fsync a folder after a rename, replace a file
+atomically, hash a file.
 
 Standard library only. Must not import the core, the runtime or any adapter.
 """
@@ -17,6 +18,23 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write a temporary file beside `path`, fsync it, rename it over `path`, fsync the folder: after a power cut the
+    file is the old one or the new one, whole. The temporary file does not outlive a failure."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
 
 
 def file_sha256(path: Path) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import resource
 import secrets
-import socket
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -31,15 +30,10 @@ from sim.spec import ShardSpec
 from tools import broker, keys
 from tools.bench.proc_stats import cpu_s, rss_kib
 from tools.console import BrokerAccess, Console
+from tools.localnet import free_port
 
 TOPICS = Topics()
 PROBE = "sim-probe"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Controller:

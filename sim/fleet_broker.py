@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import resource
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from sim.fleet import Fleet
 from sim.spec import unit_password
 from tools import broker
 from tools.files import write_private, write_public
+from tools.localnet import accepting
 
 EXTRA_CONF = [
     "# Added by `loa sim`: thousands of clients on one broker.",
@@ -85,19 +85,12 @@ class Mosquitto:
         self.proc = subprocess.Popen(broker.command(self.root), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self._accepting():
+            if accepting(self.port):
                 return started
             if self.proc.poll() is not None:
                 break
             time.sleep(0.01)
         raise RuntimeError(f"mosquitto did not start; see {broker.BrokerDir(self.root).log}")
-
-    def _accepting(self) -> bool:
-        try:
-            socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-            return True
-        except OSError:
-            return False
 
     def stop(self, sig: int = signal.SIGTERM) -> float:
         """Stop it (SIGTERM: a clean restart that saves sessions; SIGKILL: a crash); returns when it was gone."""

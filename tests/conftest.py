@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,15 +20,10 @@ from tools import broker as broker_tool
 from tools import ca as ca_tool
 from tools import keys as key_tool
 from tools.console import BrokerAccess, Console
+from tools.localnet import accepting, free_port
 from tools.provision import UnitSpec, provision
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, step: float = 0.02) -> Any:
@@ -58,7 +52,7 @@ class Broker:
 
     def start(self) -> None:
         self.proc = broker_tool.start(self.dir)
-        if not wait_until(self._accepting, 10) or not self._still_running():
+        if not wait_until(lambda: accepting(self.port), 10) or not self._still_running():
             raise RuntimeError(f"mosquitto did not start: {self.proc.stderr.read() if self.proc.stderr else ''}")
 
     def _still_running(self) -> bool:
@@ -66,13 +60,6 @@ class Broker:
         (a mosquitto that could not bind exits at once)."""
         time.sleep(0.2)
         return self.proc is not None and self.proc.poll() is None
-
-    def _accepting(self) -> bool:
-        try:
-            socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-            return True
-        except OSError:
-            return False
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

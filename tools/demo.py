@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -22,16 +21,11 @@ from typing import Any
 from agent.topics import Target
 from tools import broker, keys
 from tools.console import Console, follow_acks
+from tools.localnet import accepting, free_port
 from tools.provision import UnitSpec, provision
 
 Step = Callable[[str], None]
 UNIT = "demo-001"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -67,11 +61,9 @@ def run_demo(root: Path, step: Step) -> int:
 
 def _wait_port(port: int) -> None:
     for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
+        if accepting(port):
             return
-        except OSError:
-            time.sleep(0.05)
+        time.sleep(0.05)
 
 
 def _console_session(b: broker.BrokerDir, root: Path, step: Step) -> int:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import json
 import os
 import re
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import i18n
+from agent.durable_files import file_sha256
 from agent.errors import LoaError
 from tools.flash_fat import FlashError, find_boot, get_tree, put_tree
 
@@ -107,15 +107,7 @@ def _reproducible(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
 
 
 def _hashes(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): sha256(p) for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return {p.relative_to(root).as_posix(): file_sha256(p) for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 # ---- into the card and back ----------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import struct
 import zlib
 from pathlib import Path
 
-from agent.durable_files import fsync_dir
+from agent.durable_files import write_atomically
 from agent.errors import StoreError
 
 JTI_MAX_BYTES = 512  # the verifier takes ids of up to 128 characters: 512 bytes of UTF-8 at most
@@ -30,22 +30,11 @@ class IdReserve:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        if not path.exists():
-            self._allocate()
+        if not path.exists():  # written through (not sparse) and renamed into place: all its blocks, or no file
+            write_atomically(path, bytes(SLOT_BYTES * SLOTS))
         self._fd = os.open(path, os.O_RDWR)
         data = os.pread(self._fd, SLOT_BYTES * SLOTS, 0)
         self._slots = [_decode(data[i * SLOT_BYTES:(i + 1) * SLOT_BYTES]) for i in range(SLOTS)]
-
-    def _allocate(self) -> None:
-        """Written through to the end (not sparse), then renamed into place: the file either has all its blocks or
-        does not exist."""
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with tmp.open("wb") as f:
-            f.write(bytes(SLOT_BYTES * SLOTS))
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(self.path)
-        fsync_dir(self.path.parent)
 
     def remember(self, jti: str, keep_until_s: int, now_s: int) -> None:
         raw = jti.encode()

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from agent.durable_files import write_atomically
 
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 KEY_FILE, URL_FILE = "kiosk.key", "kiosk.url"
@@ -56,8 +57,4 @@ def _key(path: Path) -> bytes:
 
 def _write_private(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+    write_atomically(path, data, 0o600)

@@ -127,11 +127,8 @@ class _BatchedClient(_Client):
         self._inbox_at += len(chunk)
         return chunk
 
-    def buffered(self) -> bool:
-        """Bytes read from the socket that paho has not taken yet (the socket will not say it is readable again)."""
-        return self._inbox_at < len(self._inbox)
-
     def buffered_bytes(self) -> int:
+        """Read from the socket but not yet taken by paho (the socket will not say it is readable again)."""
         return len(self._inbox) - self._inbox_at
 
     def forget_io(self) -> None:
@@ -246,8 +243,7 @@ class PahoLink:
         self._reading = True
         try:
             self.client.loop_read()
-            while isinstance(self.client, _BatchedClient) and self.client.buffered():
-                left = self.client.buffered_bytes()
+            while isinstance(self.client, _BatchedClient) and (left := self.client.buffered_bytes()):
                 self.client.loop_read()
                 if self.client.buffered_bytes() == left:  # paho took nothing (the link is closing)
                     break

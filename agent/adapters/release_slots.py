@@ -20,7 +20,7 @@ from typing import Any
 
 import agent
 from agent.adapters.release_bundle import BundleError, unpack_payload
-from agent.durable_files import fsync_dir
+from agent.durable_files import fsync_dir, write_atomically
 from agent.errors import LoaError
 
 SLOTS = ("a", "b")
@@ -35,16 +35,9 @@ class InstallError(LoaError, OSError):
 
 
 def write_json(path: Path, value: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        with tmp.open("w", encoding="utf-8") as f:
-            json.dump(value, f, ensure_ascii=False)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(path)
-        fsync_dir(path.parent)
+        write_atomically(path, json.dumps(value, ensure_ascii=False).encode())
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise InstallError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 

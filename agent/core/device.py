@@ -143,9 +143,10 @@ class Device:
     # ---- entry point ---------------------------------------------------------------------------------------
 
     def handle(self, event: Event) -> list[Effect]:
-        if type(event) is OutboxChanged and not self.updates.awaits_puback():
-            self.state.outbox = event.pending  # one per PUBACK: only the heartbeat counts it, nothing else to do
-            return []
+        if type(event) is OutboxChanged:  # one per PUBACK: the heartbeat counts it, and a release trial may wait for it
+            self.state.outbox = event.pending
+            if not self.updates.awaits_puback():
+                return []
         self._fx = []
         self._now = event.now_ms
         match event:
@@ -161,8 +162,6 @@ class Device:
                 self._timer(now, name)
             case ClockSyncChanged(now_ms=now, synced=synced):
                 self._clock_sync(now, synced)
-            case OutboxChanged(pending=pending):
-                self.state.outbox = pending
             case RelayObserved(now_ms=now, zone=zone, on=on):
                 self._observed(now, zone, on)
             case Telemetry(modem=modem):

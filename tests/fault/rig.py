@@ -12,7 +12,6 @@ import io
 import math
 import random
 import signal
-import socket
 import struct
 import subprocess
 import threading
@@ -27,12 +26,7 @@ import paho.mqtt.client as mqtt
 from tests.agent.adapters.audio_http_server import AudioHttpServer, Routes
 from tools import broker as broker_tool
 from tools import keys as key_tool
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tools.localnet import accepting, free_port
 
 
 def tone(seconds: float, hz: float, rate: int = 16000) -> bytes:
@@ -135,11 +129,9 @@ class Rig:
         self.broker = broker_tool.start(self.broker_dir)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.broker_port), timeout=0.2).close()
+            if accepting(self.broker_port):
                 return
-            except OSError:
-                time.sleep(0.05)
+            time.sleep(0.05)
         raise RuntimeError("mosquitto did not start for the fault campaign")
 
     def broker_stop(self) -> None:

@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 from sim import fleet
-from sim.controller import free_port
 from sim.fleet_broker import Mosquitto, prepare
 from sim.shardproc import ShardProc
 from sim.spec import ShardSpec
 from tools import keys
+from tools.localnet import free_port
 
 
 def test_a_shard_runs_its_units_on_exactly_one_thread(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from tools import broker, keys
 from tools.bench.byte_proxy import ByteProxy
 from tools.bench.proc_stats import cpu_s, rss_kib
-from tools.demo import free_port
+from tools.localnet import free_port
 from tools.provision import UnitSpec, provision
 
 

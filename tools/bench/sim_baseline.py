@@ -24,10 +24,10 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from sim import fleet
-from sim.controller import free_port
 from sim.fleet_broker import Mosquitto, prepare
 from sim.spec import unit_password
 from tools.bench.proc_stats import cpu_s, rss_kib
+from tools.localnet import free_port
 
 
 @dataclass

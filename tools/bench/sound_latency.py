@@ -24,8 +24,8 @@ from agent.topics import Target
 from tools import broker, keys
 from tools.bench.proc_stats import rss_kib
 from tools.console import BrokerAccess, Console
-from tools.demo import free_port
 from tools.http_files import BulletinServer
+from tools.localnet import free_port
 from tools.provision import UnitSpec, provision
 
 WARMUP_S = 1.0

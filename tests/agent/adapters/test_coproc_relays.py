@@ -21,7 +21,8 @@ from agent.errors import ConfigError, HardwareError
 from agent.hw_boards import load_board
 from firmware.host import HostBoard, HostServer
 from tests.agent.core.device_helpers import T0, arrive, make_device
-from tests.conftest import REPO, free_port, wait_until
+from tests.conftest import REPO, wait_until
+from tools.localnet import free_port
 
 CUT_S = 3.0  # the design's promise: relays off within 3 s of the last heartbeat
 

@@ -11,7 +11,8 @@ from agent.adapters.serial_relays import lcus_frame
 from agent.errors import HardwareError
 from agent.hw_boards import LcusSettings, load_board, open_relays
 from hw.sim.lcus_module import LcusModuleSim
-from tests.conftest import free_port, wait_until
+from tests.conftest import wait_until
+from tools.localnet import free_port
 
 
 @pytest.fixture
