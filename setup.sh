@@ -27,7 +27,10 @@ if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto
   systemctl disable --now mosquitto >/dev/null 2>&1 || true
 fi
 
-[ -x .venv/bin/python ] || python3 -m venv .venv
+# Debian's own python3 where there is one (the interpreter units run): the fleet simulator ran about a tenth faster
+# on it than on a pyenv build of 3.11 that loads a shared libpython (Debian's interpreter is linked statically).
+python=python3; [ -x /usr/bin/python3 ] && python=/usr/bin/python3
+[ -x .venv/bin/python ] || "$python" -m venv .venv
 extra=""; [ "${1:-}" = "--dev" ] && extra="[dev]"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e ".${extra}"

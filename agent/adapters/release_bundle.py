@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import shutil
 import tarfile
 import zlib
 from collections.abc import Iterator
@@ -95,10 +96,22 @@ def unpack_payload(bundle: Path, dest: Path, *, max_bytes: int = MAX_PAYLOAD_BYT
 
 
 def _unpack(payload: IO[bytes], dest: Path, max_bytes: int) -> int:
+    """Written member by member: `_check_payload` allows only folders and regular files under the package, and
+    tarfile's extraction filters (`filter="data"`) are missing from the Python that Debian 12 ships (3.11.2)."""
     with tarfile.open(fileobj=payload, mode="r:gz") as tar:
         members = tar.getmembers()
         _check_payload(members, max_bytes)
-        tar.extractall(dest, members=members, filter="data")
+        for m in members:
+            target = dest / m.name
+            if m.isdir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source = tar.extractfile(m)
+            assert source is not None  # a regular file, checked above
+            with open(target, "wb") as out:
+                shutil.copyfileobj(source, out)
+            target.chmod(0o755 if m.mode & 0o100 else 0o644)  # no set-id bits, nobody else may write
     return sum(1 for m in members if m.isfile())
 
 

@@ -78,6 +78,21 @@ def test_a_hostile_payload_is_refused_and_writes_nothing_outside(tmp_path: Path,
     assert not (tmp_path / "evil.py").exists() and not (tmp_path / "evil").exists()
 
 
+def with_mode(info: tarfile.TarInfo, mode: int) -> tarfile.TarInfo:
+    info.mode = mode
+    return info
+
+
+def test_unpacked_files_get_plain_modes(tmp_path: Path) -> None:
+    """No set-id bit and nothing writable by others, whatever the payload says (as tarfile's "data" filter would)."""
+    bundle = tmp_path / "b.bundle"
+    entries = [MAIN, (with_mode(file("agent/tool"), 0o6777), b"#!/bin/sh\n"), (with_mode(file("agent/data"), 0o666), b"x")]
+    write_bundle(bundle, "T", tar_bytes(entries), 0)
+    assert unpack_payload(bundle, tmp_path / "out") == 3
+    assert (tmp_path / "out/agent/tool").stat().st_mode & 0o7777 == 0o755
+    assert (tmp_path / "out/agent/data").stat().st_mode & 0o7777 == 0o644
+
+
 def test_a_payload_that_unpacks_too_big_is_refused(tmp_path: Path) -> None:
     bundle = tmp_path / "b.bundle"
     write_bundle(bundle, "T", tar_bytes([MAIN, (file("agent/big.bin"), b"\0" * 100_000)]), 0)
