@@ -1,6 +1,7 @@
 """The paho link against a real Mosquitto (MQTT 5): every kind of PUBACK reaches the runtime, with the broker's reason
 when it refused the message; the plain ones (success, "no matching subscribers") through the adapter's cheap path and
-any other through paho's own decoder."""
+any other through paho's own decoder. The simulator's batched link (short paths for PUBLISH and PUBACK, paho for the
+rest) delivers what paho would: in order, intact, with properties and split packets handed to paho."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
-from agent.adapters.mqtt_paho import LinkCallbacks, LinkSettings, PahoLink
+from agent.adapters.mqtt_paho import LinkCallbacks, LinkSettings, PahoLink, _next_packet
 from agent.runtime.loop import Loop
 from tests.conftest import Broker
 
@@ -22,7 +25,9 @@ def run_until(loop: Loop, done: Any, timeout_s: float = 5.0) -> None:
     assert done(), "timed out"
 
 
-def test_every_kind_of_puback_reaches_the_runtime(broker: Broker, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("batched", [False, True], ids=["unit", "simulator"])
+def test_every_kind_of_puback_reaches_the_runtime(broker: Broker, monkeypatch: pytest.MonkeyPatch,
+                                                  batched: bool) -> None:
     decoded_by_paho: list[bytes] = []
     paho_handler = mqtt.Client._handle_pubackcomp
 
@@ -35,7 +40,8 @@ def test_every_kind_of_puback_reaches_the_runtime(broker: Broker, monkeypatch: p
     loop, up, pubacks = Loop(), [], []
     link = PahoLink(loop, LinkSettings(url=access.url, client_id=access.username, will_topic="loa/v1/test/will",
                                        will_payload=b"{}", username=access.username, password=access.password,
-                                       connect_in_thread=False, inline_write=True),
+                                       connect_in_thread=False, inline_write=True, batched_io=batched,
+                                       inline_callbacks=batched),
                     LinkCallbacks(on_up=lambda: up.append(1), on_down=lambda _r: None,
                                   on_message=lambda *_: None,
                                   on_puback=lambda mid, refused: pubacks.append((mid, refused))))
@@ -51,7 +57,8 @@ def test_every_kind_of_puback_reaches_the_runtime(broker: Broker, monkeypatch: p
         refused = link.publish("outside/the/acl", b"3", 1)  # reason 0x87 (not authorized)
         run_until(loop, lambda: len(pubacks) == 3)
         assert sorted(pubacks) == sorted([(heard, ""), (nobody, ""), (refused, "Not authorized (0x87)")])
-        assert [p[2:3] for p in decoded_by_paho] == [b"\x87"], decoded_by_paho  # only the refusal took paho's path
+        # a unit: only the refusal took paho's path; the simulator's short path takes every PUBACK of its own publishes
+        assert [p[2:3] for p in decoded_by_paho] == ([] if batched else [b"\x87"]), decoded_by_paho
     finally:
         link.close()
         loop.close()
@@ -104,3 +111,89 @@ def test_a_corked_link_sends_a_turns_packets_in_one_write_in_order_and_says_good
     assert will == []
     other.close()
     loop.close()
+
+
+def test_the_batched_link_receives_what_paho_would(broker: Broker, monkeypatch: pytest.MonkeyPatch) -> None:
+    """QoS 0 and 1, retained, a message with MQTT 5 properties (paho decodes those), one larger than a socket read
+    (paho's framing finishes it), and a burst: each arrives once, intact and in order."""
+    decoded_by_paho: list[int] = []
+    paho_handler = mqtt.Client._handle_publish
+
+    def spy(client: mqtt.Client) -> Any:
+        decoded_by_paho.append(len(client._in_packet["packet"]))
+        return paho_handler(client)
+
+    monkeypatch.setattr(mqtt.Client, "_handle_publish", spy)
+    loop, received = Loop(), []
+    access = broker.console_access()
+    topic = "loa/v1/test/fast/in"
+    got: list[tuple[str, bytes, bool]] = []
+    link = PahoLink(loop, LinkSettings(url=access.url, client_id="fast-receiver", will_topic="loa/v1/test/fast/will",
+                                       will_payload=b"gone", username=access.username, password=access.password,
+                                       connect_in_thread=False, nonblocking_connect=True, inline_write=True,
+                                       batched_io=True, inline_callbacks=True),
+                    LinkCallbacks(on_up=lambda: received.append(b"up"), on_down=lambda _r: None,
+                                  on_message=lambda t, payload, retained: got.append((t, payload, retained)),
+                                  on_puback=lambda _m, _r: None))
+    sender = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="fast-sender", protocol=mqtt.MQTTv5)
+    sender.username_pw_set(access.username, access.password)
+    try:
+        link.connect()
+        run_until(loop, lambda: received)
+        link.subscribe((topic, topic + "/retained"))
+        end = time.monotonic() + 0.3  # the SUBACK
+        while time.monotonic() < end:
+            loop.run_once(0.05)
+        sender.connect("127.0.0.1", broker.port)
+        sender.loop_start()
+        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        props.UserProperty = ("origin", "test")
+        big = bytes(range(256)) * 800  # 200 KiB: more than one read of the socket
+        sent = [(topic, b"qos0", 0, None), (topic, b"qos1", 1, None), (topic, b"with properties", 1, props),
+                (topic, big, 1, None), *((topic, f"burst {i}".encode(), 1, None) for i in range(200))]
+        for t, payload, qos, p in sent:
+            sender.publish(t, payload, qos=qos, properties=p).wait_for_publish(5)
+        sender.publish(topic + "/retained", b"kept", qos=1, retain=True).wait_for_publish(5)
+        run_until(loop, lambda: len(got) == len(sent) + 1)
+        assert got[:-1] == [(t, payload, False) for t, payload, _q, _p in sent]
+        assert got[-1] == (topic + "/retained", b"kept", True)  # the link subscribes retain-as-published
+        assert link.client._in_packet["command"] == 0  # no packet left half-read
+        assert len(decoded_by_paho) == 2 and max(decoded_by_paho) > len(big)  # the one with properties, the big one
+    finally:
+        sender.publish(topic + "/retained", b"", qos=1, retain=True).wait_for_publish(5)
+        sender.loop_stop()
+        sender.disconnect()
+        link.close()
+        loop.close()
+
+
+def test_a_publish_before_the_connection_is_up_is_left_to_paho(broker: Broker) -> None:
+    access = broker.console_access()
+    loop = Loop()
+    link = PahoLink(loop, LinkSettings(url=access.url, client_id="fast-early", will_topic="loa/v1/test/fast/will",
+                                       will_payload=b"gone", username=access.username, password=access.password,
+                                       connect_in_thread=False, nonblocking_connect=True, inline_write=True,
+                                       batched_io=True, inline_callbacks=True),
+                    LinkCallbacks(on_up=lambda: None, on_down=lambda _r: None, on_message=lambda *_: None,
+                                  on_puback=lambda _m, _r: None))
+    try:
+        assert link.client.publish_now("loa/v1/test/fast/early", b"x", 1, False) is None
+        with pytest.raises(ValueError):
+            link.client._sock = object()  # "connected" enough to reach the topic check
+            link.client._state = mqtt._ConnectionState.MQTT_CS_CONNECTED
+            link.client.publish_now("loa/v1/test/+/wild", b"x", 1, False)
+    finally:
+        link.client._sock = None
+        loop.close()
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    (b"\x40\x02\x00\x01", (0x40, 2, 4)),  # a PUBACK
+    (b"\x40\x02\x00", None),  # its last byte still on its way
+    (b"\x30", None),  # only the fixed header byte
+    (b"\x30\x80", None),  # the length continues in the next read
+    (b"\x30\x80\x01" + bytes(128), (0x30, 3, 131)),  # a two-byte length: 128
+    (b"\x30\xff\xff\xff\xff\x01", None),  # a five-byte length is malformed: paho's framing says so
+])
+def test_packet_framing(data: bytes, expected: tuple[int, int, int] | None) -> None:
+    assert _next_packet(data, 0) == expected
