@@ -8,13 +8,14 @@ Must not import paho directly (the console in tools does).
 from __future__ import annotations
 
 import json
+import os
 import resource
 import secrets
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from joserfc.jwk import OKPKey
 
@@ -34,6 +35,14 @@ from tools.localnet import free_port
 
 TOPICS = Topics()
 PROBE = "sim-probe"
+
+
+class CpuSnapshot(NamedTuple):
+    shards: list[float]  # CPU seconds of each shard process
+    broker: float
+    console: float  # the controller with its console and observer: the server's side of the test
+    sent: dict[str, int]  # messages the units sent, by kind
+    t: float  # wall time
 
 
 class Controller:
@@ -200,16 +209,20 @@ class Controller:
         merged["first_connect"] = hist.summary_ms(hist.merged(p["first_connect"] for p in parts))
         return merged
 
-    def cpu_snapshot(self) -> tuple[list[float], float, dict[str, int], float]:
-        """CPU seconds so far of each shard and of the broker (from /proc), messages sent, and the time."""
+    def cpu_snapshot(self) -> CpuSnapshot:
+        """CPU seconds so far (from /proc) of each shard, the broker and the console side (this process and its
+        observer), messages sent, and the time."""
         broker_pid = self.mosquitto.pid() if self.mosquitto else None
-        return [cpu_s(s.pid) for s in self.shards], cpu_s(broker_pid) if broker_pid else 0.0, self._sent(), time.time()
+        console = cpu_s(os.getpid()) + (cpu_s(self.observer.pid) if self.observer else 0.0)
+        return CpuSnapshot([cpu_s(s.pid) for s in self.shards], cpu_s(broker_pid) if broker_pid else 0.0, console,
+                           self._sent(), time.time())
 
-    def cpu_used(self, before: tuple[list[float], float, dict[str, int], float]) -> dict[str, Any]:
+    def cpu_used(self, before: CpuSnapshot) -> dict[str, Any]:
         after = self.cpu_snapshot()
-        return {"window_s": round(after[3] - before[3], 2), "sim_cpu_s": round(sum(after[0]) - sum(before[0]), 3),
-                "broker_cpu_s": round(after[1] - before[1], 3),
-                "sent": {k: v - before[2].get(k, 0) for k, v in after[2].items()}}
+        return {"window_s": round(after.t - before.t, 2), "sim_cpu_s": round(sum(after.shards) - sum(before.shards), 3),
+                "broker_cpu_s": round(after.broker - before.broker, 3),
+                "console_cpu_s": round(after.console - before.console, 3),
+                "sent": {k: v - before.sent.get(k, 0) for k, v in after.sent.items()}}
 
     def measure(self, window_s: float) -> dict[str, Any]:
         """CPU of the shard processes (and of the broker) over a window, read from /proc; traffic from the ticks."""
@@ -217,11 +230,11 @@ class Controller:
         before = self.cpu_snapshot()
         self.hold(window_s)
         after = self.cpu_snapshot()
-        span = after[3] - before[3]
-        per_shard = [round(100 * (a - b) / span, 2) for a, b in zip(after[0], before[0])]
-        sent = {k: round((after[2].get(k, 0) - before[2].get(k, 0)) / span, 2) for k in after[2]}
+        span = after.t - before.t
+        per_shard = [round(100 * (a - b) / span, 2) for a, b in zip(after.shards, before.shards)]
+        sent = {k: round((after.sent.get(k, 0) - before.sent.get(k, 0)) / span, 2) for k in after.sent}
         return {"window_s": round(span, 1), "sim_cpu_pct_of_one_core": round(sum(per_shard), 2),
-                "per_shard_cpu_pct": per_shard, "broker_cpu_pct": round(100 * (after[1] - before[1]) / span, 2),
+                "per_shard_cpu_pct": per_shard, "broker_cpu_pct": round(100 * (after.broker - before.broker) / span, 2),
                 "sim_rss_mib": round(sum(rss_kib(p) for p in pids) / 1024, 1), "sent_per_s": sent,
                 "online_at_end": self.online(), "cpu_source": "/proc/PID/stat utime+stime"}
 

@@ -85,6 +85,10 @@ class Observer:
     def reports(self, since: int = 0) -> list[Report]:
         return [r for r in (_parse(ln) for ln in self.lines[since:]) if r is not None]
 
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
     def close(self) -> None:
         self._proc.terminate()
         try:
