@@ -299,7 +299,10 @@ class AgentRuntime:
     def _kick_flush(self) -> None:
         if self._flush_timer is None and self.online:
             delay = self._flush_sent_at + self._flush_gap_s - self.loop.time()  # the rate bound holds for live rows too
-            self._flush_timer = self.loop.call_later(max(0.0, delay), self._flush)
+            if delay > 0:
+                self._flush_timer = self.loop.call_later(delay, self._flush)
+            else:  # a row may go now: at once, as it is made (not after a turn of a busy loop)
+                self._flush()
 
     def _flush(self) -> None:
         """Send the oldest waiting rows at a bounded rate; the next round is scheduled while rows remain."""
