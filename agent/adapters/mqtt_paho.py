@@ -68,18 +68,9 @@ _NO_PROPERTIES = Properties(PacketTypes.PUBACK)  # type: ignore[no-untyped-call]
 DISCONNECT = bytes([mqtt.DISCONNECT])
 
 
-class _Message:
-    """What the link's on_message reads of a paho MQTTMessage (the batched client's short path makes no other)."""
-
-    __slots__ = ("topic", "payload", "retain")
-
-    def __init__(self, topic: str, payload: bytes, retain: bool) -> None:
-        self.topic, self.payload, self.retain = topic, payload, retain
-
-
 def _puback_code(code: int) -> ReasonCode:
     try:
-        return _PUBACK_CODES.get(code) or ReasonCode(PacketTypes.PUBACK, identifier=code)
+        return ReasonCode(PacketTypes.PUBACK, identifier=code)
     except KeyError:  # a code MQTT 5 does not define: a failure all the same
         return ReasonCode(PacketTypes.PUBACK, identifier=0x80)
 
@@ -365,15 +356,15 @@ class PahoLink:
             c.on_socket_unregister_write = lambda _c, _u, sock: post(lambda: self.loop.remove_writer(sock))
         c.on_connect = self._on_connect
         c.on_disconnect = lambda _c, _u, _f, rc, _p: post(lambda: self._down(str(rc)))
-        if self.settings.inline_write and self.settings.inline_callbacks:  # paho reads on the loop thread
-            c.on_message = lambda _c, _u, m: self.cb.on_message(m.topic, m.payload, bool(m.retain))
-            c.on_publish = lambda _c, _u, mid, rc, _p: self.cb.on_puback(mid, _refusal(rc))
-        else:
-            c.on_message = lambda _c, _u, m: post(lambda: self.cb.on_message(m.topic, m.payload, bool(m.retain)))
-            c.on_publish = lambda _c, _u, mid, rc, _p: post(lambda: self.cb.on_puback(mid, _refusal(rc)))
-        if isinstance(c, _BatchedClient):  # the same two callbacks, without paho's message and reason objects
-            c.on_fast_message = lambda topic, payload, retained: c.on_message(c, None, _Message(topic, payload, retained))
-            c.on_fast_puback = lambda mid, code: c.on_publish(c, None, mid, _puback_code(code), _NO_PROPERTIES)
+        on_message, on_puback = self.cb.on_message, self.cb.on_puback
+        if not (self.settings.inline_write and self.settings.inline_callbacks):  # else paho reads on the loop thread
+            on_message = lambda topic, payload, retained: post(lambda: self.cb.on_message(topic, payload, retained))
+            on_puback = lambda mid, refused: post(lambda: self.cb.on_puback(mid, refused))
+        c.on_message = lambda _c, _u, m: on_message(m.topic, m.payload, bool(m.retain))
+        c.on_publish = lambda _c, _u, mid, rc, _p: on_puback(mid, _refusal(rc))
+        if isinstance(c, _BatchedClient):  # the short paths hand over without paho's message and reason objects
+            c.on_fast_message = on_message
+            c.on_fast_puback = lambda mid, code: on_puback(mid, "" if code < 0x80 else _refusal(_puback_code(code)))
 
     def _on_connect(self, _c: Any, _u: Any, _flags: Any, rc: Any, _props: Any) -> None:
         if rc.is_failure:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # json.dumps would build one per call
 
 

@@ -114,15 +114,18 @@ def test_a_command_received_on_a_full_card_does_not_run_again_after_a_restart(ca
         published: list[dict[str, Any]] = []
 
         class Link:
+            def __init__(self, out: list[dict[str, Any]]) -> None:
+                self.out = out
+
             def connect(self) -> None: ...
 
             def subscribe(self, topics: tuple[str, ...], qos: int = 1) -> None: ...
 
             def publish(self, topic: str, payload: bytes, qos: int, retain: bool = False) -> int:
-                published.append(json.loads(payload))
+                self.out.append(json.loads(payload))
                 return 1
 
-        rt.link, rt.online = Link(), True  # type: ignore[assignment]
+        rt.link, rt.online = Link(published), True  # type: ignore[assignment]
         rt.start()
         rt.message("loa/v1/dev/d1/cmd", token, False)
         acks += [f"{m['state']}:{m.get('code', '')}" for m in published if m.get("jti") == "r1"]
