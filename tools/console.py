@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from joserfc.jwk import OKPKey
+from paho.mqtt.enums import CallbackAPIVersion
 
 from agent.errors import LoaError
 from agent.topics import Target, Topics
@@ -48,14 +49,14 @@ class Console:
         self.topics = topics
         self.inbox: queue.Queue[tuple[str, bytes, bool]] = queue.Queue()
         self._connected: queue.Queue[str] = queue.Queue()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, clean_session=not persistent,
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, clean_session=not persistent,
                                   client_id=client_id or f"loa-console-{uuid.uuid4().hex[:8]}")
         if access.username:
             self.client.username_pw_set(access.username, access.password)
         if urlsplit(access.url).scheme == "mqtts":
             self.client.tls_set(ca_certs=access.ca or None, certfile=access.cert or None, keyfile=access.key or None)
         self.client.on_connect = lambda _c, _u, _f, rc, _p: self._connected.put(str(rc))
-        self.client.on_message = lambda _c, _u, m: self.inbox.put((m.topic, m.payload, bool(m.retain)))
+        self.client.on_message = lambda _c, _u, m: self.inbox.put((m.topic, bytes(m.payload), bool(m.retain)))
         self._open(access.url, timeout_s)
 
     def _open(self, url: str, timeout_s: float) -> None:

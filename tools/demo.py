@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from joserfc.jwk import OKPKey
+
 from agent.topics import Target
 from tools import broker, keys
 from tools.console import Console, follow_acks
@@ -79,7 +81,7 @@ def _console_session(b: broker.BrokerDir, root: Path, step: Step) -> int:
         failures = _send(console, key, Target("grp", "xa-demo"), "ping", {}, 5)
         failures += _send(console, key, Target("dev", UNIT), "relay", {"zone": 1, "on": True, "for_s": 3}, 8)
         step("A forged command (signed with a key the unit does not trust) is refused:")
-        forged = keys.OKPKey.generate_key("Ed25519", auto_kid=True)
+        forged = OKPKey.generate_key("Ed25519", auto_kid=True)
         failures += 1 - _send(console, forged, Target("dev", UNIT), "relay", {"zone": 1, "on": True}, 5)
         failures += _bulletins(console, key, root, step)
         step("Retained status of the unit: " + json.dumps(_wait_status(console, lambda s: "relays" in s)))
@@ -146,5 +148,5 @@ def _send(console: Console, key: Any, target: Target, cmd: str, args: dict[str, 
 def _wait_status(console: Console, ok: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
     for topic, payload, _ in console.messages(time.monotonic() + 10):
         if topic.endswith("/status") and ok(status := json.loads(payload)):
-            return status
+            return dict(status)
     return {}

@@ -18,7 +18,7 @@ from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import MQTTErrorCode
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.exception import MalformedPacket
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -331,9 +331,9 @@ class PahoLink:
         cls = {(False, False): _Client, (True, False): _NonBlockingClient, (False, True): _BatchedClient,
                (True, True): _BatchedNonBlockingClient}[(nonblocking, corked)]
         if s.protocol == "5":
-            client = cls(mqtt.CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=mqtt.MQTTv5)
+            client = cls(CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=mqtt.MQTTv5)
         else:
-            client = cls(mqtt.CallbackAPIVersion.VERSION2, client_id=s.client_id, clean_session=False,
+            client = cls(CallbackAPIVersion.VERSION2, client_id=s.client_id, clean_session=False,
                          protocol=mqtt.MQTTv311)
         client.will_set(s.will_topic, s.will_payload, qos=1, retain=True)
         if s.username:
@@ -360,7 +360,7 @@ class PahoLink:
         if not (self.settings.inline_write and self.settings.inline_callbacks):  # else paho reads on the loop thread
             on_message = lambda topic, payload, retained: post(lambda: self.cb.on_message(topic, payload, retained))
             on_puback = lambda mid, refused: post(lambda: self.cb.on_puback(mid, refused))
-        c.on_message = lambda _c, _u, m: on_message(m.topic, m.payload, bool(m.retain))
+        c.on_message = lambda _c, _u, m: on_message(m.topic, bytes(m.payload), bool(m.retain))
         c.on_publish = lambda _c, _u, mid, rc, _p: on_puback(mid, _refusal(rc))
         if isinstance(c, _BatchedClient):  # the short paths hand over without paho's message and reason objects
             c.on_fast_message = on_message
@@ -463,7 +463,7 @@ class PahoLink:
         try:
             bind = self.settings.bind_address
             if self.settings.protocol == "5":
-                props = Properties(PacketTypes.CONNECT)
+                props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
                 props.SessionExpiryInterval = self.settings.session_expiry_s
                 self.client.connect(host, port, keepalive, bind_address=bind, clean_start=False, properties=props)
             else:

@@ -134,7 +134,7 @@ class SqliteStore:
         return {k: json.loads(v) for k, v in self._run("SELECT key, value FROM settings").fetchall()}
 
     def integrity_ok(self) -> bool:
-        return self._run("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return bool(self._run("PRAGMA integrity_check").fetchone()[0] == "ok")
 
     def close(self) -> None:
         self._db.close()

@@ -136,7 +136,7 @@ class UpdateDesk:
             case LinkUp(now_ms=now) if self.trial:
                 self.trial.linked = True
                 self._check_done(now)
-            case OutboxChanged(now_ms=now) if self.awaits_puback():
+            case OutboxChanged(now_ms=now) if self.trial and self.awaits_puback():
                 self.trial.acked = True  # only a PUBACK reports a change after the link is up
                 self._check_done(now)
             case RelayObserved(now_ms=now, zone=zone, on=on) if self.trial and zone == self.s.test_zone:

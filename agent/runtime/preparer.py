@@ -36,15 +36,15 @@ class Preparer:
                 media = str(self._resolve(source, pin))
             except LoaError as exc:
                 code, msg = exc.code, str(exc)
-                self.deliver(lambda now, p=play_id, c=code, m=msg: PrepareFailed(now, p, c, m))
+                self.deliver(_failed(play_id, code, msg))
             except OSError as exc:  # a full disk or a vanished folder: a clear failure, never a dead worker
                 msg = f"cannot write audio: {exc.strerror or exc}"
-                self.deliver(lambda now, p=play_id, m=msg: PrepareFailed(now, p, "storage_error", m))
+                self.deliver(_failed(play_id, "storage_error", msg))
             except Exception as exc:  # noqa: BLE001 - any other fault fails this play, never the worker (e.g. blank tts)
                 msg = f"cannot prepare the source ({exc.__class__.__name__}: {exc})"
-                self.deliver(lambda now, p=play_id, m=msg: PrepareFailed(now, p, "audio_error", m))
+                self.deliver(_failed(play_id, "audio_error", msg))
             else:
-                self.deliver(lambda now, p=play_id, m=media: Prepared(now, p, m))
+                self.deliver(_prepared(play_id, media))
 
     def _resolve(self, source: dict[str, Any], pin: bool) -> Path:
         if "tts" in source:
@@ -55,3 +55,11 @@ class Preparer:
 
     def close(self) -> None:
         self._jobs.put(None)
+
+
+def _prepared(play_id: str, media: str) -> Callable[[int], Event]:
+    return lambda now: Prepared(now, play_id, media)
+
+
+def _failed(play_id: str, code: str, msg: str) -> Callable[[int], Event]:
+    return lambda now: PrepareFailed(now, play_id, code, msg)

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from agent.adapters.fake_relays import read_journal
 from agent.topics import Target
@@ -80,7 +80,9 @@ def _run(console: Console, pid: int, root: Path, url: str, sha: str, runs: int) 
     time.sleep(3)
     idle_rss = rss_kib(pid)
     _until(console, console.send(key, target, "store", {"id": "b", "url": url, "sha256": sha}), "finished")
-    relay_ms, audio_ms, playing_rss = [], [], []
+    relay_ms: list[float] = []
+    audio_ms: list[float] = []
+    playing_rss: list[int] = []
     for _ in range(runs):
         time.sleep(0.5)  # past the 0.2 s tail: every run starts with the amplifier off
         journal_before = len(read_journal(root / "unit" / "state" / "fake-relays.jsonl"))
@@ -88,7 +90,7 @@ def _run(console: Console, pid: int, root: Path, url: str, sha: str, runs: int) 
                       playing_rss)
         accepted, started = acks["accepted"]["ts"], acks["started"]["ts"]
         on = next(j for j in read_journal(root / "unit" / "state" / "fake-relays.jsonl")[journal_before:] if j["on"])
-        relay_ms.append(on["ts"] * 1000 - accepted)
+        relay_ms.append(cast(float, on["ts"]) * 1000 - accepted)
         audio_ms.append(started - accepted - WARMUP_S * 1000)
     return {"runs": runs, "warmup_s": WARMUP_S, "command_to_relay_on_ms": _pcts(relay_ms),
             "command_to_first_audio_beyond_warmup_ms": _pcts(audio_ms),
