@@ -36,15 +36,15 @@ class Preparer:
                 media = str(self._resolve(source, pin))
             except LoaError as exc:
                 code, msg = exc.code, str(exc)
-                self.deliver(_failed(play_id, code, msg))
+                self.deliver(failed_event(play_id, code, msg))
             except OSError as exc:  # a full disk or a vanished folder: a clear failure, never a dead worker
                 msg = f"cannot write audio: {exc.strerror or exc}"
-                self.deliver(_failed(play_id, "storage_error", msg))
+                self.deliver(failed_event(play_id, "storage_error", msg))
             except Exception as exc:  # noqa: BLE001 - any other fault fails this play, never the worker (e.g. blank tts)
                 msg = f"cannot prepare the source ({exc.__class__.__name__}: {exc})"
-                self.deliver(_failed(play_id, "audio_error", msg))
+                self.deliver(failed_event(play_id, "audio_error", msg))
             else:
-                self.deliver(_prepared(play_id, media))
+                self.deliver(prepared_event(play_id, media))
 
     def _resolve(self, source: dict[str, Any], pin: bool) -> Path:
         if "tts" in source:
@@ -57,9 +57,11 @@ class Preparer:
         self._jobs.put(None)
 
 
-def _prepared(play_id: str, media: str) -> Callable[[int], Event]:
+def prepared_event(play_id: str, media: str) -> Callable[[int], Event]:
+    """The event, made with the time the loop handles it at."""
     return lambda now: Prepared(now, play_id, media)
 
 
-def _failed(play_id: str, code: str, msg: str) -> Callable[[int], Event]:
+def failed_event(play_id: str, code: str, msg: str) -> Callable[[int], Event]:
+    """The event, made with the time the loop handles it at; `code` goes into the failed ack (docs/protocol.md)."""
     return lambda now: PrepareFailed(now, play_id, code, msg)

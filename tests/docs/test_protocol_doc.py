@@ -41,6 +41,7 @@ from agent.core.events import (
 from agent.core.schemas import known_commands
 from agent.core.sound import Refusal, SoundDesk
 from agent.core.verify import Command, Policy, Rejection, load_trust, verify
+from agent.runtime.preparer import failed_event
 from agent.sound_ports import FAIL_REASONS
 from agent.topics import REPORTS, Target, Topics
 from tests.agent.core.device_helpers import T0, command, sound_device
@@ -224,7 +225,7 @@ def test_every_internal_link_points_at_a_heading() -> None:
 
 CARRIERS: dict[str, Callable[..., Any]] = {
     "Rejection": Rejection, "Refusal": Refusal, "ack": Device.ack, "_ack": Device._ack, "_end": SoundDesk._end,
-    "PrepareFailed": PrepareFailed, "reports.ack": reports.ack,
+    "PrepareFailed": PrepareFailed, "failed_event": failed_event, "reports.ack": reports.ack,
 }
 
 
