@@ -139,13 +139,16 @@ class _BatchedClient(_Client):
             self.corked.clear()
         return len(buf)
 
+    def _refill(self) -> bytes:
+        """All the socket holds now becomes the read buffer (b"" at the end of the stream)."""
+        if self._sock is None:
+            raise ConnectionError("self._sock is None")
+        self._inbox, self._inbox_at = self._sock.recv(65536), 0
+        return self._inbox
+
     def _sock_recv(self, bufsize: int) -> bytes:
-        if self._inbox_at >= len(self._inbox):
-            if self._sock is None:
-                raise ConnectionError("self._sock is None")
-            self._inbox, self._inbox_at = self._sock.recv(65536), 0  # b"" at the end of the stream, as before
-            if not self._inbox:
-                return b""
+        if self._inbox_at >= len(self._inbox) and not self._refill():
+            return b""
         chunk = self._inbox[self._inbox_at:self._inbox_at + bufsize]
         self._inbox_at += len(chunk)
         return chunk
@@ -191,13 +194,12 @@ class _BatchedClient(_Client):
             return super()._packet_read()
         if self._inbox_at >= len(self._inbox):
             try:
-                self._inbox, self._inbox_at = self._sock.recv(65536), 0
+                if not self._refill():
+                    return MQTTErrorCode.MQTT_ERR_CONN_LOST
             except BlockingIOError:
                 return MQTTErrorCode.MQTT_ERR_AGAIN
             except OSError as err:
                 self._easy_log(mqtt.MQTT_LOG_ERR, "failed to receive on socket: %s", err)
-                return MQTTErrorCode.MQTT_ERR_CONN_LOST
-            if not self._inbox:
                 return MQTTErrorCode.MQTT_ERR_CONN_LOST
         self._last_bytes_received = mqtt.time_func()
         while self._sock is not None:

@@ -25,6 +25,17 @@ def run_until(loop: Loop, done: Any, timeout_s: float = 5.0) -> None:
     assert done(), "timed out"
 
 
+def console_link_on(broker: Broker, loop: Loop, client_id: str, *, on_up: Any = lambda: None,
+                    on_message: Any = lambda *_: None, on_puback: Any = lambda _m, _r: None,
+                    will_topic: str = "loa/v1/test/will", **options: Any) -> PahoLink:
+    """A link with the console's credentials (the only identity that may use loa/v1/test/#)."""
+    access = broker.console_access()
+    return PahoLink(loop, LinkSettings(url=access.url, client_id=client_id, will_topic=will_topic, will_payload=b"gone",
+                                       username=access.username, password=access.password, connect_in_thread=False,
+                                       inline_write=True, **options),
+                    LinkCallbacks(on_up=on_up, on_down=lambda _r: None, on_message=on_message, on_puback=on_puback))
+
+
 @pytest.mark.parametrize("batched", [False, True], ids=["unit", "simulator"])
 def test_every_kind_of_puback_reaches_the_runtime(broker: Broker, monkeypatch: pytest.MonkeyPatch,
                                                   batched: bool) -> None:
@@ -36,15 +47,10 @@ def test_every_kind_of_puback_reaches_the_runtime(broker: Broker, monkeypatch: p
         return paho_handler(client, cmd)
 
     monkeypatch.setattr(mqtt.Client, "_handle_pubackcomp", spy)
-    access = broker.console_access()
     loop, up, pubacks = Loop(), [], []
-    link = PahoLink(loop, LinkSettings(url=access.url, client_id=access.username, will_topic="loa/v1/test/will",
-                                       will_payload=b"{}", username=access.username, password=access.password,
-                                       connect_in_thread=False, inline_write=True, batched_io=batched,
-                                       inline_callbacks=batched),
-                    LinkCallbacks(on_up=lambda: up.append(1), on_down=lambda _r: None,
-                                  on_message=lambda *_: None,
-                                  on_puback=lambda mid, refused: pubacks.append((mid, refused))))
+    link = console_link_on(broker, loop, broker.console_access().username, on_up=lambda: up.append(1),
+                           on_puback=lambda mid, refused: pubacks.append((mid, refused)), batched_io=batched,
+                           inline_callbacks=batched)
     try:
         link.connect()
         run_until(loop, lambda: up)
@@ -68,14 +74,10 @@ def console_link(broker: Broker, loop: Loop, received: list[bytes], *, corked: b
                  topic: str = "loa/v1/test/corked/n") -> tuple[PahoLink, list[int]]:
     """The console's identity (its client id is its user name, so a second link resumes the first one's session:
     only messages on `topic` are kept)."""
-    access, up = broker.console_access(), []
-    link = PahoLink(loop, LinkSettings(url=access.url, client_id=access.username, will_topic="loa/v1/test/corked/will",
-                                       will_payload=b"gone", username=access.username, password=access.password,
-                                       connect_in_thread=False, nonblocking_connect=True, inline_write=True,
-                                       batched_io=corked),
-                    LinkCallbacks(on_up=lambda: up.append(1), on_down=lambda _r: None,
-                                  on_message=lambda t, payload, _r: t == topic and received.append(payload),
-                                  on_puback=lambda _m, _r: None))
+    up: list[int] = []
+    link = console_link_on(broker, loop, broker.console_access().username, on_up=lambda: up.append(1),
+                           on_message=lambda t, payload, _r: t == topic and received.append(payload),
+                           will_topic="loa/v1/test/corked/will", nonblocking_connect=True, batched_io=corked)
     link.connect()
     run_until(loop, lambda: up)
     return link, up
@@ -131,13 +133,9 @@ def test_the_batched_link_receives_what_paho_would(broker: Broker, monkeypatch: 
     access = broker.console_access()
     topic = "loa/v1/test/fast/in"
     got: list[tuple[str, bytes, bool]] = []
-    link = PahoLink(loop, LinkSettings(url=access.url, client_id=f"fast-receiver-{protocol}", will_topic="loa/v1/test/fast/will",
-                                       will_payload=b"gone", username=access.username, password=access.password,
-                                       connect_in_thread=False, nonblocking_connect=True, inline_write=True,
-                                       batched_io=True, inline_callbacks=True, protocol=protocol),
-                    LinkCallbacks(on_up=lambda: received.append(b"up"), on_down=lambda _r: None,
-                                  on_message=lambda t, payload, retained: got.append((t, payload, retained)),
-                                  on_puback=lambda _m, _r: None))
+    link = console_link_on(broker, loop, f"fast-receiver-{protocol}", on_up=lambda: received.append(b"up"),
+                           on_message=lambda t, payload, retained: got.append((t, payload, retained)),
+                           nonblocking_connect=True, batched_io=True, inline_callbacks=True, protocol=protocol)
     sender = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="fast-sender", protocol=mqtt.MQTTv5)
     sender.username_pw_set(access.username, access.password)
     try:
@@ -173,14 +171,9 @@ def test_the_batched_link_receives_what_paho_would(broker: Broker, monkeypatch: 
 
 
 def test_a_publish_before_the_connection_is_up_is_left_to_paho(broker: Broker) -> None:
-    access = broker.console_access()
     loop = Loop()
-    link = PahoLink(loop, LinkSettings(url=access.url, client_id="fast-early", will_topic="loa/v1/test/fast/will",
-                                       will_payload=b"gone", username=access.username, password=access.password,
-                                       connect_in_thread=False, nonblocking_connect=True, inline_write=True,
-                                       batched_io=True, inline_callbacks=True),
-                    LinkCallbacks(on_up=lambda: None, on_down=lambda _r: None, on_message=lambda *_: None,
-                                  on_puback=lambda _m, _r: None))
+    link = console_link_on(broker, loop, "fast-early", nonblocking_connect=True, batched_io=True,
+                           inline_callbacks=True)
     try:
         assert link.client.publish_now("loa/v1/test/fast/early", b"x", 1, False) is None
         with pytest.raises(ValueError):
