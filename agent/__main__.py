@@ -1,5 +1,5 @@
 """`python -m agent --config FILE`: run the agent in the foreground until SIGTERM/SIGINT. This is what
-agent.launcher starts in a release slot (a slot holds only the `agent` package, not the `loa` command line).
+agent.app.launcher starts in a release slot (a slot holds only the `agent` package, not the `loa` command line).
 
 A configuration error is one clear line on stderr and exit code 2. Holds no decisions.
 """
@@ -10,7 +10,8 @@ import argparse
 import logging
 import sys
 
-from agent import app, config
+from agent import app
+from agent.config import unit as config
 from agent.errors import LoaError
 
 

@@ -1,5 +1,5 @@
 """Numbers of the co-processor wire format (see firmware/README.md): framing, command allow-list, NAK reasons,
-counter order. The agent's codec (agent/coproc_frames.py) holds its own copy; tests/golden/coproc_frames.json
+counter order. The agent's codec (agent/adapters/relays/coproc_frames.py) holds its own copy; tests/golden/coproc_frames.json
 keeps the two equal. Imports nothing.
 """
 

@@ -19,19 +19,19 @@ from typing import Any, NamedTuple
 
 from joserfc.jwk import OKPKey
 
-from agent.topics import Target, Topics
+from agent.core.topics import Target, Topics
+from province import broker, keys
+from province.console import BrokerAccess, Console
+from province.localnet import free_port
 from sim import fleet as fleet_mod
 from sim import hist
 from sim.fleet_broker import Mosquitto, prepare
 from sim.models import Flap
 from sim.observer import Observer
 from sim.options import SimOptions
+from sim.proc_stats import cpu_s, rss_kib
 from sim.shardproc import ShardProc
 from sim.spec import ShardSpec
-from tools import broker, keys
-from tools.bench.proc_stats import cpu_s, rss_kib
-from tools.console import BrokerAccess, Console
-from tools.localnet import free_port
 
 TOPICS = Topics()
 PROBE = "sim-probe"

@@ -14,12 +14,12 @@ import subprocess
 import time
 from pathlib import Path
 
-from agent.topics import REPORTS, Topics
+from agent.core.topics import REPORTS, Topics
+from province import broker
+from province.files import write_private, write_public
+from province.localnet import accepting
 from sim.fleet import Fleet
 from sim.spec import unit_password
-from tools import broker
-from tools.files import write_private, write_public
-from tools.localnet import accepting
 
 EXTRA_CONF = [
     "# Added by `loa sim`: thousands of clients on one broker.",

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tools.files import write_private
+from province.files import write_private
 
 
 @dataclass(frozen=True)

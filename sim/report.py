@@ -47,7 +47,7 @@ def build(run: Finished, result: dict[str, Any]) -> dict[str, Any]:
         "settings": o.models.as_dict(),
         "fakes": {"player": "simulated: started after start_delay_s, files end after a log-normal duration "
                             "(play_median_s, play_sigma), streams play until stopped",
-                  "preparer": "audio already cached: prepared at once", "relays": "agent.adapters.fake_relays"},
+                  "preparer": "audio already cached: prepared at once", "relays": "agent.fakes.relays"},
         "histograms": f"HdrHistogram (hdrhistogram {_version('hdrhistogram')}, 3 significant digits, microseconds)",
         "marks": [{"label": label, "t": round(t - run.t_start, 3)} for label, t in run.marks],
         "totals": {"connects": connects, "reconnects": max(0, connects - o.clusters),

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from agent.topics import Target
+from agent.core.topics import Target
 from sim import analysis, models
 from sim.fleet import PROVINCE, Fleet
 from sim.observer import Observer

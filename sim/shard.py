@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from agent.core.sound import SoundSettings
+from agent.core.topics import Topics
+from agent.fakes.memstore import Backlog
+from agent.fakes.timed import ClockBase
 from agent.runtime.loop import Loop
-from agent.topics import Topics
 from sim import fleet, models
 from sim.counters import Counters
-from sim.fakes import ClockBase
-from sim.memstore import Backlog
 from sim.spec import ShardSpec, unit_password
 from sim.trust import shared_trust
 from sim.unit import ShardContext, SimUnit

@@ -15,18 +15,18 @@ from typing import Any
 from joserfc.jwk import KeySet
 
 from agent import __version__
-from agent.adapters.fake_relays import FakeRelays
-from agent.adapters.mqtt_paho import LinkCallbacks, LinkSettings, PahoLink
+from agent.adapters.mqtt.mqtt_paho import LinkCallbacks, LinkSettings, PahoLink
 from agent.core.device import Device, DeviceSettings, DeviceState, offline_status
 from agent.core.sound import SoundSettings
+from agent.core.topics import Topics
 from agent.core.verify import Policy
+from agent.fakes.memstore import Backlog, MemStore
+from agent.fakes.relays import FakeRelays
+from agent.fakes.timed import CachedPreparer, ClockBase, SimClock, TimedPlayer
 from agent.runtime.agent_runtime import AgentRuntime
 from agent.runtime.loop import Loop
-from agent.topics import Topics
 from sim.counters import Counters
-from sim.fakes import CachedPreparer, ClockBase, SimClock, TimedPlayer
 from sim.fleet import Cluster
-from sim.memstore import Backlog, MemStore
 from sim.models import OLD_VERSION, Models, UnitProfile, play_duration_s
 
 OFFLINE = offline_status()  # one shared will payload for every unit

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from agent.adapters.fake_relays import read_journal
-from tools import broker as broker_tool
-from tools import ca as ca_tool
-from tools import keys as key_tool
-from tools.console import BrokerAccess, Console
-from tools.localnet import accepting, free_port
+from agent.fakes.relays import read_journal
+from province import broker as broker_tool
+from province import ca as ca_tool
+from province import keys as key_tool
+from province.console import BrokerAccess, Console
+from province.localnet import accepting, free_port
 from tools.provision import UnitSpec, provision
 
 REPO = Path(__file__).resolve().parents[1]

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from agent import i18n
+from agent.core.topics import Target
 from agent.errors import LoaError
-from agent.topics import Target
 from sim import cli as sim_cli
 from tools import cli_identity, cli_update
 
@@ -28,7 +28,7 @@ def say(args: argparse.Namespace, key: str, **params: Any) -> None:
 
 
 def cmd_keys_init(args: argparse.Namespace) -> int:
-    from tools import keys
+    from province import keys
 
     key = keys.init(Path(args.dir))
     say(args, "keys_written", signing=Path(args.dir) / keys.SIGNING, trust=Path(args.dir) / keys.TRUST, kid=key.kid)
@@ -36,7 +36,8 @@ def cmd_keys_init(args: argparse.Namespace) -> int:
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
-    from agent import app, config
+    from agent import app
+    from agent.config import unit as config
 
     cfg = config.load(args.config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
@@ -92,8 +93,8 @@ def cmd_playlog(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
+    from province.console import Console
     from tools import fleet_status
-    from tools.console import Console
     from tools.send import access_from
 
     console = Console(access_from(args))

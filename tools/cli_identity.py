@@ -31,7 +31,7 @@ def _path(value: str | None) -> Path | None:
 
 
 def cmd_ca_init(args: argparse.Namespace) -> int:
-    from tools import ca
+    from province import ca
 
     authority = ca.init(Path(args.dir))
     say(args, "ca_ready", dir=args.dir, cert=authority.ca_pem, key=authority.root / ca.CA_KEY)
@@ -39,7 +39,7 @@ def cmd_ca_init(args: argparse.Namespace) -> int:
 
 
 def cmd_ca_revoke(args: argparse.Namespace) -> int:
-    from tools import broker, ca
+    from province import broker, ca
 
     if args.broker_dir:
         broker.require(Path(args.broker_dir))  # before anything changes
@@ -56,7 +56,7 @@ def cmd_ca_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_ca_console(args: argparse.Namespace) -> int:
-    from tools import broker
+    from province import broker
 
     cert = broker.add_console(Path(args.broker_dir), args.name)
     say(args, "ca_console", name=args.name, cert=cert, key=cert.with_suffix(".key"))
@@ -83,7 +83,7 @@ def _ca_parsers(sub: Any) -> None:
 
 
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
-    from tools import keys
+    from province import keys
 
     d, audience = Path(args.dir), f"dev:{args.device}" if args.device else f"grp:{args.group}"
     if args.finish:
@@ -174,7 +174,7 @@ def _provision_parser(sub: Any) -> None:
 
 
 def cmd_broker(args: argparse.Namespace) -> int:
-    from tools import broker
+    from province import broker
 
     port = None if args.no_password_listener else args.port
     b = broker.init(Path(args.dir), port, tls_port=args.tls_port, ca_dir=_path(args.ca_dir), bind=args.bind,

@@ -50,7 +50,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_launch(args: argparse.Namespace) -> int:
-    from agent import launcher
+    from agent.app import launcher
 
     return launcher.main(["--config", args.config, *(["--supervise"] if args.supervise else [])])
 

@@ -20,10 +20,10 @@ from typing import Any
 
 from joserfc.jwk import OKPKey
 
-from agent.topics import Target
-from tools import broker, keys
-from tools.console import Console, follow_acks
-from tools.localnet import accepting, free_port
+from agent.core.topics import Target
+from province import broker, keys
+from province.console import Console, follow_acks
+from province.localnet import accepting, free_port
 from tools.provision import UnitSpec, provision
 
 Step = Callable[[str], None]
@@ -69,7 +69,7 @@ def _wait_port(port: int) -> None:
 
 
 def _console_session(b: broker.BrokerDir, root: Path, step: Step) -> int:
-    from tools.console import BrokerAccess
+    from province.console import BrokerAccess
 
     password = b.password_file(broker.CONSOLE).read_text().strip()
     console = Console(BrokerAccess(f"mqtt://127.0.0.1:{b.port()}", broker.CONSOLE, password))
@@ -97,7 +97,7 @@ ALERT = "Thông báo khẩn cấp: lũ quét tại thôn Hai. Đề nghị bà c
 
 def _bulletins(console: Console, key: Any, root: Path, step: Step) -> int:
     """A spoken bulletin as MP3 over HTTP, and an emergency that cuts into it; then where the audio went."""
-    from agent.adapters.espeak_tts import EspeakSpeech
+    from agent.adapters.audio.espeak_tts import EspeakSpeech
     from tools.http_files import BulletinServer
 
     speech = EspeakSpeech(root / "tts")

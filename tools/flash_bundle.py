@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import i18n
-from agent.durable_files import file_sha256
+from agent.adapters.storage.durable_files import file_sha256
 from agent.errors import LoaError
 from tools.flash_fat import FlashError, find_boot, get_tree, put_tree
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tools.console import Console, json_object
+from province.console import Console, json_object
 
 
 @dataclass

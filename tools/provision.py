@@ -17,12 +17,12 @@ from urllib.parse import urlsplit
 
 import tomli_w
 
-from agent import config as agent_config
-from agent import passwords
+from agent.adapters.web import passwords
+from agent.config import unit as agent_config
+from agent.core.topics import valid_name
 from agent.errors import ConfigError
-from agent.topics import valid_name
-from tools import broker, ca
-from tools.files import write_private, write_public
+from province import broker, ca
+from province.files import write_private, write_public
 from tools.release import RELEASE_TRUST
 
 KEY, CERT, CA_PEM, PASSWORD = "unit.key", "unit.pem", "ca.pem", "mqtt.password"

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.core.topics import valid_name
 from agent.errors import ConfigError
-from agent.topics import valid_name
-from tools import broker, ca
+from province import broker, ca
 from tools.provision import UnitSpec, provision_unit
 
 COLUMNS = ("id", "commune", "lat", "lon", "groups")

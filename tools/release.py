@@ -2,7 +2,7 @@
 
 The release key is OFFLINE and distinct from the command key: a stolen command key can make units download a
 bundle, but only the release key makes a unit install it. `keygen` refuses a folder that holds a command key.
-A bundle (agent.adapters.release_bundle) is the `agent` package as payload.tar.gz plus release.jwt, the metadata
+A bundle (agent.adapters.system.release_bundle) is the `agent` package as payload.tar.gz plus release.jwt, the metadata
 (version, created, expires, the payload's SHA-256; agent/schemas/release.json) signed with Ed25519.
 
 Signing uses joserfc. Must not import the agent's runtime or adapters other than the bundle format.
@@ -23,11 +23,11 @@ from joserfc import jws
 from joserfc.jwk import KeySet, OKPKey
 
 import agent
-from agent.adapters.release_bundle import pack_payload, read_bundle, write_bundle
+from agent.adapters.system.release_bundle import pack_payload, read_bundle, write_bundle
 from agent.core import release
 from agent.errors import ConfigError
-from tools.files import write_private, write_public
-from tools.keys import SIGNING, load_signing
+from province.files import write_private, write_public
+from province.keys import SIGNING, load_signing
 
 RELEASE_KEY = "release.jwk"
 RELEASE_TRUST = "release-trust.jwks"

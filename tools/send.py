@@ -13,10 +13,10 @@ from typing import Any
 
 from joserfc.jwk import OKPKey
 
+from agent.core.topics import Target
 from agent.errors import ConfigError
-from agent.topics import Target
-from tools.console import BrokerAccess, Console, follow_acks
-from tools.keys import load_signing
+from province.console import BrokerAccess, Console, follow_acks
+from province.keys import load_signing
 
 Say = Callable[..., None]
 FAILED = {"rejected", "failed", "expired"}

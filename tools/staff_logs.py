@@ -16,9 +16,9 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from agent import i18n
+from agent.core.topics import Target
 from agent.errors import ConfigError
-from agent.topics import Target
-from tools.console import Console, json_object
+from province.console import Console, json_object
 
 PLAYLOG_COLUMNS = ("dev", "jti", "title", "priority", "source_kind", "started", "ended", "duration_s", "result",
                    "relay_confirmed", "level_dbfs")

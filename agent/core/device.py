@@ -17,9 +17,9 @@ from joserfc.jwk import KeySet
 
 from agent.core import local, reports
 from agent.core.backoff import Backoff
-from agent.core.board import ID_PREFIX as BOARD_ID
-from agent.core.board import PREFIX as BOARD_TIMER
-from agent.core.board import BoardDesk, BoardSettings, play_and_show, stop_on_both
+from agent.core.eboard import ID_PREFIX as BOARD_ID
+from agent.core.eboard import PREFIX as BOARD_TIMER
+from agent.core.eboard import BoardDesk, BoardSettings, play_and_show, stop_on_both
 from agent.core.effects import (
     CancelTimer,
     Connect,
@@ -55,9 +55,9 @@ from agent.core.events import (
 from agent.core.schemas import args_problem, known_commands
 from agent.core.sound import PREFIX as SOUND_TIMER
 from agent.core.sound import SoundDesk, SoundSettings
+from agent.core.topics import Target, Topics
 from agent.core.update import UpdateDesk, UpdateSettings
 from agent.core.verify import Command, Policy, Rejection, TrustError, load_trust, verify
-from agent.topics import Target, Topics
 
 LEVELS = ("debug", "info", "warning", "error")
 HISTORY = 500  # recent log lines and play logs the unit can send back on a `logs` command

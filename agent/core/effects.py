@@ -109,7 +109,7 @@ class TakeSnapshot:
     max_bytes: int
 
 
-# ---- updates (agent.core.update asks; agent.runtime.updater and agent.adapters.release_slots carry out) --------
+# ---- updates (agent.core.update asks; agent.runtime.updater and agent.adapters.system.release_slots carry out) --------
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from agent.core.events import LocalAction
+from agent.core.topics import Target
 from agent.core.verify import Command
-from agent.topics import Target
 
 ISSUER = "local"
 TEST_TONE_TEXT = "Kiểm tra loa. Một, hai, ba."  # spoken by espeak-ng; short, and obviously a test to passers-by

@@ -20,7 +20,7 @@ from joserfc.jwk import KeySet
 from agent.core.schemas import validator
 from agent.core.verify import ALGORITHMS
 
-TOKEN_MEMBER = "release.jwt"  # the bundle's two members (see agent.adapters.release_bundle)
+TOKEN_MEMBER = "release.jwt"  # the bundle's two members (see agent.adapters.system.release_bundle)
 PAYLOAD_MEMBER = "payload.tar.gz"
 TYP = "loa-release"
 MAX_TOKEN_BYTES = 16384

@@ -14,9 +14,9 @@ from typing import Any, Protocol
 from agent.core import arbiter, schedule
 from agent.core.arbiter import EMERGENCY, SCHEDULED, Item
 from agent.core.clocktime import in_window
-from agent.core.desk_host import SwitchingHost
 from agent.core.effects import PlayAudio, Prepare, StopAudio
 from agent.core.verify import Command
+from agent.ports import SwitchingHost
 
 PREFIX = "snd:"
 SILENCE_DBFS = -50.0  # below this while the amplifier is on, nothing reached the horns

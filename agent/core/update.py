@@ -3,7 +3,7 @@ inactive slot and a restart into it; in the new version, runs the health check (
 by the broker after the retained status went out, the relay path switched and read back) and keeps the release, or
 asks for a roll-back. Every step is an ack on the command and an `update_*` event.
 
-Pure: file work is asked for with effects (agent.adapters.release_slots carries them out); what the unit booted
+Pure: file work is asked for with effects (agent.adapters.system.release_slots carries them out); what the unit booted
 into is given in `BootInfo`. Must not import adapters, the runtime or any I/O module.
 """
 
@@ -15,7 +15,6 @@ from typing import Any
 from joserfc.jwk import KeySet
 
 from agent.core import release
-from agent.core.desk_host import SwitchingHost
 from agent.core.effects import ClearOutcome, FetchRelease, InstallRelease, KeepRelease, RollBack, StartTrial
 from agent.core.events import (
     Event,
@@ -29,6 +28,7 @@ from agent.core.events import (
     TimerFired,
 )
 from agent.core.verify import Command
+from agent.ports import SwitchingHost
 
 PREFIX = "upd:"
 SLOTS = ("a", "b")
@@ -41,7 +41,7 @@ class BootInfo:
     """What this process booted into, read by the composition root before the core starts."""
 
     slot: str = "base"  # a, b, or base (the installed package, before any update)
-    supervised: bool = False  # started by agent.launcher, which restarts it into a new slot and rolls back
+    supervised: bool = False  # started by agent.app.launcher, which restarts it into a new slot and rolls back
     trial: dict[str, Any] | None = None  # the trial marker: {jti, version, slot, previous, from_version, state}
     outcome: dict[str, Any] | None = None  # a rolled-back update still to report: {jti, code, msg, version}
 
@@ -113,7 +113,7 @@ class UpdateDesk:
         if self.s.trust is None:
             return ("update_disabled", "this unit trusts no release key ([update] trust is not set)")
         if not self.s.boot.supervised:
-            return ("update_unsupported", "the agent was not started by agent.launcher, so it cannot switch releases")
+            return ("update_unsupported", "the agent was not started by agent.app.launcher, so it cannot switch releases")
         if self.job is not None or self.trial is not None:
             return ("update_busy", "another update is under way on this unit")
         return None

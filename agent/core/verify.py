@@ -17,7 +17,7 @@ from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import KeySet, OKPKey
 from joserfc.jws import CompactSignature
 
-from agent.topics import Target
+from agent.core.topics import Target
 
 ALGORITHMS = ("EdDSA", "Ed25519")
 _REGISTRY = jws.JWSRegistry(algorithms=list(ALGORITHMS))  # built once, not per command

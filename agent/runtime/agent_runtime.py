@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from typing import Any, Protocol
+from typing import Any
 
 from agent import i18n
-from agent.board_ports import Camera, Pages
 from agent.core.device import Device
 from agent.core.effects import (
     CancelTimer,
@@ -35,7 +34,6 @@ from agent.core.effects import (
     StopAudio,
     Subscribe,
     TakeSnapshot,
-    UpdateEffect,
 )
 from agent.core.events import (
     ClockSyncChanged,
@@ -52,51 +50,13 @@ from agent.core.events import (
     TimerFired,
 )
 from agent.errors import StoreError
+from agent.ports import Camera, Clock, Link, Pages, Player, Preparing, Relays, Store, Updating
 from agent.runtime import pages_view
 from agent.runtime.loop import Loop, TimerHandle
-from agent.sound_ports import Player
 
 log = logging.getLogger("loa.agent")
 CLOCK_CHECK_S = 60.0
 
-
-class Link(Protocol):
-    def connect(self) -> None: ...
-    def publish(self, topic: str, payload: bytes, qos: int, retain: bool = False) -> int | None: ...
-    def subscribe(self, topics: tuple[str, ...], qos: int = 1) -> None: ...
-    def close(self) -> None: ...
-
-
-class Relays(Protocol):
-    def set(self, zone: int, on: bool) -> None: ...
-    def read(self, zone: int) -> bool: ...
-    def close(self) -> None: ...
-
-
-class Preparing(Protocol):
-    def submit(self, play_id: str, source: dict[str, Any], pin: bool) -> None: ...
-    def close(self) -> None: ...
-
-
-class Store(Protocol):
-    def outbox_add(self, topic: str, payload: bytes, qos: int, kind: str, now_ms: int) -> int: ...
-    def outbox_pending(self, limit: int, exclude: set[int]) -> list[Any]: ...
-    def outbox_delete(self, row_id: int) -> None: ...
-    def outbox_count(self) -> int: ...
-    def remember_command(self, jti: str, keep_until_s: int, now_s: int) -> None: ...
-    def save_setting(self, key: str, value: Any) -> None: ...
-    def close(self) -> None: ...
-
-
-class Updating(Protocol):
-    """Release updates (agent.runtime.updater): carries out the update effects off the loop."""
-
-    def handle(self, effect: UpdateEffect) -> None: ...
-
-
-class Clock(Protocol):
-    def now_ms(self) -> int: ...
-    def synced(self) -> bool: ...
 
 
 class AgentRuntime:

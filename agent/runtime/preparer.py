@@ -14,7 +14,7 @@ from typing import Any
 
 from agent.core.events import Event, Prepared, PrepareFailed
 from agent.errors import LoaError
-from agent.sound_ports import AudioCache, SpeechSynth
+from agent.ports import AudioCache, SpeechSynth
 
 Deliver = Callable[[Callable[[int], Event]], None]  # hands an event factory (given the time) to the loop
 

@@ -1,6 +1,6 @@
 """Carries out the update effects off the loop thread, one at a time and in order: downloads a bundle into the
 verified cache and reads it, unpacks it into a slot, writes or removes the trial and outcome markers, and stops the
-agent when a restart is due (agent.launcher, or systemd running it, starts it again in the right slot). Answers go
+agent when a restart is due (agent.app.launcher, or systemd running it, starts it again in the right slot). Answers go
 back to the loop as events.
 
 Must not import paho, vlc, sqlite3 or tarfile; it talks to the cache and the slots through the objects it is given.
@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from agent.adapters.release_bundle import read_bundle
-from agent.adapters.release_slots import ReleaseSlots
+from agent.adapters.system.release_bundle import read_bundle
+from agent.adapters.system.release_slots import ReleaseSlots
 from agent.core.effects import (
     ClearOutcome,
     FetchRelease,

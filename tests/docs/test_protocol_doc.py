@@ -1,5 +1,5 @@
 """docs/protocol.md stays honest: its examples match the published schemas, its tables of codes, events, report
-fields and log message keys match the source, its topic table matches agent.topics, its links resolve, and its
+fields and log message keys match the source, its topic table matches agent.core.topics, its links resolve, and its
 PyJWT snippet makes a command the agent accepts.
 
 Markers in the doc: `<!-- schema: NAME -->` before a ```json example (validated against agent/schemas/NAME.json),
@@ -40,13 +40,13 @@ from agent.core.events import (
 )
 from agent.core.schemas import known_commands
 from agent.core.sound import Refusal, SoundDesk
+from agent.core.topics import REPORTS, Target, Topics
 from agent.core.verify import Command, Policy, Rejection, load_trust, verify
+from agent.ports import FAIL_REASONS
 from agent.runtime.preparer import failed_event
-from agent.sound_ports import FAIL_REASONS
-from agent.topics import REPORTS, Target, Topics
+from province import keys as key_tool
 from tests.agent.core.device_helpers import T0, command, sound_device
 from tests.agent.core.world import World
-from tools import keys as key_tool
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "protocol.md"
@@ -59,7 +59,7 @@ VERIFY_SOURCES = (CORE / "verify.py", CORE / "device.py")
 SOUND_SOURCES = (CORE / "sound.py", CORE / "arbiter.py", CORE / "schedule.py", REPO / "agent/runtime/preparer.py")
 # The adapters behind the preparer's ports (AudioCache, SpeechSynth): the preparer turns every LoaError they raise
 # into a failed ack carrying that error's `code`.
-PREPARE_ADAPTERS = (REPO / "agent/adapters/download_cache.py", REPO / "agent/adapters/espeak_tts.py")
+PREPARE_ADAPTERS = (REPO / "agent/adapters/audio/download_cache.py", REPO / "agent/adapters/audio/espeak_tts.py")
 
 EXAMPLES_REQUIRED = (
     "ack", "status", "heartbeat", "event", "claims", "cmd-relay", "cmd-volume", "cmd-config", "cmd-ping",
@@ -221,7 +221,7 @@ def test_every_internal_link_points_at_a_heading() -> None:
 #    rejections.
 # 3. Errors raised by the adapters behind the preparer: `raise HashMismatch(...)` contributes HashMismatch.code
 #    from agent/errors.py.
-# 4. agent.sound_ports.FAIL_REASONS: the reasons a player may give for a failed play, which become its code.
+# 4. agent.ports.FAIL_REASONS: the reasons a player may give for a failed play, which become its code.
 
 CARRIERS: dict[str, Callable[..., Any]] = {
     "Rejection": Rejection, "Refusal": Refusal, "ack": Device.ack, "_ack": Device._ack, "_end": SoundDesk._end,

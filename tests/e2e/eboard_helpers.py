@@ -9,9 +9,9 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
+from province.console import Console
 from tests.conftest import Unit, wait_until
 from tests.e2e.link_helpers import UnitWatch
-from tools.console import Console
 
 BOARD = {"kiosk_width": 1280, "kiosk_height": 720}
 

@@ -6,9 +6,9 @@ import json
 import time
 from typing import Any
 
-from agent.topics import Target
+from agent.core.topics import Target
+from province.console import Console
 from tests.conftest import Unit
-from tools.console import Console
 
 
 class UnitWatch:

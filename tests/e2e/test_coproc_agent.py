@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from firmware.host import HostBoard, HostServer
+from province.console import Console
+from province.keys import load_signing
 from tests.conftest import wait_until
 from tests.e2e.link_helpers import UnitWatch
-from tools.console import Console
-from tools.keys import load_signing
 
 CUT_S = 3.0
 
@@ -62,7 +62,7 @@ def test_measured_level_from_the_coproc_is_proof_of_play(make_unit, console: Con
 
 
 def test_the_modems_signal_appears_in_the_heartbeat_and_its_operator_in_status(make_unit, console: Console):
-    from hw.sim.scripted_modem import ModemScript, ScriptedModem
+    from agent.fakes.scripted_modem import ModemScript, ScriptedModem
 
     modem = ScriptedModem(ModemScript(rssi=20), noise=True).start()
     try:

@@ -17,9 +17,9 @@ import pytest
 from fontTools.ttLib import TTFont
 from PIL import Image
 
+from province.keys import load_signing
 from tests.e2e.browser import Browser, close_to, colours
 from tests.e2e.eboard_helpers import eboard_unit, image_source, kiosk_url, png, watch_board
-from tools.keys import load_signing
 
 VI = "Thông báo khẩn: bão số 3 đổ bộ vào Gia Lai; bà con ở vùng trũng thấp di chuyển đến nơi an toàn trước 17 giờ."
 EMERGENCY_RED = (176, 0, 0)  # #b00000 in kiosk.css

@@ -9,9 +9,9 @@ from typing import Any
 import jwt as pyjwt
 from joserfc.jwk import OKPKey
 
+from province.console import Console
+from province.keys import load_signing, sign_command
 from tests.e2e.link_helpers import UnitWatch
-from tools.console import Console
-from tools.keys import load_signing, sign_command
 
 RELAY_ON = {"zone": 1, "on": True, "for_s": 5}
 
@@ -106,7 +106,7 @@ def test_group_command_reaches_members_and_audience_must_match_the_topic(make_un
     watch = UnitWatch(console, unit)
     watch.wait_online()
     key = load_signing(keys / "signing.jwk")
-    from agent.topics import Target
+    from agent.core.topics import Target
 
     ok = console.send(key, Target("grp", "commune-b"), "ping", {})
     token, wrong = sign_command(key, "grp:province", "ping", {})

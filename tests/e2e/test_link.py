@@ -8,10 +8,10 @@ from pathlib import Path
 
 import jwt as pyjwt
 
+from province.console import Console
+from province.keys import load_signing
 from tests.conftest import Broker
 from tests.e2e.link_helpers import UnitWatch
-from tools.console import Console
-from tools.keys import load_signing
 
 DONE = {"finished", "rejected", "failed", "stopped"}
 
@@ -61,7 +61,7 @@ def test_replay_after_restart_is_rejected(make_unit, console: Console, keys: Pat
     unit = make_unit()
     watch = UnitWatch(console, unit)
     watch.wait_online()
-    from tools.keys import sign_command
+    from province.keys import sign_command
 
     token, jti = sign_command(load_signing(keys / "signing.jwk"), f"dev:{unit.device_id}", "ping", {})
     watch.publish_raw(token)

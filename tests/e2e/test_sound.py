@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tests.agent.adapters.sound_helpers import measure_wav
+from province.console import Console
+from province.keys import load_signing
+from tests.agent.adapters.audio.sound_helpers import measure_wav
 from tests.e2e.link_helpers import UnitWatch
 from tests.e2e.sound_helpers import file_source, sound_unit, wav_of
-from tools.console import Console
-from tools.keys import load_signing
 
 
 def playlogs(watch: UnitWatch) -> list[dict]:

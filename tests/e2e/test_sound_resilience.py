@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tests.agent.adapters.sound_helpers import encode, make_tone_wav, measure_wav
+from province.console import Console
+from province.keys import load_signing
+from tests.agent.adapters.audio.sound_helpers import encode, make_tone_wav, measure_wav
 from tests.conftest import Broker, wait_until
 from tests.e2e.link_helpers import UnitWatch
 from tests.e2e.sound_helpers import file_source, sound_unit
-from tools.console import Console
-from tools.keys import load_signing
 
 
 def test_the_programme_plays_with_the_broker_down_and_its_play_log_arrives_later(

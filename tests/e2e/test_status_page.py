@@ -11,11 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from agent import passwords
+from agent.adapters.web import passwords
+from province.localnet import free_port
 from tests.conftest import wait_until
 from tests.e2e.browser import Browser
 from tests.e2e.eboard_helpers import watch_board
-from tools.localnet import free_port
 from tools.provision import STATUS_HASH
 
 PASSWORD = "k7m2-xq9p-4hdt-r8wa"

@@ -1,4 +1,4 @@
-"""Signed updates end to end: a real broker, real agent processes under agent.launcher (standing in for systemd),
+"""Signed updates end to end: a real broker, real agent processes under agent.app.launcher (standing in for systemd),
 bundles built by `loa release build` and served over HTTP. A good release installs, restarts and reports its
 version; every bad one leaves the unit on its previous version and says why."""
 
@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 import agent
-from agent.adapters.release_slots import ReleaseSlots
+from agent.adapters.system.release_slots import ReleaseSlots
+from province.console import Console
+from province.keys import load_signing
 from tests.conftest import Unit
 from tests.e2e.link_helpers import UnitWatch
 from tests.e2e.update_helpers import UPDATE, Releases, corrupt_payload, launch, serve
-from tools.console import Console
-from tools.keys import load_signing
 
 BASE = agent.__version__
 TERMINAL = {"finished", "failed", "rejected"}

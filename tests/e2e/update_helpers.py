@@ -1,5 +1,5 @@
 """Helpers for end-to-end update tests: release keys, bundles (good, and broken on purpose from a patched copy of
-the agent), a unit started by agent.launcher --supervise (standing in for systemd), and serving a bundle."""
+the agent), a unit started by agent.app.launcher --supervise (standing in for systemd), and serving a bundle."""
 
 from __future__ import annotations
 
@@ -74,6 +74,6 @@ def launch(unit: Unit, release_keys: Path) -> None:
     shutil.copyfile(release_keys / release.RELEASE_TRUST, unit.dir / "release-trust.jwks")
     out = unit.dir / f"launcher-{len(unit.log)}.log"
     unit.log.append(out)
-    unit.proc = subprocess.Popen([sys.executable, "-P", "-m", "agent.launcher", "--config", str(unit.config),
+    unit.proc = subprocess.Popen([sys.executable, "-P", "-m", "agent.app.launcher", "--config", str(unit.config),
                                   "--supervise"], stdout=out.open("wb"), stderr=subprocess.STDOUT, cwd=REPO)
 

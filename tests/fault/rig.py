@@ -23,10 +23,10 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from tests.agent.adapters.audio_http_server import AudioHttpServer, Routes
-from tools import broker as broker_tool
-from tools import keys as key_tool
-from tools.localnet import accepting, free_port
+from province import broker as broker_tool
+from province import keys as key_tool
+from province.localnet import accepting, free_port
+from tests.agent.adapters.audio.audio_http_server import AudioHttpServer, Routes
 
 
 def tone(seconds: float, hz: float, rate: int = 16000) -> bytes:

@@ -9,7 +9,7 @@ kept as regression tests now that each is fixed.
    test of 5 s stays on for 305 s after a 300 s backward step (an NTP or RTC correction) at the wrong moment.
 3. (hypothesis, config) A configuration key holding a line break (TOML allows "\n" in a quoted key) is put into the
    error message raw, so the one-line-per-problem message gets a line that names nothing.
-4. (atheris, config) `mqtt.url = "mqtts://bro[ker:8883"` makes agent.config.parse raise a bare ValueError ("Invalid
+4. (atheris, config) `mqtt.url = "mqtts://bro[ker:8883"` makes agent.config.unit.parse raise a bare ValueError ("Invalid
    IPv6 URL", from urllib's urlsplit in _cross_checks) instead of a ConfigError: `loa agent` shows a traceback instead
    of one line naming mqtt.url.
 5. (atheris, schedules; then by hand) JSON Schema's "integer" accepts 180.0, which most JSON encoders write for a
@@ -26,10 +26,10 @@ from typing import Any
 
 import pytest
 
-from agent.adapters.fake_relays import FakeRelays
 from agent.core.device import Device, DeviceSettings, DeviceState
 from agent.core.verify import Policy, load_trust
 from agent.errors import StoreError
+from agent.fakes.relays import FakeRelays
 from agent.runtime.agent_runtime import AgentRuntime
 from agent.runtime.loop import Loop
 from tests.agent.core.device_helpers import KEY, T0, command
@@ -113,7 +113,7 @@ def test_a_clock_step_does_not_stretch_a_relay_test() -> None:
 
 
 def test_every_config_error_line_names_its_key_even_for_a_key_with_a_line_break() -> None:
-    from agent import config
+    from agent.config import unit as config
     from agent.errors import ConfigError
 
     with pytest.raises(ConfigError) as refused:
@@ -122,7 +122,7 @@ def test_every_config_error_line_names_its_key_even_for_a_key_with_a_line_break(
 
 
 def test_a_url_with_a_lone_bracket_is_a_config_error_naming_the_key() -> None:
-    from agent import config
+    from agent.config import unit as config
     from agent.errors import ConfigError
 
     with pytest.raises(ConfigError, match="mqtt.url"):

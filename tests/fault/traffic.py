@@ -2,7 +2,7 @@
 download, some from a server that damages the file), and hostile ones (every rejection code, replays of tokens
 that already ran, and valid tokens mutated at random). Every command sent is recorded for the invariants.
 
-Signs with tools.keys; hostile tokens come from tests/e2e/test_hostile_commands. Imports no agent internals.
+Signs with province.keys; hostile tokens come from tests/e2e/test_hostile_commands. Imports no agent internals.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from province.keys import sign_command
 from tests.e2e.test_hostile_commands import hostile_inputs
 from tests.fault.rig import Rig
 from tests.fault.unit import FaultUnit
-from tools.keys import sign_command
 
 VALID_MIX = (("ping", 40), ("volume", 15), ("play", 30), ("store", 15))
 TITLE = "Bản tin thử nghiệm: phòng chống lũ quét"

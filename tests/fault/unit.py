@@ -1,6 +1,6 @@
 """One unit of the fault campaign: provisioned against the campaign's broker (through a forwarder that can be cut,
 or from inside a network namespace), its state folder on a small tmpfs (a disk that can be filled), a clock offset
-file (agent.adapters.system_clock's test hook), and a sampler that watches its outbox and its memory.
+file (agent.adapters.system.system_clock's test hook), and a sampler that watches its outbox and its memory.
 
 Imports the agent only through tools (provisioning).
 """

@@ -1,7 +1,7 @@
 """Fuzzes both codecs of the co-processor wire format with random and mutated frames (CPython only).
 
 Each input goes to the firmware codec (firmware.frames.decode, then CoProcessor.handle for what decodes) and to
-the agent codec (agent.coproc_frames.decode_frame, then parse_reply); all inputs also stream through both
+the agent codec (agent.adapters.relays.coproc_frames.decode_frame, then parse_reply); all inputs also stream through both
 deframers in random chunks. The only exception allowed is each codec's documented parse error, and the two
 codecs must agree on every input. Prints the counts; exits 1 on any other exception or disagreement.
 
@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TypeVar
 
-from agent import coproc_frames as agent
+from agent.adapters.relays import coproc_frames as agent
 from agent.errors import FrameError as AgentFrameError
 from firmware import frames as fw
 from firmware import wire

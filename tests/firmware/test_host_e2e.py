@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 import serial
 
-from agent import coproc_frames as cf
+from agent.adapters.relays import coproc_frames as cf
 from firmware.host import HostBoard, HostServer
 
 REPLY_TIMEOUT_S = 2.0

@@ -1,4 +1,4 @@
-"""Coverage-guided fuzzing of the configuration parser (agent.config.parse) from TOML bytes.
+"""Coverage-guided fuzzing of the configuration parser (agent.config.unit.parse) from TOML bytes.
 
     .venv/bin/python -m tests.fuzz.atheris_config -runs=200000 -print_final_stats=1
 """

@@ -1,5 +1,5 @@
 """Coverage-guided fuzzing of downloaded release metadata (agent.core.release.read_release: raw, and JSON signed
-by the trusted release key) and of bundle files (agent.adapters.release_bundle: read and unpack).
+by the trusted release key) and of bundle files (agent.adapters.system.release_bundle: read and unpack).
 
     .venv/bin/python -m tests.fuzz.atheris_release -runs=200000 -print_final_stats=1
 """

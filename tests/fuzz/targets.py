@@ -20,18 +20,18 @@ from zoneinfo import ZoneInfo
 from joserfc import jws
 from joserfc.jwk import OKPKey
 
-from agent import config
-from agent.adapters.release_bundle import BundleError, read_bundle, unpack_payload
+from agent.adapters.system.release_bundle import BundleError, read_bundle, unpack_payload
+from agent.config import unit as config
 from agent.core import release, schedule
 from agent.core.device import Device, DeviceSettings, DeviceState
 from agent.core.effects import Effect, PlayAudio, Prepare, Publish, SetRelay
 from agent.core.events import LinkUp, MessageArrived, Started
 from agent.core.schemas import known_commands, validator
 from agent.core.sound import SoundSettings
+from agent.core.topics import Target, Topics
 from agent.core.update import BootInfo, UpdateSettings
 from agent.core.verify import Command, Policy, Rejection, load_trust, verify
 from agent.errors import ConfigError
-from agent.topics import Target, Topics
 
 T0 = 1_800_000_000_000
 

@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.config import _SECTIONS
+from agent.config.unit import _SECTIONS
 from agent.core.release import PAYLOAD_MEMBER, TOKEN_MEMBER
 from agent.core.schemas import validator
 from tests.fuzz import targets

@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 
 from agent.core.backoff import Backoff
+from agent.fakes.memstore import Backlog, MemStore
 from sim import fleet, models
 from sim.analysis import peak_rate
-from sim.memstore import Backlog, MemStore
 
 
 def test_communes_hold_12_to_50_clusters_and_every_cluster_is_in_the_province() -> None:

@@ -8,12 +8,12 @@ import secrets
 import time
 from pathlib import Path
 
+from province import keys
+from province.localnet import free_port
 from sim import fleet
 from sim.fleet_broker import Mosquitto, prepare
 from sim.shardproc import ShardProc
 from sim.spec import ShardSpec
-from tools import keys
-from tools.localnet import free_port
 
 
 def test_a_shard_runs_its_units_on_exactly_one_thread(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tools import broker, ca
+from province import broker, ca
 from tools.provision import UnitSpec, provision
 
 

@@ -14,8 +14,9 @@ import pytest
 from cryptography import x509
 
 from agent.errors import ConfigError
+from province import broker, keys
 from tests.conftest import REPO
-from tools import broker, cli_identity, keys
+from tools import cli_identity
 
 
 def loa(*argv: str | Path, lang: str = "en") -> int:
@@ -126,7 +127,8 @@ def test_vietnamese_messages_carry_their_diacritics(key, words):
 
 
 def test_provision_puts_the_release_trust_set_into_the_bundle_for_updates(tmp_path):
-    from agent import app, config
+    from agent import app
+    from agent.config import unit as config
     from tools import release
 
     keys.init(tmp_path / "keys")

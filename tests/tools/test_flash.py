@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from agent import __version__
+from province import ca
 from tests.conftest import REPO
-from tools import ca
 from tools.flash_bundle import put
 from tools.flash_fat import FlashError
 from tools.provision import UnitSpec, provision

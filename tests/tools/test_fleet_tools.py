@@ -7,12 +7,12 @@ import csv
 import signal
 from pathlib import Path
 
+from province import broker as broker_tool
+from province.console import Console
+from province.keys import load_signing
 from tests.conftest import Broker
 from tests.e2e.link_helpers import UnitWatch
 from tests.tools.test_staff_logs import console_flags, loa
-from tools import broker as broker_tool
-from tools.console import Console
-from tools.keys import load_signing
 
 AUDIO = {"output": "null", "quiet_hours": "off", "warmup_s": 0.1, "tail_s": 0.2}
 

@@ -12,10 +12,10 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from agent.errors import ConfigError
+from province import keys
+from province.console import Console
 from tests.conftest import Broker, Unit
 from tests.e2e.link_helpers import UnitWatch
-from tools import keys
-from tools.console import Console
 from tools.provision import UnitSpec, provision
 
 DONE = {"finished", "rejected", "failed"}

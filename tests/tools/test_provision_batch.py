@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agent.errors import ConfigError
-from tools import broker, ca
+from province import broker, ca
 from tools import provision_batch as batch
 from tools.provision import UnitSpec
 

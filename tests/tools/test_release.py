@@ -13,8 +13,8 @@ import pytest
 
 import agent
 from agent.errors import ConfigError
+from province import keys as command_keys
 from tools import cli_update, release
-from tools import keys as command_keys
 
 
 def test_keygen_writes_a_private_key_and_a_public_trust_set_once(tmp_path: Path) -> None:

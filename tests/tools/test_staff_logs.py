@@ -7,11 +7,11 @@ import sys
 import unicodedata
 from pathlib import Path
 
+from province import broker as broker_tool
+from province.console import Console
+from province.keys import OKPKey, load_signing
 from tests.conftest import REPO, Broker
 from tests.e2e.link_helpers import UnitWatch
-from tools import broker as broker_tool
-from tools.console import Console
-from tools.keys import OKPKey, load_signing
 
 
 def loa(*args: str) -> subprocess.CompletedProcess[str]:

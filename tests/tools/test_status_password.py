@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from agent import config, passwords
+from agent.adapters.web import passwords
+from agent.config import unit as config
 from agent.errors import ConfigError
-from tools import cli, keys
+from province import keys
+from tools import cli
 from tools.provision import STATUS_HASH
 
 PASSWORD_LINE = re.compile(r"Status page password of (\S+) .*: ([a-z2-9]{4}(?:-[a-z2-9]{4}){3}) \(port 8080\)$")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.adapters.systemd_notify import SystemdNotifier
+from agent.adapters.system.systemd_notify import SystemdNotifier
 from tests.conftest import REPO
 
 SERVICE = REPO / "agent" / "systemd" / "loa-agent.service"

@@ -12,12 +12,12 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from agent.topics import Topics
+from agent.core.topics import Topics
+from province import broker, ca
+from province.console import Console
+from province.keys import load_signing
 from tests.conftest import TlsBroker, Unit, wait_until
 from tests.tools.mqtt_probe import Probe, unit_probe
-from tools import broker, ca
-from tools.console import Console
-from tools.keys import load_signing
 from tools.provision import UnitSpec, provision
 
 T = Topics()

@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tools import broker, keys
+from province import broker, keys
+from province.localnet import free_port
+from sim.proc_stats import cpu_s, rss_kib
 from tools.bench.byte_proxy import ByteProxy
-from tools.bench.proc_stats import cpu_s, rss_kib
-from tools.localnet import free_port
 from tools.provision import UnitSpec, provision
 
 

@@ -23,11 +23,11 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from province.localnet import free_port
 from sim import fleet
 from sim.fleet_broker import Mosquitto, prepare
+from sim.proc_stats import cpu_s, rss_kib
 from sim.spec import unit_password
-from tools.bench.proc_stats import cpu_s, rss_kib
-from tools.localnet import free_port
 
 
 @dataclass

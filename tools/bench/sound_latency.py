@@ -19,13 +19,13 @@ import time
 from pathlib import Path
 from typing import Any, cast
 
-from agent.adapters.fake_relays import read_journal
-from agent.topics import Target
-from tools import broker, keys
-from tools.bench.proc_stats import rss_kib
-from tools.console import BrokerAccess, Console
+from agent.core.topics import Target
+from agent.fakes.relays import read_journal
+from province import broker, keys
+from province.console import BrokerAccess, Console
+from province.localnet import free_port
+from sim.proc_stats import rss_kib
 from tools.http_files import BulletinServer
-from tools.localnet import free_port
 from tools.provision import UnitSpec, provision
 
 WARMUP_S = 1.0

@@ -13,8 +13,8 @@ from joserfc.jwk import OKPKey
 from agent.core.device import Device, DeviceSettings, DeviceState
 from agent.core.effects import Effect, Publish, SetRelay, StartTimer
 from agent.core.events import LinkUp, MessageArrived, Started, TimerFired
+from agent.core.topics import Topics
 from agent.core.verify import Policy, load_trust
-from agent.topics import Topics
 
 T0 = 1_800_000_000_000
 KEY = OKPKey.generate_key("Ed25519", parameters={"kid": "k1"})

@@ -115,7 +115,7 @@ def test_a_signed_config_with_an_unreadable_key_is_bad_args_not_a_crash() -> Non
 def test_time_floor_is_persisted_and_a_fast_signer_cannot_push_it_far() -> None:
     from agent.core.effects import SaveSetting
     from agent.core.events import MessageArrived
-    from agent.topics import Topics
+    from agent.core.topics import Topics
     from tests.agent.core.device_helpers import command
 
     device = make_device()

@@ -7,7 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from agent.core.events import MessageArrived
-from agent.topics import Topics
+from agent.core.topics import Topics
 from tests.agent.core.device_helpers import T0, command, sound_device
 from tests.agent.core.world import World
 

@@ -8,8 +8,8 @@ import pytest
 from joserfc import jws
 from joserfc.jwk import OKPKey
 
+from agent.core.topics import Target
 from agent.core.verify import Command, Policy, Rejection, TrustError, load_trust, verify
-from agent.topics import Target
 
 NOW = 1_800_000_000
 KEY = OKPKey.generate_key("Ed25519", parameters={"kid": "k1"})

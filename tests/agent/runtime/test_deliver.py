@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import random
 
-from agent.adapters.fake_relays import FakeRelays
 from agent.core.device import Device, DeviceSettings, DeviceState
 from agent.core.events import Event, Fault
 from agent.core.verify import Policy, load_trust
+from agent.fakes.relays import FakeRelays
 from agent.runtime.agent_runtime import AgentRuntime
 from agent.runtime.loop import Loop
 from tests.agent.core.device_helpers import KEY, T0

@@ -7,10 +7,10 @@ import logging
 import random
 from pathlib import Path
 
-from agent.adapters.fake_relays import FakeRelays
-from agent.adapters.sqlite_store import SqliteStore
+from agent.adapters.storage.sqlite_store import SqliteStore
 from agent.core.device import Device, DeviceSettings, DeviceState
 from agent.core.verify import Policy, load_trust
+from agent.fakes.relays import FakeRelays
 from agent.runtime.agent_runtime import AgentRuntime
 from agent.runtime.loop import Loop
 from tests.agent.core.device_helpers import KEY, T0, command

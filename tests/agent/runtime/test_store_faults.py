@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from agent.adapters.fake_relays import FakeRelays
 from agent.core.device import Device, DeviceSettings, DeviceState
 from agent.core.verify import Policy, load_trust
 from agent.errors import StoreError
+from agent.fakes.relays import FakeRelays
 from agent.runtime.agent_runtime import AgentRuntime
 from agent.runtime.loop import Loop
 from tests.agent.core.device_helpers import KEY, T0

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agent.adapters.release_bundle import pack_payload, write_bundle
-from agent.adapters.release_slots import ReleaseSlots
+from agent.adapters.system.release_bundle import pack_payload, write_bundle
+from agent.adapters.system.release_slots import ReleaseSlots
 from agent.core.effects import FetchRelease, InstallRelease, RollBack, StartTrial
 from agent.core.events import Event, ReleaseFetched, ReleaseInstalled, ReleaseStepFailed
 from agent.errors import HashMismatch
 from agent.runtime.updater import Updater
-from tests.agent.adapters.test_release_bundle import package
+from tests.agent.adapters.system.test_release_bundle import package
 
 
 class Cache:

@@ -1,0 +1,310 @@
+"""The Pages port over the standard library's http.server: the e-board's kiosk page and the technician's status page.
+
+Two listeners, each a ThreadingHTTPServer on its own thread:
+- kiosk (e-boards only): 127.0.0.1 only, every path under /kiosk/<per-boot token>/ (anything else is 404), for the
+  board's own browser; it serves the page, its state (what the board shows) and the verified image being shown.
+- status (when configured): behind a login with the unit's password (scrypt hash from provisioning), a session
+  cookie (HttpOnly, SameSite=Strict), a CSRF token in every form, and a brake on failed logins (agent.adapters.web.auth).
+Handlers never touch the core: they read the last view the runtime published (one reference, swapped whole) and
+hand technician actions to the runtime loop as LocalAction events through `post`.
+http.server is enough for two small pages on localhost or a technician's LAN and adds nothing to the unit's image.
+Must not import the core's desks, the runtime, or any other adapter.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from http import HTTPStatus
+from http.cookies import CookieError, SimpleCookie
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+from agent import i18n
+from agent.adapters.web import render
+from agent.adapters.web.auth import Logins
+from agent.core.events import Event, LocalAction
+
+log = logging.getLogger("loa.web")
+Post = Callable[[Callable[[int], Event]], None]
+SESSION_COOKIE, LANG_COOKIE = "loa_session", "loa_lang"
+MAX_BODY = 4096
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+IMAGE_TYPES = ((b"\x89PNG", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF8", "image/gif"))
+ACTIONS = ("test_tone", "relay_test")
+
+
+@dataclass(frozen=True)
+class PageSettings:
+    device_id: str
+    timezone: str
+    language: str
+    status_addr: tuple[str, int] | None = None  # None: no status page
+    password_hash: str = ""
+    session_s: float = 1800.0
+    kiosk_port: int | None = None  # None: no kiosk (a cluster); 0: any free port
+    kiosk_token: str = ""
+
+
+def static(name: str) -> bytes:
+    return resources.files("agent.adapters.web").joinpath(name).read_bytes()
+
+
+class PageServer:
+    def __init__(self, settings: PageSettings, post: Post) -> None:
+        self.s, self.post = settings, post
+        self.tz = ZoneInfo(settings.timezone)
+        self.view: dict[str, Any] = {}
+        self.logins = Logins(settings.password_hash, settings.session_s)
+        self._servers: list[ThreadingHTTPServer] = []
+        try:
+            if settings.kiosk_port is not None:
+                self.kiosk = self._serve(("127.0.0.1", settings.kiosk_port), KioskHandler)
+            if settings.status_addr is not None:
+                self.status = self._serve(settings.status_addr, StatusHandler)
+        except OSError:
+            self.close()  # nothing half-started
+            raise
+
+    def _serve(self, addr: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+        server_class = _Server6 if ":" in addr[0] else _Server
+        server = server_class(addr, handler)
+        server.pages = self
+        threading.Thread(target=server.serve_forever, name=f"http-{addr[1]}", daemon=True).start()
+        self._servers.append(server)
+        return server
+
+    @property
+    def kiosk_url(self) -> str:
+        return f"http://127.0.0.1:{self.kiosk.server_address[1]}/kiosk/{self.s.kiosk_token}/"
+
+    @property
+    def status_port(self) -> int:
+        return int(self.status.server_address[1])
+
+    def publish(self, view: dict[str, Any]) -> None:
+        self.view = view  # one reference swapped whole: handler threads only ever read a complete view
+
+    def close(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    pages: PageServer
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    timeout = 10  # seconds a connection may sit idle: a stalled client cannot hold a thread for long
+    server_version = "loa"
+    sys_version = ""
+
+    @property
+    def pages(self) -> PageServer:
+        return self.server.pages
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s %s", self.client_address[0], format % args)
+
+    def reply(self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        for name, value in {"Content-Type": ctype, "Content-Length": str(len(body)), "Cache-Control": "no-store",
+                            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+                            "X-Frame-Options": "DENY", "Content-Security-Policy": CSP, **(headers or {})}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def html(self, status: int, text: str, headers: dict[str, str] | None = None) -> None:
+        self.reply(status, text.encode(), "text/html; charset=utf-8", headers)
+
+    def redirect(self, where: str, headers: dict[str, str] | None = None) -> None:
+        self.reply(HTTPStatus.SEE_OTHER, b"", "text/plain", {"Location": where, **(headers or {})})
+
+    def not_found(self) -> None:
+        self.reply(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8")
+
+
+# ---- the kiosk page ------------------------------------------------------------------------------------------------
+
+
+KIOSK_FILES = {"": ("kiosk.html", "text/html; charset=utf-8"), "kiosk.css": ("kiosk.css", "text/css; charset=utf-8"),
+               "kiosk.js": ("kiosk.js", "text/javascript; charset=utf-8")}
+
+
+class KioskHandler(_Handler):
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path).path.split("/")
+        if len(parts) < 3 or parts[1] != "kiosk" or not hmac.compare_digest(parts[2], self.pages.s.kiosk_token):
+            self.not_found()
+        elif len(parts) == 3:
+            self.redirect(f"/kiosk/{parts[2]}/")
+        else:
+            self.route("/".join(parts[3:]))
+
+    do_HEAD = do_GET
+
+    def route(self, rest: str) -> None:
+        if rest in KIOSK_FILES:
+            name, ctype = KIOSK_FILES[rest]
+            self.reply(HTTPStatus.OK, static(name), ctype)
+        elif rest == "state":
+            self.reply(HTTPStatus.OK, json.dumps(self.state(), ensure_ascii=False).encode(), "application/json")
+        elif rest.startswith("image/"):
+            self.image(rest[6:])
+        else:
+            self.not_found()
+
+    def state(self) -> dict[str, Any]:
+        board = self.pages.view.get("board") or {}
+        shown = board.get("showing")
+        if shown is not None:
+            image = shown.get("image")
+            shown = {**shown, "image": f"image/{image['sha256']}" if image else None}
+        return {"dev": self.pages.s.device_id, "tz": self.pages.s.timezone, "showing": shown}
+
+    def image(self, sha256: str) -> None:
+        """Only the verified file of the bulletin shown now; never any other path."""
+        shown = ((self.pages.view.get("board") or {}).get("showing") or {}).get("image") or {}
+        if not shown.get("file") or not hmac.compare_digest(shown.get("sha256", ""), sha256):
+            self.not_found()
+            return
+        try:
+            data = Path(shown["file"]).read_bytes()
+        except OSError:
+            self.not_found()
+            return
+        ctype = next((t for magic, t in IMAGE_TYPES if data.startswith(magic)), None)
+        if ctype is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+            ctype = "image/webp"
+        if ctype is None:
+            self.reply(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, b"not an image\n", "text/plain")
+        else:
+            self.reply(HTTPStatus.OK, data, ctype)
+
+
+# ---- the technician's status page ----------------------------------------------------------------------------------
+
+
+class StatusHandler(_Handler):
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        lang, cookie = self.language(url.query)
+        if url.path == "/static/status.css":
+            self.reply(HTTPStatus.OK, static("status.css"), "text/css; charset=utf-8")
+        elif url.path == "/login":
+            self.html(HTTPStatus.OK, render.login_page(lang, self.pages.s.device_id), cookie)
+        elif url.path == "/":
+            self.status_page(lang, parse_qs(url.query), cookie)
+        else:
+            self.not_found()
+
+    def do_POST(self) -> None:
+        url = urlsplit(self.path)
+        form = self.form()
+        if form is None:
+            self.reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, b"too large\n", "text/plain")
+        elif url.path == "/login":
+            self.login(form)
+        elif url.path in ("/logout", "/action"):
+            self.act(url.path, form)
+        else:
+            self.not_found()
+
+    def language(self, query: str) -> tuple[str, dict[str, str]]:
+        asked = parse_qs(query).get("lang", [""])[0]
+        if asked in i18n.LANGUAGES:
+            return asked, {"Set-Cookie": f"{LANG_COOKIE}={asked}; Path=/; SameSite=Strict"}
+        saved = self.cookie(LANG_COOKIE)
+        return (saved if saved in i18n.LANGUAGES else self.pages.s.language), {}
+
+    def cookie(self, name: str) -> str:
+        jar = SimpleCookie()
+        try:
+            jar.load(self.headers.get("Cookie", ""))
+        except CookieError:  # a malformed Cookie header is no cookie at all
+            return ""
+        return jar[name].value if name in jar else ""
+
+    def form(self) -> dict[str, str] | None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            return None
+        fields = parse_qs(self.rfile.read(length).decode("utf-8", "replace"), keep_blank_values=True)
+        return {k: v[0] for k, v in fields.items()}
+
+    def status_page(self, lang: str, query: dict[str, list[str]], headers: dict[str, str]) -> None:
+        session = self.pages.logins.session(self.cookie(SESSION_COOKIE), time.monotonic())
+        if session is None:
+            self.html(HTTPStatus.UNAUTHORIZED, render.login_page(lang, self.pages.s.device_id), headers)
+            return
+        done, zone = query.get("done", [""])[0], query.get("zone", ["0"])[0]
+        flash = i18n.render(lang, f"web_done_{done}", {"zone": zone}) if done in ACTIONS else ""
+        page = render.status_page(lang, self.pages.s.device_id, self.pages.view, self.pages.tz, session.csrf, flash)
+        self.html(HTTPStatus.OK, page, headers)
+
+    def login(self, form: dict[str, str]) -> None:
+        lang, _ = self.language("")
+        now, address = time.monotonic(), self.client_address[0]
+        wait = self.pages.logins.wait_s(address, now)
+        sid = None if wait else self.pages.logins.login(address, form.get("password", ""), now)
+        if sid is not None:
+            self.redirect("/", {"Set-Cookie": f"{SESSION_COOKIE}={sid}; Path=/; HttpOnly; SameSite=Strict"})
+            log.info("status page: technician logged in from %s", address)
+            return
+        log.warning("status page: refused login from %s", address)
+        wait = self.pages.logins.wait_s(address, now)
+        if wait:
+            text = i18n.render(lang, "web_login_throttled", {"wait_s": int(wait) + 1})
+            page = render.login_page(lang, self.pages.s.device_id, text)
+            self.html(HTTPStatus.TOO_MANY_REQUESTS, page, {"Retry-After": str(int(wait) + 1)})
+            return
+        page = render.login_page(lang, self.pages.s.device_id, i18n.render(lang, "web_login_wrong", {}))
+        self.html(HTTPStatus.UNAUTHORIZED, page)
+
+    def act(self, path: str, form: dict[str, str]) -> None:
+        sid = self.cookie(SESSION_COOKIE)
+        session = self.pages.logins.session(sid, time.monotonic())
+        if session is None or not hmac.compare_digest(form.get("csrf", ""), session.csrf):
+            lang, _ = self.language("")
+            self.html(HTTPStatus.FORBIDDEN, render.login_page(lang, self.pages.s.device_id,
+                                                              i18n.render(lang, "web_bad_request", {})))
+        elif path == "/logout":
+            self.pages.logins.logout(sid)
+            self.redirect("/login", {"Set-Cookie": f"{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"})
+        else:
+            self.action(form)
+
+    def action(self, form: dict[str, str]) -> None:
+        action, zone = form.get("action", ""), form.get("zone", "0")
+        if action not in ACTIONS or not zone.isdigit():
+            self.reply(HTTPStatus.BAD_REQUEST, b"unknown action\n", "text/plain")
+            return
+        self.pages.post(partial(_local_action, action, int(zone)))
+        log.info("status page: %s requested (zone %s)", action, zone)
+        self.redirect(f"/?done={action}&zone={int(zone)}")
+
+
+def _local_action(action: str, zone: int, now: int) -> LocalAction:
+    return LocalAction(now, action, zone)

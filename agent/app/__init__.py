@@ -1,0 +1,311 @@
+"""The composition root: builds the adapters from config in dependency order, runs the loop, stops in reverse.
+
+The only module that knows every adapter. Must not contain decisions (they belong in agent.core).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from joserfc.jwk import KeySet
+
+from agent.adapters.mqtt.mqtt_paho import LinkCallbacks, LinkSettings, PahoLink
+from agent.adapters.storage.sqlite_store import SqliteStore
+from agent.adapters.system.release_slots import ReleaseSlots, running_release
+from agent.adapters.system.system_clock import SystemClock
+from agent.adapters.system.systemd_notify import SystemdNotifier
+from agent.app import hardware, launcher
+from agent.config.unit import Config
+from agent.core.clocktime import parse_window
+from agent.core.device import Device, DeviceSettings, DeviceState, offline_status
+from agent.core.eboard import BoardSettings
+from agent.core.sound import SoundSettings
+from agent.core.topics import Topics, valid_name
+from agent.core.update import BootInfo, UpdateSettings
+from agent.core.verify import Policy, TrustError, load_trust
+from agent.errors import ConfigError
+from agent.ports import Relays
+from agent.runtime.agent_runtime import AgentRuntime
+from agent.runtime.loop import Loop
+from agent.runtime.preparer import Preparer
+
+log = logging.getLogger("loa.agent")
+
+
+@dataclass
+class Agent:
+    config: Config
+    loop: Loop
+    store: SqliteStore
+    relays: Relays
+    runtime: AgentRuntime
+    link: PahoLink
+
+
+def read_trust(path: Path) -> KeySet:
+    try:
+        return load_trust(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise ConfigError(f"trust.jwks: file not found: {path}") from None
+    except (ValueError, TrustError) as exc:
+        raise ConfigError(f"trust.jwks: {path} is not a usable Ed25519 JWK Set ({exc})") from None
+
+
+def read_password(cfg: Config) -> str:
+    if not cfg.mqtt.password_file:
+        return ""
+    try:
+        return cfg.path(cfg.mqtt.password_file).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"mqtt.password_file: cannot read {cfg.mqtt.password_file} ({exc.strerror})") from None
+
+
+def check_names(cfg: Config) -> None:
+    bad = [n for n in (cfg.device.id, *cfg.device.groups) if not valid_name(n)]
+    if bad:
+        raise ConfigError(f"device.id/groups: {bad[0]!r} must be 1-64 characters of A-Z a-z 0-9 . _ -")
+
+
+def time_zone(cfg: Config) -> ZoneInfo:
+    try:
+        return ZoneInfo(cfg.device.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"device.timezone: unknown time zone {cfg.device.timezone!r}") from None
+
+
+def sound_settings(cfg: Config) -> SoundSettings:
+    a = cfg.audio
+    return SoundSettings(
+        zones=cfg.hardware.zones, tz=time_zone(cfg),
+        quiet_window=None if a.quiet_hours == "off" else parse_window(a.quiet_hours),
+        emergency_volume_pct=a.emergency_volume_pct, warmup_s=a.warmup_s, tail_s=a.tail_s, stagger_s=a.stagger_s,
+        max_on_s=min(a.max_on_s, hardware.COPROC_MAX_ON_S) if hardware.is_coproc(cfg) else a.max_on_s,
+    )
+
+
+def audio_output(cfg: Config) -> str:
+    """wav:<dir> is resolved against the config's folder, and the folder made, so a relative path works."""
+    if not cfg.audio.output.startswith("wav:"):
+        return cfg.audio.output
+    folder = cfg.path(cfg.audio.output[4:])
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"wav:{folder}"
+
+
+def device_settings(cfg: Config, saved: dict[str, Any]) -> DeviceSettings:
+    policy = Policy(
+        device_id=cfg.device.id, groups=frozenset(cfg.device.groups),
+        issuers=frozenset(saved.get("issuers", cfg.trust.issuers)), max_bytes=cfg.trust.max_command_bytes,
+        skew_s=cfg.trust.clock_skew_s, max_lifetime_s=cfg.trust.max_lifetime_s,
+    )
+    return DeviceSettings(
+        device_id=cfg.device.id, groups=cfg.device.groups, zones=cfg.hardware.zones, version=running_release()[1],
+        policy=policy, topics=Topics(cfg.mqtt.topic_prefix), role=cfg.device.role,
+        heartbeat_s=int(saved.get("heartbeat_s", cfg.reports.heartbeat_s)),
+        volume_pct=min(int(saved.get("volume_pct", cfg.hardware.volume_pct)), cfg.hardware.max_volume_pct),
+        max_volume_pct=cfg.hardware.max_volume_pct,
+        reconnect_min_s=cfg.mqtt.reconnect_min_s, reconnect_max_s=cfg.mqtt.reconnect_max_s,
+        sound=sound_settings(cfg),
+        update=update_settings(cfg, saved),
+        board=BoardSettings(snapshot_max_bytes=cfg.trust.max_command_bytes) if cfg.device.role == "eboard" else None,
+    )
+
+
+def build(cfg: Config) -> Agent:
+    """Everything is checked before anything starts: a bad file leaves nothing half-started."""
+    check_names(cfg)
+    keys = read_trust(cfg.path(cfg.trust.jwks))
+    password = read_password(cfg)
+    if cfg.mqtt.protocol != "5":
+        log.warning("mqtt.protocol 3.1.1: a retained command published while the unit is connected cannot be told "
+                    "from a live one; use MQTT 5 where the broker has it")
+    if cfg.mqtt.url.startswith("mqtt://"):
+        log.warning("mqtt.url uses plain mqtt://: commands are signed, but reports travel unencrypted")
+    clock = SystemClock(cfg.trust.time_sync)
+    store = SqliteStore(cfg.state_dir / "agent.sqlite3", max_outbox_rows=cfg.reports.outbox_max_rows)
+    saved = store.settings()
+    if "trust" in saved:
+        keys = load_trust(saved["trust"])
+    state = DeviceState(seen=store.seen_commands(clock.now_ms() // 1000), time_floor_s=int(saved.get("time_floor_s", 0)),
+                        saved=saved)
+    device = Device(device_settings(cfg, saved), keys, state, random.Random())
+    loop = Loop()
+    relays = hardware.open_relays(cfg)
+    runtime = AgentRuntime(device, loop, relays, store, clock, language=cfg.device.language,
+                           flush_rate_per_s=cfg.reports.outbox_rate_per_s)
+    link = PahoLink(loop, link_settings(cfg, password), LinkCallbacks(
+        on_up=runtime.link_up, on_down=runtime.link_down, on_message=runtime.message, on_puback=runtime.puback))
+    runtime.link = link
+    if store.open_fault:  # a full card: the unit runs and says so
+        runtime.store_fault(store.open_fault)
+    attach_sound(cfg, runtime)
+    attach_updates(cfg, runtime)
+    attach_pages(cfg, runtime)
+    if hardware.is_coproc(cfg):
+        hardware.attach_coproc(loop, relays, runtime)
+    hardware.start_modem_poller(cfg, runtime)
+    return Agent(cfg, loop, store, relays, runtime, link)
+
+
+def attach_sound(cfg: Config, runtime: AgentRuntime) -> None:
+    """libVLC for decoding, a verified content-addressed cache for downloads, espeak-ng for text."""
+    from agent.adapters.audio.download_cache import DownloadCache
+    from agent.adapters.audio.espeak_tts import EspeakSpeech
+    from agent.adapters.audio.vlc_player import VlcPlayer
+
+    cache = DownloadCache(cfg.state_dir / "cache", quota_bytes=cfg.audio.cache_quota_mb * 1024 * 1024)
+    speech = EspeakSpeech(cfg.state_dir / "tts")
+    runtime.player = VlcPlayer(output=audio_output(cfg))
+    runtime.preparer = Preparer(cache, speech, runtime.post_event)
+
+
+# ---- the unit's pages (issues 6 and 7): separate from everything above ---------------------------------------------
+
+
+def attach_pages(cfg: Config, runtime: AgentRuntime) -> None:
+    """The technician's status page when configured; on an e-board, the kiosk page and its snapshot camera.
+    A port that cannot be opened is logged and the unit runs on without its pages: they never take it off the air."""
+    from agent.adapters.web import kiosk_token
+    from agent.adapters.web.chromium_snapshot import ChromiumCamera
+
+    eboard, w = cfg.device.role == "eboard", cfg.web
+    if not (eboard or w.status_port):
+        return
+    try:
+        pages = open_pages(cfg, runtime)
+    except OSError as exc:
+        log.error("web: cannot open the unit's pages (%s); running without them", exc.strerror or exc)
+        return
+    runtime.pages = pages
+    if eboard:
+        kiosk_token.write_url(cfg.state_dir, pages.kiosk_url)
+        runtime.camera = ChromiumCamera(w.browser, pages.kiosk_url, (w.kiosk_width, w.kiosk_height), runtime.post_event)
+
+
+def open_pages(cfg: Config, runtime: AgentRuntime) -> Any:
+    """With kiosk_port 0 the kiosk keeps the port of its last URL when it is still free, else takes a free one."""
+    from dataclasses import replace
+
+    from agent.adapters.web import kiosk_token
+    from agent.adapters.web.http_pages import PageServer
+
+    settings = page_settings(cfg)
+    if settings.kiosk_port == 0 and (port := kiosk_token.previous_port(cfg.state_dir)):
+        try:
+            return PageServer(replace(settings, kiosk_port=port), runtime.post_event)
+        except OSError:
+            pass
+    return PageServer(settings, runtime.post_event)
+
+
+def page_settings(cfg: Config) -> Any:
+    from agent.adapters.web import kiosk_token
+    from agent.adapters.web.http_pages import PageSettings
+
+    w, eboard = cfg.web, cfg.device.role == "eboard"
+    return PageSettings(
+        device_id=cfg.device.id, timezone=cfg.device.timezone, language=cfg.device.language,
+        status_addr=(w.status_bind, w.status_port) if w.status_port else None,
+        password_hash=read_text(cfg, "web.password_hash_file", w.password_hash_file) if w.status_port else "",
+        session_s=w.session_minutes * 60.0, kiosk_port=w.kiosk_port if eboard else None,
+        kiosk_token=kiosk_token.kiosk_token(cfg.state_dir) if eboard else "",
+    )
+
+
+def read_text(cfg: Config, key: str, value: str) -> str:
+    try:
+        return cfg.path(value).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{key}: cannot read {value} ({exc.strerror})") from None
+
+
+# ---- release updates (issue 8): separate from everything above --------------------------------------------------
+
+
+def update_settings(cfg: Config, saved: dict[str, Any]) -> UpdateSettings:
+    """The release keys (never a command key), and what this process booted into: slot, launcher, markers."""
+    slots = ReleaseSlots(cfg.state_dir / "releases")
+    boot = BootInfo(slot=running_release()[0], supervised=os.environ.get(launcher.ENV_FLAG) == "1",
+                    trial=slots.read_trial(), outcome=slots.read_outcome())
+    trust = read_release_trust(cfg, saved) if cfg.update.trust else None
+    return UpdateSettings(trust=trust, check_s=cfg.update.check_s, test_zone=cfg.hardware.zones[0], boot=boot)
+
+
+def read_release_trust(cfg: Config, saved: dict[str, Any]) -> KeySet:
+    path = cfg.path(cfg.update.trust)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        keys = load_trust(raw)
+    except OSError as exc:
+        raise ConfigError(f"update.trust: cannot read {path} ({exc.strerror})") from None
+    except (ValueError, TrustError) as exc:
+        raise ConfigError(f"update.trust: {path} is not a usable Ed25519 JWK Set ({exc})") from None
+    command_keys = [*read_jwks(cfg.path(cfg.trust.jwks)), *saved.get("trust", {}).get("keys", [])]
+    if {k.get("x") for k in raw["keys"]} & {k.get("x") for k in command_keys}:
+        raise ConfigError("update.trust: a release key must never be a command key (make one: loa release keygen)")
+    return keys
+
+
+def read_jwks(path: Path) -> list[dict[str, Any]]:
+    keys = json.loads(path.read_text(encoding="utf-8")).get("keys", [])
+    return [k for k in keys if isinstance(k, dict)]
+
+
+def attach_updates(cfg: Config, runtime: AgentRuntime) -> None:
+    """Bundles are downloaded into their own verified cache; a restart is the loop stopping (the launcher restarts)."""
+    from agent.adapters.audio.download_cache import DownloadCache
+    from agent.runtime.updater import Updater
+
+    slots = ReleaseSlots(cfg.state_dir / "releases")
+    max_bytes = cfg.update.max_bundle_mb * 1024 * 1024
+    cache = DownloadCache(slots.downloads, quota_bytes=max_bytes)
+    loop = runtime.loop
+    runtime.updater = Updater(slots, cache, runtime.post_event, lambda: loop.post(loop.stop), max_bytes=4 * max_bytes)
+
+
+def link_settings(cfg: Config, password: str) -> LinkSettings:
+    topics = Topics(cfg.mqtt.topic_prefix)
+    m = cfg.mqtt
+    return LinkSettings(
+        url=m.url, client_id=f"loa-{cfg.device.id}", will_topic=topics.report(cfg.device.id, "status"),
+        will_payload=offline_status(), username=m.username, password=password,
+        ca=str(cfg.path(m.ca)) if m.ca else "", cert=str(cfg.path(m.cert)) if m.cert else "",
+        key=str(cfg.path(m.key)) if m.key else "", keepalive_s=m.keepalive_s, protocol=m.protocol,
+    )
+
+
+def feed_watchdog(loop: Loop, notify: SystemdNotifier) -> None:
+    """Pinged from the loop itself, so a stuck loop stops the pings and systemd restarts the agent."""
+    every = notify.watchdog_interval_s()
+    if not every:
+        return
+
+    def beat() -> None:
+        notify.watchdog()
+        loop.call_later(every, beat)
+
+    loop.call_later(every, beat)
+
+
+def run(cfg: Config) -> None:
+    """Run in the foreground until SIGTERM or SIGINT; relays are off on the way out whatever happened."""
+    agent = build(cfg)
+    stop = lambda *_: agent.loop.post(agent.loop.stop)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        agent.runtime.start()
+        agent.loop.run()
+    finally:
+        status_topic = Topics(cfg.mqtt.topic_prefix).report(cfg.device.id, "status")
+        agent.runtime.stop(offline_status(), status_topic)
+        agent.store.close()
+        agent.loop.close()

@@ -1,0 +1,414 @@
+"""Hardware as data: reads hw/boards, hw/modems and hw/audio (TOML) into frozen dataclasses, checks each file
+(every problem at once, with its key path), and opens the relay adapter that a board's kind calls for.
+
+Must not import gpiozero, serial or pymodbus: `open_relays` imports the one adapter it needs, when it needs it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import MISSING, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from agent.errors import ConfigError
+
+if TYPE_CHECKING:
+    from agent.ports import Relays
+
+HW_DIR = Path(__file__).resolve().parents[2] / "hw"
+ADDRESS_KEYS = {"gpio": "bcm", "serial": "relay", "modbus": "coil", "coproc": "bit"}  # kind -> channel key
+ADDRESS_RANGES = {"gpio": range(28), "serial": range(1, 256), "modbus": range(65536), "coproc": range(8)}
+SECTIONS = {"gpio": ("gpio",), "serial": ("serial", "lcus"), "modbus": ("serial", "modbus"),
+            "coproc": ("serial", "coproc")}
+READ_BACKS = ("none", "pin", "coil")
+RESERVED_BCM = {0: "the HAT ID EEPROM (ID_SD)", 1: "the HAT ID EEPROM (ID_SC)"}
+BOARD_KEYS = {"name", "title", "kind", "sources", "unconfirmed", "supply", "contacts", "contact_rating", "read_back",
+              "channels", "zones", "sensors", "gpio", "serial", "lcus", "modbus", "coproc"}
+MAX_ZONE = 32
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Channel:
+    number: int
+    address: int  # BCM pin, LCUS relay byte, Modbus coil or co-processor mask bit: the board's kind says which
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class GpioSettings:
+    active_high: bool
+    boot_config: str = ""  # config.txt line that holds the pins at "off" from power-on
+
+
+@dataclass(frozen=True)
+class SerialLink:
+    baudrate: int
+    bytesize: int = 8
+    parity: str = "N"
+    stopbits: int = 1
+    timeout_s: float = 0.5
+
+
+@dataclass(frozen=True)
+class LcusSettings:
+    start_byte: int = 0xA0
+    on_byte: int = 0x01
+    off_byte: int = 0x00
+
+
+@dataclass(frozen=True)
+class ModbusSettings:
+    device_id: int = 1
+    retries: int = 1
+
+
+@dataclass(frozen=True)
+class CoprocSettings:
+    protocol: int = 1
+    heartbeat_interval_s: float = 0.5
+    renew_interval_s: float = 300.0
+
+
+@dataclass(frozen=True)
+class Sensor:
+    index: int
+    label: str
+    channel: int  # the relay channel whose amplifier this sensor listens to
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    title: str
+    kind: str
+    channels: tuple[Channel, ...]
+    zones: tuple[tuple[int, int], ...]  # (zone, channel number)
+    read_back: str  # what read() reports: "pin" (driven level), "coil" (board register) or "none" (last command)
+    sources: tuple[str, ...] = ()
+    unconfirmed: tuple[str, ...] = ()
+    supply: str = ""
+    contacts: str = ""
+    contact_rating: str = ""
+    gpio: GpioSettings | None = None
+    serial: SerialLink | None = None
+    lcus: LcusSettings | None = None
+    modbus: ModbusSettings | None = None
+    coproc: CoprocSettings | None = None
+    sensors: tuple[Sensor, ...] = ()
+
+    def wiring(self, zones: Iterable[int] | None = None) -> dict[int, Channel]:
+        """Zone -> channel for the given zones (all the board wires when None); ConfigError for an unwired zone."""
+        by_number = {c.number: c for c in self.channels}
+        wired = {zone: by_number[number] for zone, number in self.zones}
+        wanted = list(wired) if zones is None else list(zones)
+        missing = [z for z in wanted if z not in wired]
+        if missing:
+            raise ConfigError(f"hardware.zones: zone(s) {missing} are not wired on board {self.name!r} "
+                              f"(hw/boards/{self.name}.toml wires zones {sorted(wired)})")
+        return {zone: wired[zone] for zone in wanted}
+
+
+@dataclass(frozen=True)
+class ModemProfile:
+    name: str
+    title: str
+    at_port: str
+    baudrate: int
+    timeout_s: float
+    signal: str
+    operator: str
+    registration: tuple[str, ...]
+    iccid: str
+    iccid_reply: str
+    sources: tuple[str, ...] = ()
+    unconfirmed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AudioOutput:
+    name: str
+    title: str
+    alsa_device: str
+    output: str  # the value for [audio] output
+    connector: str = ""
+    sources: tuple[str, ...] = ()
+    unconfirmed: tuple[str, ...] = ()
+
+
+class _Problems(list[str]):
+    """Problems found in one file; `raise_if_any` reports them all in one ConfigError."""
+
+    def raise_if_any(self, path: Path) -> None:
+        if self:
+            raise ConfigError(f"{path}: " + "; ".join(self))
+
+
+# ---- reading files ---------------------------------------------------------------------------------------------
+
+
+def names(folder: str, hw_dir: Path = HW_DIR) -> list[str]:
+    """The descriptions available in hw/<folder> (boards, modems, audio), by name."""
+    return sorted(p.stem for p in (hw_dir / folder).glob("*.toml"))
+
+
+def _read(folder: str, name: str, hw_dir: Path) -> tuple[Path, dict[str, Any]]:
+    """The parsed file; ConfigError naming the closest description when there is no such file."""
+    path = hw_dir / folder / f"{name}.toml"
+    if not path.is_file():
+        known = names(folder, hw_dir)
+        raise ConfigError(f"no {name!r} in {path.parent}{_hint(name, known)}; known: {', '.join(known)}")
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    if doc.get("name", name) != name:
+        raise ConfigError(f"{path}: name {doc['name']!r} differs from the file name {name!r}")
+    return path, doc
+
+
+def _hint(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# ---- typed sections --------------------------------------------------------------------------------------------
+
+
+def _section(cls: type[T], table: Any, where: str, problems: _Problems, given: Mapping[str, Any] | None = None
+             ) -> T | None:
+    """Build a flat dataclass from a TOML table, checking its keys and scalar types; None (and problems) if wrong.
+
+    `given` holds fields already built by the caller (lists, names); they are not looked up in the table.
+    """
+    if not isinstance(table, dict):
+        problems.append(f"{where}: must be a table")
+        return None
+    given = dict(given or {})
+    before = len(problems)
+    hints = typing.get_type_hints(cls)
+    spec = [f for f in dataclasses.fields(cast(Any, cls)) if f.name not in given]
+    known = {f.name for f in spec}
+    problems.extend(f"{where}.{key}: unknown key{_hint(key, known)}" for key in sorted(table.keys() - known))
+    problems.extend(f"{where}.{f.name}: missing" for f in spec if f.name not in table and f.default is MISSING)
+    values = {f.name: _value(hints[f.name], table[f.name], f"{where}.{f.name}", problems)
+              for f in spec if f.name in table}
+    return cls(**values, **given) if len(problems) == before else None
+
+
+def _value(kind: Any, value: Any, where: str, problems: _Problems) -> Any:
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    problems.append(f"{where}: must be {kind.__name__}, got {value!r}")
+    return None
+
+
+def _strings(value: Any, where: str, problems: _Problems) -> tuple[str, ...]:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    problems.append(f"{where}: must be a list of strings")
+    return ()
+
+
+def _text(doc: dict[str, Any], key: str, problems: _Problems, default: str | None = None) -> str:
+    value = doc.get(key, default)
+    if isinstance(value, str):
+        return value
+    problems.append(f"{key}: {'missing' if value is None else 'must be a string'}")
+    return ""
+
+
+# ---- boards ----------------------------------------------------------------------------------------------------
+
+
+def load_board(name: str, hw_dir: Path = HW_DIR) -> Board:
+    """hw/boards/<name>.toml, checked; ConfigError listing every problem (or naming the closest board)."""
+    path, doc = _read("boards", name, hw_dir)
+    problems = _Problems()
+    board = _board(name, doc, problems)
+    problems.raise_if_any(path)
+    return cast(Board, board)
+
+
+def _board(name: str, doc: dict[str, Any], problems: _Problems) -> Board | None:
+    problems.extend(f"{key}: unknown key{_hint(key, BOARD_KEYS)}" for key in sorted(doc.keys() - BOARD_KEYS))
+    kind = _text(doc, "kind", problems)
+    if kind not in ADDRESS_KEYS:
+        problems.append(f"kind: must be one of {', '.join(ADDRESS_KEYS)}, got {kind!r}{_hint(kind, ADDRESS_KEYS)}")
+        return None
+    channels = _channels(kind, doc.get("channels"), problems)
+    numbers = {c.number for c in channels}
+    parts: dict[str, Any] = {"zones": _zones(doc.get("zones"), numbers, problems), "read_back": _read_back(doc, problems),
+             "sensors": _sensors(doc.get("sensors", []), numbers, problems)}
+    texts = {key: _text(doc, key, problems, "") for key in ("title", "supply", "contacts", "contact_rating")}
+    parts |= _kind_sections(kind, doc, problems) | _documented(doc, problems) | texts
+    return None if problems else Board(name=name, kind=kind, channels=channels, **parts)
+
+
+def _read_back(doc: dict[str, Any], problems: _Problems) -> str:
+    read_back = _text(doc, "read_back", problems)
+    if read_back not in READ_BACKS:
+        problems.append(f"read_back: must be one of {', '.join(READ_BACKS)}, got {read_back!r}")
+    return read_back
+
+
+SECTION_TYPES: dict[str, type[Any]] = {"gpio": GpioSettings, "serial": SerialLink, "lcus": LcusSettings,
+                                       "modbus": ModbusSettings, "coproc": CoprocSettings}
+
+
+def _kind_sections(kind: str, doc: dict[str, Any], problems: _Problems) -> dict[str, Any]:
+    """The settings tables a kind needs ([gpio], [serial] + [lcus], ...); a table for another kind is a problem."""
+    needed = SECTIONS[kind]
+    for extra in (set(SECTION_TYPES) - set(needed)) & doc.keys():
+        problems.append(f"[{extra}]: not used by a {kind} board")
+    for missing in [s for s in needed if s not in doc]:
+        problems.append(f"[{missing}]: missing (a {kind} board needs {', '.join(f'[{s}]' for s in needed)})")
+    return {s: _section(SECTION_TYPES[s], doc[s], s, problems) for s in needed if s in doc}
+
+
+def _channels(kind: str, table: Any, problems: _Problems) -> tuple[Channel, ...]:
+    if not isinstance(table, list) or not table:
+        problems.append("channels: needs at least one [[channels]] entry")
+        return ()
+    key = ADDRESS_KEYS[kind]
+    channels = [c for i, t in enumerate(table) if (c := _channel(kind, key, t, f"channels[{i}]", problems))]
+    _unique([c.number for c in channels], "channels: number", problems)
+    _unique([c.address for c in channels], f"channels: {key}", problems)
+    return tuple(channels)
+
+
+def _channel(kind: str, key: str, table: Any, where: str, problems: _Problems) -> Channel | None:
+    if not isinstance(table, dict) or key not in table:
+        problems.append(f"{where}.{key}: missing (a {kind} board addresses its channels by {key!r})")
+        return None
+    spec = {"number": table.get("number"), "address": table[key], "label": table.get("label", "")}
+    channel = _section(Channel, spec, where, problems)
+    rng = ADDRESS_RANGES[kind]
+    if channel and channel.address not in rng:
+        problems.append(f"{where}.{key}: {channel.address} is outside {rng.start}..{rng.stop - 1}")
+    elif channel and kind == "gpio" and channel.address in RESERVED_BCM:
+        problems.append(f"{where}.{key}: BCM {channel.address} is reserved for {RESERVED_BCM[channel.address]}")
+    return channel
+
+
+def _zones(table: Any, numbers: set[int], problems: _Problems) -> tuple[tuple[int, int], ...]:
+    if not isinstance(table, dict) or not table:
+        problems.append("zones: needs a [zones] table (zone = channel)")
+        return ()
+    pairs = [p for k, v in table.items() if (p := _zone(k, v, numbers, problems))]
+    _unique([channel for _, channel in pairs], "zones: channel", problems)
+    return tuple(sorted(pairs))
+
+
+def _zone(key: str, channel: Any, numbers: set[int], problems: _Problems) -> tuple[int, int] | None:
+    if not key.isdigit() or not 1 <= int(key) <= MAX_ZONE:
+        problems.append(f"zones.{key}: a zone is a number 1..{MAX_ZONE}")
+    elif not isinstance(channel, int) or isinstance(channel, bool) or channel not in numbers:
+        problems.append(f"zones.{key}: {channel!r} is not a channel of this board ({sorted(numbers)})")
+    else:
+        return int(key), channel
+    return None
+
+
+def _sensors(table: Any, numbers: set[int], problems: _Problems) -> tuple[Sensor, ...]:
+    if not isinstance(table, list):
+        problems.append("sensors: must be a list of [[sensors]] tables")
+        return ()
+    sensors = [s for i, t in enumerate(table) if (s := _section(Sensor, t, f"sensors[{i}]", problems))]
+    problems.extend(f"sensors: channel {s.channel} is not a channel of this board"
+                    for s in sensors if s.channel not in numbers)
+    _unique([s.index for s in sensors], "sensors: index", problems)
+    return tuple(sensors)
+
+
+def _unique(values: list[int], where: str, problems: _Problems) -> None:
+    dupes = sorted({v for v in values if values.count(v) > 1})
+    if dupes:
+        problems.append(f"{where} {dupes} used more than once")
+
+
+# ---- modems and audio outputs ----------------------------------------------------------------------------------
+
+
+def load_modem(name: str, hw_dir: Path = HW_DIR) -> ModemProfile:
+    """hw/modems/<name>.toml: the modem's AT port and the commands its telemetry uses."""
+    path, doc = _read("modems", name, hw_dir)
+    problems = _Problems()
+    commands = dict(doc.get("commands") or {})
+    given = _documented(doc, problems) | {
+        "name": name, "registration": _strings(commands.pop("registration", None), "commands.registration", problems)}
+    table = {k: v for k, v in doc.items() if k not in ("name", "commands", "sources", "unconfirmed")} | commands
+    modem = _section(ModemProfile, table, "modem", problems, given)
+    problems.raise_if_any(path)
+    return cast(ModemProfile, modem)
+
+
+def load_audio(name: str, hw_dir: Path = HW_DIR) -> AudioOutput:
+    """hw/audio/<name>.toml: an ALSA output and the value for the agent's [audio] output."""
+    path, doc = _read("audio", name, hw_dir)
+    problems = _Problems()
+    table = {k: v for k, v in doc.items() if k not in ("name", "sources", "unconfirmed")}
+    audio = _section(AudioOutput, table, "audio", problems, _documented(doc, problems) | {"name": name})
+    if audio and not audio.output.startswith("alsa:"):
+        problems.append(f"output: {audio.output!r} must be alsa:<device>")
+    problems.raise_if_any(path)
+    return cast(AudioOutput, audio)
+
+
+def _documented(doc: dict[str, Any], problems: _Problems) -> dict[str, Any]:
+    """The datasheet citations and the values nobody could confirm, kept with the data they are about."""
+    if "name" in doc and not isinstance(doc["name"], str):
+        problems.append("name: must be a string (the file name without .toml)")
+    return {key: _strings(doc.get(key, []), key, problems) for key in ("sources", "unconfirmed")}
+
+
+# ---- opening a board -------------------------------------------------------------------------------------------
+
+
+def open_relays(board: Board | str, *, zones: Iterable[int] | None = None, pin_factory: Any = None,
+                serial_url: str | None = None) -> Relays:
+    """The relay adapter for the board's kind, switched all off; the adapter's library is imported only here."""
+    if isinstance(board, str):
+        board = load_board(board)
+    wiring = board.wiring(zones)
+    if board.kind == "gpio":
+        from agent.adapters.relays.gpio_relays import GpioRelays
+
+        assert board.gpio is not None
+        return GpioRelays(_addresses(wiring), active_high=board.gpio.active_high, pin_factory=pin_factory)
+    return _open_serial_kind(board, wiring, _need_url(board, serial_url))
+
+
+def _open_serial_kind(board: Board, wiring: Mapping[int, Channel], url: str) -> Relays:
+    assert board.serial is not None
+    if board.kind == "serial":
+        from agent.adapters.relays.serial_relays import SerialRelays
+
+        assert board.lcus is not None
+        return SerialRelays(url, _addresses(wiring), link=board.serial, protocol=board.lcus)
+    if board.kind == "modbus":
+        from agent.adapters.relays.modbus_relays import ModbusRelays
+
+        assert board.modbus is not None
+        return ModbusRelays(url, _addresses(wiring), link=board.serial, settings=board.modbus)
+    from agent.adapters.relays.coproc_relays import CoprocRelays
+
+    return CoprocRelays(url, board=board, zones=list(wiring))
+
+
+def _addresses(wiring: Mapping[int, Channel]) -> dict[int, int]:
+    return {zone: channel.address for zone, channel in wiring.items()}
+
+
+def _need_url(board: Board, serial_url: str | None) -> str:
+    if not serial_url:
+        raise ConfigError(f"hardware.serial_url: board {board.name!r} is a {board.kind} board and needs its port "
+                          "(a pySerial URL: /dev/serial/by-id/..., /dev/ttyUSB0, socket://host:port)")
+    return serial_url
