@@ -1,4 +1,4 @@
-"""LCUS USB serial relay modules over real pySerial (socket://) against hw/sim's module simulator."""
+"""LCUS USB serial relay modules over real pySerial (socket://) against the module simulator in agent/fakes."""
 
 from __future__ import annotations
 
