@@ -5,7 +5,6 @@ Pure and seeded: the same seed gives the same fleet in every process. Must not i
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass
 
@@ -62,10 +61,6 @@ def build(total: int, seed: int, prefix: str = "sim-") -> Fleet:
             i = len(clusters)
             clusters.append(Cluster(i, f"{prefix}{i + 1:0{width}d}", commune))
     return Fleet(tuple(clusters), tuple(communes))
-
-
-def shards_needed(total: int, per_shard: int) -> int:
-    return max(1, math.ceil(total / per_shard))
 
 
 def source_addresses(shard: int, count: int) -> tuple[str, ...]:

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-SERIES = ("online", "connects_per_s", "attempts_per_s", "drops_per_s", "out_per_s", "in_per_s", "backlog",
-          "sim_cpu_pct")
-
 
 def _by_second(ticks: list[dict[str, Any]], t0: float) -> dict[int, dict[str, Any]]:
     """The last tick of each second, keyed by whole seconds since t0."""

@@ -51,7 +51,7 @@ class CachedVerifyKey(Ed25519PublicKey):
     def __copy__(self) -> CachedVerifyKey:
         return self
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> CachedVerifyKey:
+    def __deepcopy__(self, _memo: dict[int, Any]) -> CachedVerifyKey:
         return self
 
 

@@ -53,7 +53,8 @@ class Broker:
     def start(self) -> None:
         self.proc = broker_tool.start(self.dir)
         if not wait_until(lambda: accepting(self.port), 10) or not self._still_running():
-            raise RuntimeError(f"mosquitto did not start: {self.proc.stderr.read() if self.proc.stderr else ''}")
+            err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+            raise RuntimeError(f"mosquitto did not start: {err}")
 
     def _still_running(self) -> bool:
         """Another process that happened to take the port would pass the accept check; ours must still be alive

@@ -162,10 +162,6 @@ class Config:
     def state_dir(self) -> Path:
         return self.path(self.device.state_dir)
 
-    def masked(self) -> dict[str, Any]:
-        """The config as a dict for printing: secrets are referenced by file, never inlined."""
-        return dataclasses.asdict(self)
-
 
 _SECTIONS = {k: v for k, v in typing.get_type_hints(Config).items() if k != "base_dir"}
 

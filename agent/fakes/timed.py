@@ -7,7 +7,6 @@ Must not import paho.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,7 +97,3 @@ class CachedPreparer:
 
     def close(self) -> None:
         pass
-
-
-def duration_source(rng: random.Random, draw: Callable[[random.Random], float]) -> Callable[[], float]:
-    return lambda: draw(rng)

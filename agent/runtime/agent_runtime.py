@@ -78,7 +78,6 @@ class AgentRuntime:
         self._flush_gap_s = 1.0 / flush_rate_per_s
         self._flush_timer: TimerHandle | None = None
         self._flush_sent_at = -1e9  # loop time of the last row sent (a kick waits out the gap since then)
-        self._sent_since_up = 0
         self._feeding = False
         self._follow_ups: deque[Any] = deque()  # events to handle once the one in hand is done (deliver)
 
@@ -93,7 +92,6 @@ class AgentRuntime:
     def link_up(self) -> None:
         self.online = True
         self._inflight.clear()
-        self._sent_since_up = 0
         self.feed(LinkUp(self.clock.now_ms()))
         self._kick_flush()
 
@@ -274,7 +272,6 @@ class AgentRuntime:
             mid = self.link.publish(rows[0].topic, rows[0].payload, rows[0].qos)
             if mid is not None:
                 self._inflight[mid] = rows[0].id
-                self._sent_since_up += 1
             self._flush_sent_at = self.loop.time()
         if len(rows) > 1:
             self._flush_timer = self.loop.call_later(self._flush_gap_s, self._flush)

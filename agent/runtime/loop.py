@@ -94,9 +94,6 @@ class Loop:
     def add_reader(self, sock: Any, fn: Callback) -> None:
         self._set(sock, 0, fn)
 
-    def remove_reader(self, sock: Any) -> None:
-        self._set(sock, 0, None)
-
     def add_writer(self, sock: Any, fn: Callback) -> None:
         self._set(sock, 1, fn)
 

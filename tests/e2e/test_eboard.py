@@ -12,6 +12,7 @@ import time
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fontTools.ttLib import TTFont
@@ -42,7 +43,7 @@ def shown_jti(browser: Browser) -> str:
     return str(browser.js("return document.body.dataset.jti || ''"))
 
 
-def logs_of(watch, jti: str) -> list[dict]:
+def logs_of(watch, jti: str) -> list[dict[str, Any]]:
     return [m for m in watch.of("displaylog") if m["jti"] == jti]
 
 
@@ -95,7 +96,9 @@ def test_an_emergency_covers_a_normal_bulletin_and_ends_when_it_expires(make_uni
     image.save(tmp_path / "snapshot.png")
     assert (answer["jti"], answer["mime"], image.size, answer["showing"]) == (snap, "image/jpeg", (640, 360), emergency)
     assert len(json.dumps(answer, ensure_ascii=False).encode()) <= 16384
-    assert close_to(image.getpixel((320, 325)), EMERGENCY_RED, 30), image.getpixel((320, 325))
+    pixel = image.getpixel((320, 325))
+    assert isinstance(pixel, tuple), pixel  # an RGB image's pixel is a tuple
+    assert close_to(pixel, EMERGENCY_RED, 30), pixel
     browser.wait(lambda: shown_jti(browser) == normal, 8)
     assert not close_to(browser.screenshot().getpixel((640, 650)), EMERGENCY_RED)
     assert watch.pump(3, lambda: len(watch.of("displaylog")) >= 2)

@@ -31,11 +31,13 @@ def ed25519(key: OKPKey | Any, body: dict[str, Any], kid: str) -> str:
 def hostile_inputs(unit_id: str, keys: Path) -> dict[str, tuple[str, bytes | str]]:
     """code -> (jti or '', payload)."""
     good = load_signing(keys / "signing.jwk")
+    good_kid = good.kid
+    assert good_kid is not None  # keys init gives every signing key a kid
     intruder = OKPKey.generate_key("Ed25519")
     out: dict[str, tuple[str, bytes | str]] = {}
 
     def add(code: str, body: dict[str, Any], key: Any = good, kid: str | None = None) -> None:
-        out[code] = (body["jti"], ed25519(key, body, kid or good.kid))
+        out[code] = (body["jti"], ed25519(key, body, kid or good_kid))
 
     out["bad_token"] = ("", b"\xff\xfenot a token at all")
     body = claims(unit_id)
@@ -50,7 +52,7 @@ def hostile_inputs(unit_id: str, keys: Path) -> dict[str, tuple[str, bytes | str
     add("bad_args", claims(unit_id, args={"zone": 1, "on": True, "for_s": 99999}))
     add("unknown_command", claims(unit_id, cmd="open_all_relays_forever"))
     big = claims(unit_id, args=RELAY_ON | {"pad": "x" * 20000})
-    out["too_large"] = ("", ed25519(good, big, good.kid))
+    out["too_large"] = ("", ed25519(good, big, good_kid))
     return out
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from province.console import Console
@@ -15,7 +16,7 @@ from tests.e2e.link_helpers import UnitWatch
 from tests.e2e.sound_helpers import file_source, sound_unit, wav_of
 
 
-def playlogs(watch: UnitWatch) -> list[dict]:
+def playlogs(watch: UnitWatch) -> list[dict[str, Any]]:
     return watch.of("playlog")
 
 

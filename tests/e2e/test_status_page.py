@@ -7,13 +7,14 @@ from __future__ import annotations
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
 from agent.adapters.web import passwords
 from province.localnet import free_port
-from tests.conftest import wait_until
+from tests.conftest import Unit, wait_until
 from tests.e2e.browser import Browser
 from tests.e2e.eboard_helpers import watch_board
 from tools.provision import STATUS_HASH
@@ -28,7 +29,7 @@ def browser() -> Iterator[Browser]:
     b.close()
 
 
-def status_unit(make_unit, **sections):
+def status_unit(make_unit: Callable[..., Unit], **sections: dict[str, Any]) -> tuple[Unit, str]:
     """A unit whose status page listens on a free port; its bundle's hash is for PASSWORD (as `loa provision`
     would write for a password it printed)."""
     port = free_port()

@@ -93,7 +93,10 @@ def test_bad_releases_are_refused_with_their_reason_and_the_unit_keeps_its_versi
     assert (states, last["code"]) == (["accepted", "failed"], "hash_mismatch"), last  # damaged on the way
     assert launched.last_status()["ver"] == BASE and started_versions(launched) == [BASE]
     assert ReleaseSlots(launched.unit.dir / "state" / "releases").current() == "base"
-    failed = lambda: [e["detail"]["code"] for e in launched.of("event") if e["event"] == "update_failed"]
+
+    def failed() -> list[str]:
+        return [e["detail"]["code"] for e in launched.of("event") if e["event"] == "update_failed"]
+
     launched.pump(5, lambda: len(failed()) == len(cases) + 1)
     assert failed() == [*cases, "hash_mismatch"]
 

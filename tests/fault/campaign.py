@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.fault.netcut import Netns
@@ -34,7 +35,7 @@ def plan(runs: int, kinds: tuple[str, ...], seed: int) -> list[tuple[str, int]]:
 
 
 def campaign(root: Path, runs: int, seed: int, seconds: float, kinds: tuple[str, ...],
-             say: callable = print) -> tuple[Counter[str], list[str], int]:  # type: ignore[valid-type]
+             say: Callable[[str], object] = print) -> tuple[Counter[str], list[str], int]:
     rig = Rig(root, seed)
     totals: Counter[str] = Counter()
     violations: list[str] = []

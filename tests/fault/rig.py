@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from province import broker as broker_tool
 from province import keys as key_tool
@@ -58,14 +59,15 @@ class Recorder:
         self.received: list[tuple[float, str, bytes]] = []
         self._by_device: dict[str, list[tuple[float, str, bytes]]] = {}
         self._connected = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"fault-rec-{uuid.uuid4().hex[:6]}",
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"fault-rec-{uuid.uuid4().hex[:6]}",
                                   clean_session=False)
         self.client.username_pw_set(broker_tool.CONSOLE, password)
         self.client.max_inflight_messages_set(1000)
         self.client.max_queued_messages_set(0)
-        self.client.reconnect_delay_set(0.1, 1)
+        # paho's annotation says int, but it only sleeps on the value; the campaign wants fast reconnects
+        self.client.reconnect_delay_set(0.1, 1)  # type: ignore[arg-type]
         self.client.on_connect = self._on_connect
-        self.client.on_message = lambda _c, _u, m: self._keep(m.topic, m.payload)
+        self.client.on_message = lambda _c, _u, m: self._keep(m.topic, bytes(m.payload))
         self.client.connect("127.0.0.1", port, keepalive=10)
         self.client.loop_start()
         if not self._connected.wait(10):

@@ -4,10 +4,12 @@ tokens, JSON signed as claims, and JSON signed as the args of every known comman
     .venv/bin/python -m tests.fuzz.atheris_commands -runs=200000 -print_final_stats=1
 """
 
+from collections.abc import Callable
+
 from tests.fuzz.atheris_run import run
 
 
-def _load():  # type: ignore[no-untyped-def]
+def _load() -> Callable[[bytes], object]:
     from tests.fuzz import targets
 
     return targets.command

@@ -3,10 +3,12 @@
     .venv/bin/python -m tests.fuzz.atheris_config -runs=200000 -print_final_stats=1
 """
 
+from collections.abc import Callable
+
 from tests.fuzz.atheris_run import run
 
 
-def _load():  # type: ignore[no-untyped-def]
+def _load() -> Callable[[bytes], object]:
     from tests.fuzz import targets
 
     return targets.config_text

@@ -4,10 +4,12 @@ one input (both codecs, the board's reply, agreement between them) instead of it
     .venv/bin/python -m tests.fuzz.atheris_frames -runs=200000 -print_final_stats=1
 """
 
+from collections.abc import Callable
+
 from tests.fuzz.atheris_run import run
 
 
-def _load():  # type: ignore[no-untyped-def]
+def _load() -> Callable[[bytes], object]:
     from collections import Counter
 
     from tests.firmware import fuzz_frames

@@ -4,10 +4,12 @@ by the trusted release key) and of bundle files (agent.adapters.system.release_b
     .venv/bin/python -m tests.fuzz.atheris_release -runs=200000 -print_final_stats=1
 """
 
+from collections.abc import Callable
+
 from tests.fuzz.atheris_run import run
 
 
-def _load():  # type: ignore[no-untyped-def]
+def _load() -> Callable[[bytes], object]:
     from tests.fuzz import targets
 
     return targets.release_input

@@ -3,6 +3,7 @@ loop's own callbacks need no wake-up, and a burst of posted work lets due timers
 
 from __future__ import annotations
 
+import functools
 import socket
 import threading
 import time
@@ -34,8 +35,12 @@ def test_post_from_a_callback_writes_no_wakeup_byte_but_other_threads_do() -> No
     loop = Loop()
     sent: list[bytes] = []
     real_send = loop._wake_w.send
-    loop._wake_w = type("W", (), {"send": lambda self, b: (sent.append(b), real_send(b))[1],
-                                  "close": lambda self: None})()
+
+    def spy_send(_self: object, b: bytes) -> int:
+        sent.append(b)
+        return real_send(b)
+
+    loop._wake_w = type("W", (), {"send": spy_send, "close": lambda self: None})()
     ran: list[str] = []
     loop.call_later(0, lambda: loop.post(lambda: ran.append("inner")))
     loop.run_once(0.01)
@@ -52,10 +57,15 @@ def test_post_from_a_callback_writes_no_wakeup_byte_but_other_threads_do() -> No
 def test_a_long_burst_of_posted_work_lets_due_timers_run_in_between() -> None:
     loop = Loop()
     order: list[str] = []
+
+    def job(i: int) -> None:
+        time.sleep(0.002)
+        order.append(f"job{i}")
+
     loop.call_later(0.01, lambda: order.append("timer"))
     time.sleep(0.02)
     for i in range(200):  # about 0.4 s of work, posted at once
-        loop.post(lambda i=i: (time.sleep(0.002), order.append(f"job{i}")))
+        loop.post(functools.partial(job, i))
     while len(order) < 201:
         loop.run_once(0.01)
     assert order.index("timer") < 50

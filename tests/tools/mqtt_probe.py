@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 
@@ -21,7 +22,7 @@ class Probe:
     ca: Path
     cert: Path | None
     key: Path | None
-    protocol: int = mqtt.MQTTv5
+    protocol: MQTTProtocolVersion = mqtt.MQTTv5
     client_id: str = ""
     username: str = ""
     connected: queue.Queue[str] = field(default_factory=queue.Queue)
@@ -31,14 +32,14 @@ class Probe:
     disconnects: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=self.protocol,
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=self.protocol,
                                   client_id=self.client_id or f"probe-{uuid.uuid4().hex[:8]}")
         self.client.tls_set(ca_certs=str(self.ca), certfile=str(self.cert) if self.cert else None,
                             keyfile=str(self.key) if self.key else None)
         if self.username:
             self.client.username_pw_set(self.username, "not-a-password")
         self.client.on_connect = lambda _c, _u, _f, rc, _p: self.connected.put(str(rc))
-        self.client.on_message = lambda _c, _u, m: self.inbox.put((m.topic, m.payload))
+        self.client.on_message = lambda _c, _u, m: self.inbox.put((m.topic, bytes(m.payload)))
         self.client.on_subscribe = lambda _c, _u, mid, codes, _p: self.subacks.__setitem__(mid, codes)
         self.client.on_publish = lambda _c, _u, mid, rc, _p: self.pubacks.__setitem__(mid, rc)
         self.client.on_disconnect = self._on_disconnect
@@ -59,10 +60,14 @@ class Probe:
         except queue.Empty:
             return "no answer"
 
-    def subscribe(self, topic: str, timeout: float = 5.0) -> list[Any]:
+    def subscribe(self, topic: str, timeout: float = 5.0) -> list[Any] | None:
+        """The SUBACK's reason codes, or None when none came (paho sends nothing while not connected)."""
         request: Any = (topic, SubscribeOptions(qos=1)) if self.protocol == mqtt.MQTTv5 else (topic, 1)
         _, mid = self.client.subscribe(request)
-        return _wait_for(self.subacks, mid, timeout)
+        if mid is None:
+            return None
+        codes: list[Any] | None = _wait_for(self.subacks, mid, timeout)
+        return codes
 
     def publish(self, topic: str, payload: bytes, timeout: float = 5.0) -> Any:
         info = self.client.publish(topic, payload, qos=1)

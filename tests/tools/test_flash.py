@@ -186,8 +186,9 @@ def test_a_bundle_that_reads_back_different_is_an_error(image, bundle, tmp_path,
     card = tmp_path / "card.img"
     card.write_bytes(image.read_bytes())
     import tools.flash_bundle as helper
+    import tools.flash_fat
 
-    real = helper.get_tree
+    real = tools.flash_fat.get_tree
 
     def corrupting(part, name, into):
         loa = real(part, name, into)

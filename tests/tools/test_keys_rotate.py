@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import stat
 import warnings
+from typing import Any
 
 import pytest
 from joserfc import jwt
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization, OKPKey
 
 from agent.errors import ConfigError
 from province import keys
@@ -21,7 +22,7 @@ from tools.provision import UnitSpec, provision
 DONE = {"finished", "rejected", "failed"}
 
 
-def claims_of(token: str, trust: dict[str, object]) -> dict[str, object]:
+def claims_of(token: str, trust: KeySetSerialization) -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # joserfc prefers the name "Ed25519"; "EdDSA" is what units and servers use
         return dict(jwt.decode(token, KeySet.import_key_set(trust), algorithms=["EdDSA"]).claims)
@@ -94,7 +95,7 @@ def test_a_running_unit_follows_a_rotation_and_keeps_it_after_a_restart(broker: 
         unit.stop()
 
 
-def ping(key: keys.OKPKey) -> tuple[str, str]:
+def ping(key: OKPKey) -> tuple[str, str]:
     return keys.sign_command(key, "dev:rot-1", "ping", {})
 
 

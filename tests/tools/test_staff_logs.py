@@ -7,9 +7,11 @@ import sys
 import unicodedata
 from pathlib import Path
 
+from joserfc.jwk import OKPKey
+
 from province import broker as broker_tool
 from province.console import Console
-from province.keys import OKPKey, load_signing
+from province.keys import load_signing
 from tests.conftest import REPO, Broker
 from tests.e2e.link_helpers import UnitWatch
 

@@ -187,7 +187,9 @@ def test_the_agent_runs_over_tls_with_its_own_certificate(tls_broker, keys, tmp_
         console.subscribe(T.report("ud", "ack"), T.report("ud", "status"))
         unit.start()
         assert _online(console), unit.output()
-        jti = console.send(load_signing(keys / "signing.jwk"), T.target_of(T.device_command("ud")), "ping", {})
+        target = T.target_of(T.device_command("ud"))
+        assert target is not None
+        jti = console.send(load_signing(keys / "signing.jwk"), target, "ping", {})
         states = _ack_states(console, jti)
         assert states[-1] == "finished", (states, unit.output())
     finally:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from agent.core.device import STATUS_MIN_GAP_MS
-from agent.core.effects import Publish
+from agent.core.effects import Effect, Publish
 from agent.core.events import LevelObserved, RelayObserved, Telemetry, TimerFired
 from tests.agent.core.device_helpers import T0, arrive, make_device, statuses
 from tests.agent.core.test_sound import FILE, send, world
 
 
-def events_of(effects: list) -> list[dict]:
+def events_of(effects: list[Effect]) -> list[dict[str, Any]]:
     return [json.loads(e.payload) for e in effects if isinstance(e, Publish) and e.topic.endswith("/event")]
 
 

@@ -4,6 +4,7 @@ schedules, play logs; plus a property: no command sequence leaves an amplifier o
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from agent.core.events import MessageArrived
@@ -15,7 +16,7 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 FILE = {"url": "http://x/a.mp3", "sha256": "a" * 64}
 
 
-def send(w: World, cmd: str, args: dict, jti: str) -> None:
+def send(w: World, cmd: str, args: dict[str, Any], jti: str) -> None:
     w.feed(MessageArrived(w.now, Topics().device_command("d1"), command(cmd, args, jti, w.now)))
 
 

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from agent.core.events import Event
 from tests.agent.core.device_helpers import T0, sound_device
 from tests.agent.core.test_sound import FILE, send
 from tests.agent.core.world import World
@@ -24,15 +27,18 @@ steps = st.lists(st.tuples(st.integers(0, 4000), action), min_size=1, max_size=2
 class Watched(World):
     """Samples after every event: are relays on while the desk holds no bulletin?"""
 
-    def feed(self, event):  # type: ignore[override]
+    samples: list[tuple[int, bool, bool]]  # (time, relays powered, desk idle), set by run()
+    jtis: list[str]  # every play id sent, set by run()
+
+    def feed(self, event: Event) -> None:
         super().feed(event)
         idle = self.device.sound is not None and self.device.sound.current is None
         self.samples.append((self.now, any(self.relays.values()), idle))
 
 
-def run(script: list) -> Watched:
+def run(script: list[Any]) -> Watched:
     w = Watched(sound_device(), now=T0)
-    w.samples = []  # type: ignore[attr-defined]
+    w.samples = []
     jtis: list[str] = []
     for i, (delay, act) in enumerate(script):
         w.run_until(w.now + delay)
@@ -50,7 +56,7 @@ def run(script: list) -> Watched:
         elif act[0] == "stop_all":
             send(w, "stop", {"all": True}, jti)
     w.run_until(w.now + 200_000)
-    w.jtis = jtis  # type: ignore[attr-defined]
+    w.jtis = jtis
     return w
 
 
@@ -67,18 +73,18 @@ def longest_idle_power_ms(samples: list[tuple[int, bool, bool]]) -> int:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps)
-def test_no_amplifier_left_on_with_nothing_to_play(script: list) -> None:
+def test_no_amplifier_left_on_with_nothing_to_play(script: list[Any]) -> None:
     w = run(script)
-    assert longest_idle_power_ms(w.samples) <= TAIL_MS  # type: ignore[attr-defined]
+    assert longest_idle_power_ms(w.samples) <= TAIL_MS
     assert not any(w.relays.values())  # and at the end everything is off
 
 
 @settings(max_examples=200, deadline=None)
 @given(steps)
-def test_every_accepted_play_ends_with_one_terminal_ack(script: list) -> None:
+def test_every_accepted_play_ends_with_one_terminal_ack(script: list[Any]) -> None:
     w = run(script)
     terminal = {"finished", "stopped", "failed", "expired"}
-    for jti in w.jtis:  # type: ignore[attr-defined]
+    for jti in w.jtis:
         states = w.acks(jti)
         assert states[0] == "accepted"
         assert sum(s in terminal for s in states) == 1 or states[-1] == "preempted", states

@@ -14,7 +14,7 @@ def test_a_reused_fd_number_is_registered_afresh() -> None:
     loop.add_reader(old, lambda: None)
     number = old.fileno()
     old.close()  # epoll forgets it; the loop's map still has the number
-    spare = []
+    spare: list[tuple[socket.socket, socket.socket]] = []
     new, peer = socket.socketpair()
     while new.fileno() != number and len(spare) < 50:
         spare.append((new, peer))
@@ -27,8 +27,13 @@ def test_a_reused_fd_number_is_registered_afresh() -> None:
 
 
 def test_end_of_turn_callbacks_run_once_after_the_turns_posted_work_and_timers() -> None:
-    loop, order = Loop(), []
-    loop.post(lambda: (order.append("posted"), loop.at_end_of_turn(lambda: order.append("end"))))
+    loop, order = Loop(), list[str]()
+
+    def posted() -> None:
+        order.append("posted")
+        loop.at_end_of_turn(lambda: order.append("end"))
+
+    loop.post(posted)
     loop.call_later(0, lambda: order.append("timer"))
     loop.run_once(0)
     loop.run_once(0)

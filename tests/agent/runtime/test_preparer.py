@@ -29,7 +29,7 @@ class NoCache:
 
 def test_faults_fail_the_play_and_the_worker_goes_on() -> None:
     events: queue.Queue[Event] = queue.Queue()
-    preparer = Preparer(NoCache(), Synth(), lambda make: events.put(make(0)))  # type: ignore[arg-type]
+    preparer = Preparer(NoCache(), Synth(), lambda make: events.put(make(0)))
     preparer.submit("blank", {"tts": "   "}, False)
     preparer.submit("disk", {"url": "http://x/a.mp3", "sha256": "a" * 64}, False)
     preparer.submit("fine", {"tts": "Xin chào", "lang": "vi"}, False)

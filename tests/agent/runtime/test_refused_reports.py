@@ -7,6 +7,8 @@ import logging
 import random
 from pathlib import Path
 
+import pytest
+
 from agent.adapters.storage.sqlite_store import SqliteStore
 from agent.core.device import Device, DeviceSettings, DeviceState
 from agent.core.verify import Policy, load_trust
@@ -30,7 +32,8 @@ class Link:
         return len(self.sent)
 
 
-def test_a_refused_report_is_dropped_and_shown_until_one_is_taken(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_report_is_dropped_and_shown_until_one_is_taken(tmp_path: Path,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="loa.agent")
     policy = Policy(device_id="d1", groups=frozenset(), issuers=frozenset({"province"}))
     device = Device(DeviceSettings(device_id="d1", groups=(), zones=(1,), version="t", policy=policy),

@@ -10,10 +10,11 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion, _ConnectionState
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from agent.adapters.mqtt.mqtt_paho import LinkCallbacks, LinkSettings, PahoLink, _next_packet
+from agent.adapters.mqtt.mqtt_paho import LinkCallbacks, LinkSettings, PahoLink, _BatchedClient, _next_packet
 from agent.runtime.loop import Loop
 from tests.conftest import Broker
 
@@ -75,8 +76,13 @@ def console_link(broker: Broker, loop: Loop, received: list[bytes], *, corked: b
     """The console's identity (its client id is its user name, so a second link resumes the first one's session:
     only messages on `topic` are kept)."""
     up: list[int] = []
+
+    def on_message(t: str, payload: bytes, _retained: bool) -> None:
+        if t == topic:
+            received.append(payload)
+
     link = console_link_on(broker, loop, broker.console_access().username, on_up=lambda: up.append(1),
-                           on_message=lambda t, payload, _r: t == topic and received.append(payload),
+                           on_message=on_message,
                            will_topic="loa/v1/test/corked/will", nonblocking_connect=True, batched_io=corked)
     link.connect()
     run_until(loop, lambda: up)
@@ -84,13 +90,19 @@ def console_link(broker: Broker, loop: Loop, received: list[bytes], *, corked: b
 
 
 def test_a_corked_link_sends_a_turns_packets_in_one_write_in_order_and_says_goodbye(broker: Broker) -> None:
-    loop, received = Loop(), []
+    loop, received = Loop(), list[bytes]()
     writes: list[int] = []
     link, _ = console_link(broker, loop, received, corked=True)
     sock = link.client.socket()
+    assert sock is not None
     real_send = sock.send
+
+    def counted_send(_self: object, data: bytes) -> int:
+        writes.append(len(data))
+        return real_send(data)
+
     link.client._sock = type("Spy", (), {  # count the socket writes, pass everything else through
-        "send": lambda _self, data: writes.append(len(data)) or real_send(data),
+        "send": counted_send,
         "__getattr__": lambda _self, name: getattr(sock, name)})()
     link.subscribe(("loa/v1/test/corked/#",))
     for i in range(50):  # one turn of the loop: fifty publishes
@@ -136,7 +148,7 @@ def test_the_batched_link_receives_what_paho_would(broker: Broker, monkeypatch: 
     link = console_link_on(broker, loop, f"fast-receiver-{protocol}", on_up=lambda: received.append(b"up"),
                            on_message=lambda t, payload, retained: got.append((t, payload, retained)),
                            nonblocking_connect=True, batched_io=True, inline_callbacks=True, protocol=protocol)
-    sender = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="fast-sender", protocol=mqtt.MQTTv5)
+    sender = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="fast-sender", protocol=mqtt.MQTTv5)
     sender.username_pw_set(access.username, access.password)
     try:
         link.connect()
@@ -174,12 +186,15 @@ def test_a_publish_before_the_connection_is_up_is_left_to_paho(broker: Broker) -
     loop = Loop()
     link = console_link_on(broker, loop, "fast-early", nonblocking_connect=True, batched_io=True,
                            inline_callbacks=True)
+    client = link.client
+    assert isinstance(client, _BatchedClient)
     try:
-        assert link.client.publish_now("loa/v1/test/fast/early", b"x", 1, False) is None
+        assert client.publish_now("loa/v1/test/fast/early", b"x", 1, False) is None
         with pytest.raises(ValueError):
-            link.client._sock = object()  # "connected" enough to reach the topic check
-            link.client._state = mqtt._ConnectionState.MQTT_CS_CONNECTED
-            link.client.publish_now("loa/v1/test/+/wild", b"x", 1, False)
+            # "connected" enough to reach the topic check: paho only tests the socket against None here
+            client._sock = object()  # type: ignore[assignment]
+            client._state = _ConnectionState.MQTT_CS_CONNECTED
+            client.publish_now("loa/v1/test/+/wild", b"x", 1, False)
     finally:
         link.client._sock = None
         loop.close()

@@ -8,6 +8,7 @@ import io
 import random
 import tarfile
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -38,7 +39,7 @@ def test_a_bundle_round_trips_and_leaves_caches_out(tmp_path: Path) -> None:
     assert not list((tmp_path / "out").rglob("*.pyc"))
 
 
-def tar_bytes(entries: list[tuple[tarfile.TarInfo, bytes]], mode: str = "w:gz") -> bytes:
+def tar_bytes(entries: list[tuple[tarfile.TarInfo, bytes]], mode: Literal["w:gz", "w:"] = "w:gz") -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode=mode) as tar:
         for info, data in entries:
@@ -69,7 +70,7 @@ MAIN = (file("agent/__main__.py"), b"")
     [MAIN, (link("agent/hard", "/etc/passwd", tarfile.LNKTYPE), b"")],
     [(file("agent/__init__.py"), b"")],  # nothing to start
 ])
-def test_a_hostile_payload_is_refused_and_writes_nothing_outside(tmp_path: Path, entries: list) -> None:
+def test_a_hostile_payload_is_refused_and_writes_nothing_outside(tmp_path: Path, entries: list[tuple[tarfile.TarInfo, bytes]]) -> None:
     bundle = tmp_path / "b.bundle"
     write_bundle(bundle, "T", tar_bytes(entries), 0)
     with pytest.raises(BundleError) as refused:
