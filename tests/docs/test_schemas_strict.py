@@ -1,18 +1,22 @@
-"""The published schemas work for a server written in another language, and hold what the unit really sends.
+"""The protocol works for a server written in Node.js from docs/protocol.md alone, and the schemas hold what the unit
+really sends.
 
 Every schema in agent/schemas (= docs/protocol) compiles under Ajv, the validator most Node.js servers use, in strict
-mode; the doc's examples and the reports a unit publishes validate under both Ajv and Python's jsonschema; the limits
-the schemas set fit the token cap. Ajv is installed by `setup.sh --dev` (npm ci in tests/docs, from package-lock.json).
+mode; the doc's examples and the reports a unit publishes validate under both Ajv and Python's jsonschema; the doc's
+Node.js signing snippet (jose) makes commands a unit obeys, under both names of Ed25519; the limits the schemas set
+fit the token cap. Ajv and jose are installed by `setup.sh --dev` (npm ci in tests/docs, from package-lock.json).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import warnings
 from pathlib import Path
 from typing import Any
 
+import pytest
 from joserfc import jws
 from joserfc.jwk import OKPKey
 
@@ -20,11 +24,13 @@ from agent.core.events import MessageArrived, TimerFired
 from agent.core.schemas import args_problem, validator
 from agent.core.topics import Target, Topics
 from agent.core.verify import Command, Policy, load_trust, verify
+from province import keys as key_tool
 from tests.agent.core.device_helpers import T0, acks, arrive, command, sound_device
-from tests.docs.test_protocol_doc import REPO, SCHEMAS, busy_unit, marked
+from tests.docs.test_protocol_doc import REPO, SCHEMAS, busy_unit, marked, unverified_claims
 
 HERE = Path(__file__).resolve().parent
-AJV = HERE / "node_modules" / "ajv" / "package.json"
+MODULES = HERE / "node_modules"
+AJV = MODULES / "ajv" / "package.json"
 CHECK = HERE / "ajv_check.mjs"
 REPORTS = ("ack", "status", "heartbeat", "event", "playlog", "logs")
 TOPIC_KINDS = {"hb": "heartbeat"}  # the report topic's last word -> its schema, where they differ
@@ -32,7 +38,7 @@ TOPIC_KINDS = {"hb": "heartbeat"}  # the report topic's last word -> its schema,
 
 def ajv(instances: list[tuple[str, Any]]) -> dict[str, Any]:
     """Compile every schema under Ajv strict and validate the instances, in one Node process."""
-    assert AJV.is_file(), f"Ajv is not installed in {HERE}: run ./setup.sh --dev (or npm ci --prefix tests/docs)"
+    assert AJV.is_file(), f"Ajv is not installed in {MODULES}: run ./setup.sh --dev (or npm ci --prefix tests/docs)"
     schemas = {p.stem: str(p) for p in sorted(SCHEMAS.glob("*.json"))}
     request = json.dumps({"schemas": schemas, "instances": instances}, ensure_ascii=False)
     done = subprocess.run(["node", str(CHECK)], input=request, capture_output=True, text=True, timeout=120, check=False)
@@ -80,6 +86,33 @@ def test_docs_protocol_is_the_agent_schemas_folder() -> None:
     """One set of files: docs/protocol is a link to agent/schemas, so the published schemas are the agent's own."""
     published = REPO / "docs" / "protocol"
     assert published.is_symlink() and published.resolve() == SCHEMAS.resolve()
+
+
+# ---- a Node.js client from the doc ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("alg", ["EdDSA", "Ed25519"])
+def test_the_node_snippet_makes_a_command_the_agent_accepts(tmp_path: Path, alg: str) -> None:
+    """The doc's jose snippet, run by Node with `loa keys init` keys (their JWK says "alg": "EdDSA"); with
+    alg 'Ed25519' too, as the doc says it works the same."""
+    snippets = [body for name, language, body in marked("runnable") if name == "sign-node" and language == "js"]
+    assert len(snippets) == 1, "docs/protocol.md needs exactly one ```js block marked <!-- runnable: sign-node -->"
+    assert (MODULES / "jose" / "package.json").is_file(), "jose is missing: run ./setup.sh --dev"
+    key_tool.init(tmp_path)
+    (tmp_path / "node_modules").symlink_to(MODULES)
+    (tmp_path / "sign.mjs").write_text(snippets[0].replace("'EdDSA'", f"'{alg}'"), encoding="utf-8")
+    done = subprocess.run(["node", "sign.mjs"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    token = done.stdout.strip()
+    header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=" * (-len(token.split(".")[0]) % 4)))
+    assert header["alg"] == alg, header
+    claims = unverified_claims(token)
+    assert claims["aud"] == "dev:gl-0042" and not list(validator("claims").iter_errors(claims)), claims
+    policy = Policy(device_id="gl-0042", groups=frozenset(), issuers=frozenset({"province"}))
+    trust = load_trust(json.loads((tmp_path / key_tool.TRUST).read_text(encoding="utf-8")))
+    result = verify(token.encode(), target=Target("dev", "gl-0042"), retained=False, now_s=claims["iat"],
+                    clock_synced=True, seen={}, keys=trust, policy=policy)
+    assert isinstance(result, Command) and result.cmd == "volume", result
 
 
 # ---- what the unit sends ------------------------------------------------------------------------------------
