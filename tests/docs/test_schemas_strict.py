@@ -20,12 +20,14 @@ import pytest
 from joserfc import jws
 from joserfc.jwk import OKPKey
 
-from agent.core.events import MessageArrived, TimerFired
+from agent.core.events import MessageArrived, SnapshotTaken, TimerFired
 from agent.core.schemas import args_problem, validator
 from agent.core.topics import Target, Topics
 from agent.core.verify import Command, Policy, load_trust, verify
 from province import keys as key_tool
 from tests.agent.core.device_helpers import T0, acks, arrive, command, sound_device
+from tests.agent.core.test_eboard import board_device
+from tests.agent.core.world import World
 from tests.docs.test_protocol_doc import REPO, SCHEMAS, busy_unit, marked, unverified_claims
 
 HERE = Path(__file__).resolve().parent
@@ -62,7 +64,23 @@ def unit_reports() -> list[tuple[str, Any]]:
     for kind in ("lines", "playlog"):
         w.feed(MessageArrived(w.now, topic, command("logs", {"kind": kind}, f"l-{kind}", w.now)))
     w.run_until(T0 + 130_000)
-    return [(TOPIC_KINDS.get(kind, kind), body) for kind, body in w.published]
+    return [(TOPIC_KINDS.get(kind, kind), body) for kind, body in w.published + board_reports()]
+
+
+def board_reports() -> list[tuple[str, dict[str, Any]]]:
+    """An e-board with loudspeakers: a text bulletin covered by an emergency play's text, a snapshot, heartbeats."""
+    w = World(board_device(sound=True), now=T0)
+    topic = Topics().device_command("d1")
+    w.feed(MessageArrived(w.now, topic, command("display", {"text": "Họp tổ dân phố", "duration_s": 30}, "t1", w.now)))
+    w.run_until(T0 + 2000)
+    emergency = {"source": {"tts": "Lũ quét"}, "priority": "emergency", "title": "Cảnh báo"}
+    w.feed(MessageArrived(w.now, topic, command("play", emergency, "e1", w.now)))
+    w.run_until(T0 + 10_000)
+    w.feed(MessageArrived(w.now, topic, command("snapshot", {}, "sn1", w.now)))
+    w.feed(SnapshotTaken(w.now, "sn1", "image/jpeg", b"\xff\xd8\xff\xd9", 640, 360))
+    w.feed(TimerFired(w.now, "hb"))
+    w.run_until(T0 + 700_000)
+    return w.published
 
 
 # ---- Ajv, strict ----------------------------------------------------------------------------------------------
@@ -120,10 +138,11 @@ def test_the_node_snippet_makes_a_command_the_agent_accepts(tmp_path: Path, alg:
 
 def test_every_report_the_unit_publishes_is_valid_and_every_kind_is_seen() -> None:
     reports = unit_reports()
-    assert {name for name, _ in reports} >= set(REPORTS), sorted({name for name, _ in reports})
+    assert {name for name, _ in reports} >= set(REPORTS) | {"display", "displaylog"}, sorted({n for n, _ in reports})
     acks = [body for name, body in reports if name == "ack"]
     assert {a["state"] for a in acks} >= {"accepted", "started", "finished", "preempted", "rejected"}, acks
-    assert {a["code"] for a in acks if a["state"] == "preempted"} == {"requeued"}, acks
+    cut = {(a["cmd"], a["code"]) for a in acks if a["state"] == "preempted"}
+    assert cut == {("play", "requeued"), ("display", "ok")}, cut  # as docs/protocol.md section 2.2 says
     for name, body in reports:
         problems = [e.message for e in validator(name).iter_errors(body)]
         assert not problems, (name, body, problems)
