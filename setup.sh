@@ -36,5 +36,6 @@ extra=""; [ "${1:-}" = "--dev" ] && extra="[dev]"
 .venv/bin/python -m pip install -q -e ".${extra}"
 if [ "${1:-}" = "--dev" ]; then
   bash firmware/setup-dev.sh  # MicroPython stubs and the WebAssembly MicroPython for the firmware tests
+  npm ci --silent --no-audit --no-fund --prefix tests/docs  # Ajv: the protocol schemas compile under a strict validator
 fi
 echo "setup: ready (.venv/bin/loa)"

@@ -287,6 +287,8 @@ class Device:
         target = self.settings.topics.target_of(topic)
         if target is None:
             return  # not a command topic; the broker ACL should make this impossible
+        if not payload:
+            return  # how MQTT clears a retained message (docs/protocol.md, section 8.1): no command, no answer
         result = self._verify(now, target, payload, retained)
         if isinstance(result, Rejection):
             self._reject(now, result)

@@ -19,7 +19,7 @@ from joserfc.jws import CompactSignature
 
 from agent.core.topics import Target
 
-ALGORITHMS = ("EdDSA", "Ed25519")
+ALGORITHMS = ("EdDSA", "Ed25519")  # RFC 8037's name and RFC 9864's fully specified one: both mean Ed25519
 _REGISTRY = jws.JWSRegistry(algorithms=list(ALGORITHMS))  # built once, not per command
 
 
@@ -57,7 +57,9 @@ class TrustError(ValueError):
 
 
 def load_trust(jwks: Mapping[str, Any]) -> KeySet:
-    """Accept only public Ed25519 keys, each with a distinct kid."""
+    """Accept only public Ed25519 keys, each with a distinct kid. A key's `alg` member is dropped once checked:
+    joserfc would otherwise bind a key marked "EdDSA" to that one name and refuse a token signed "Ed25519" with it,
+    although both names mean the same algorithm (RFC 9864)."""
     keys = jwks.get("keys") if isinstance(jwks, Mapping) else None
     if not isinstance(keys, list) or not keys:
         raise TrustError("a JWK Set needs a non-empty 'keys' list")
@@ -65,7 +67,7 @@ def load_trust(jwks: Mapping[str, Any]) -> KeySet:
     if len(set(kids)) != len(kids):
         raise TrustError("every trusted key needs a distinct kid")
     try:
-        return KeySet.import_key_set({"keys": [dict(k) for k in keys]})
+        return KeySet.import_key_set({"keys": [{n: v for n, v in k.items() if n != "alg"} for k in keys]})
     except (JoseError, ValueError, TypeError) as exc:  # e.g. an 'x' that is not 32 bytes of base64url
         raise TrustError(f"a trusted key cannot be read ({exc.__class__.__name__})") from None
 
@@ -77,6 +79,8 @@ def _check_key(key: Any) -> str:
         raise TrustError("a trust set must not carry a private key")
     if not isinstance(key.get("kid"), str) or not key["kid"]:
         raise TrustError("every trusted key needs a kid")
+    if key.get("alg", "EdDSA") not in ALGORITHMS:
+        raise TrustError(f"a trusted key's alg must be one of {', '.join(ALGORITHMS)}")
     return str(key["kid"])
 
 
@@ -165,10 +169,16 @@ def _check_claims(
 
 
 def _check_shape(claims: dict[str, Any]) -> tuple[str, str] | None:
-    for name, kind in (("jti", str), ("cmd", str), ("iss", str), ("aud", str), ("iat", int), ("exp", int)):
+    for name, kind in (("jti", str), ("cmd", str), ("iss", str), ("iat", int), ("exp", int)):
         value = claims.get(name)
         if not isinstance(value, kind) or isinstance(value, bool) or value == "":
             return ("bad_token", f"claim {name!r} is missing or not a {kind.__name__}")
+    aud = claims.get("aud")
+    if not isinstance(aud, (str, list)) or aud == "":  # an array is read, and refused as the wrong audience
+        return ("bad_token", "claim 'aud' is missing or not a string")
+    nbf = claims.get("nbf")
+    if nbf is not None and (not isinstance(nbf, int) or isinstance(nbf, bool)):
+        return ("bad_token", "claim 'nbf' is not an int")
     if len(claims["jti"]) > 128:
         return ("bad_token", "claim 'jti' is longer than 128 characters")
     if not isinstance(claims.get("args"), dict):
@@ -184,9 +194,12 @@ def _check_issuer(claims: dict[str, Any], policy: Policy) -> tuple[str, str] | N
 
 def _check_audience(claims: dict[str, Any], target: Target, policy: Policy) -> tuple[str, str] | None:
     mine = target.name == policy.device_id if target.kind == "dev" else target.name in policy.groups
-    if mine and claims["aud"] == target.audience:
+    aud = claims["aud"]
+    if isinstance(aud, list):  # RFC 7519 allows it; Loa does not: one token, one audience, the topic's
+        return ("wrong_audience", f"audience must be one string ({target.audience}), not an array")
+    if mine and aud == target.audience:
         return None
-    return ("wrong_audience", f"audience {claims['aud']!r} does not match this topic ({target.audience})")
+    return ("wrong_audience", f"audience {aud!r} does not match this topic ({target.audience})")
 
 
 def _check_time(claims: dict[str, Any], now_s: int, clock_synced: bool, policy: Policy) -> tuple[str, str] | None:
@@ -195,8 +208,13 @@ def _check_time(claims: dict[str, Any], now_s: int, clock_synced: bool, policy: 
         return ("bad_token", f"lifetime exp-iat must be 1..{policy.max_lifetime_s} s")
     if exp + policy.skew_s < now_s:
         return ("expired", f"command expired {now_s - exp} s ago")
-    if clock_synced and iat - policy.skew_s > now_s:
+    if not clock_synced:  # a clock that lags must not refuse the province (docs/protocol.md, section 4)
+        return None
+    if iat - policy.skew_s > now_s:
         return ("not_yet_valid", f"command is issued {iat - now_s} s in the future")
+    nbf = claims.get("nbf")
+    if nbf is not None and nbf - policy.skew_s > now_s:
+        return ("not_yet_valid", f"command is not valid before {nbf}, {nbf - now_s} s from now")
     return None
 
 

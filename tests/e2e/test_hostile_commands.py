@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import jwt as pyjwt
+import pytest
 from joserfc.jwk import OKPKey
 
 from province.console import Console
@@ -131,3 +132,42 @@ def test_a_retained_command_published_while_the_unit_is_connected_is_refused(mak
         assert not any(j["on"] for j in unit.relay_journal())
     finally:
         watch.publish_raw(b"", retain=True)
+
+
+def test_a_command_signed_with_the_newer_alg_name_is_obeyed(make_unit, console: Console, keys: Path):
+    """`loa keys init` marks its keys "alg": "EdDSA"; a client signing with RFC 9864's "Ed25519" (the name newer
+    JOSE libraries prefer) uses the same key and the same algorithm, so the unit obeys it."""
+    import json
+    import warnings
+
+    from joserfc import jws
+
+    unit = make_unit()
+    watch = UnitWatch(console, unit)
+    watch.wait_online()
+    jwk = json.loads((keys / "signing.jwk").read_text(encoding="utf-8"))
+    key = OKPKey.import_key({name: value for name, value in jwk.items() if name != "alg"})
+    body = claims(unit.device_id, cmd="ping", args={})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        token = jws.serialize_compact({"alg": "Ed25519", "kid": jwk["kid"], "typ": "JWT"}, json.dumps(body), key,
+                                      algorithms=["Ed25519"])
+    watch.publish_raw(token)
+    assert watch.wait_acks(body["jti"], {"finished", "rejected"}) == ["accepted", "finished"], watch.acks(body["jti"])
+
+
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+def test_clearing_a_retained_command_with_an_empty_message_is_not_answered(make_unit, console: Console, keys: Path,
+                                                                          protocol: str):
+    """docs/protocol.md 8.1: an empty retained publish removes a command left retained by mistake. The unit, which
+    receives the empty message too (flagged retained under MQTT 5, not under 3.1.1), neither acks nor counts it."""
+    unit = make_unit(mqtt={"protocol": protocol})
+    watch = UnitWatch(console, unit)
+    watch.wait_online()
+    watch.publish_raw(b"", retain=True)
+    token, jti = sign_command(load_signing(keys / "signing.jwk"), f"dev:{unit.device_id}", "ping", {})
+    watch.publish_raw(token)
+    assert watch.wait_acks(jti, {"finished"}) == ["accepted", "finished"]
+    watch.pump(1.5)  # room for a late answer to the empty message, which must not come
+    assert [a for a in watch.of("ack") if a["state"] == "rejected"] == []
+    assert watch.last_status().get("rejected") == {}, watch.last_status()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from agent.core.device import STATUS_MIN_GAP_MS
 from agent.core.effects import Connect, Publish, RememberCommand, SetRelay, StartTimer, Subscribe
-from agent.core.events import LinkDown, LinkUp, Started, TimerFired
+from agent.core.events import LinkDown, LinkUp, MessageArrived, Started, TimerFired
+from agent.core.topics import Topics
 from tests.agent.core.device_helpers import T0, acks, arrive, fire, make_device, relays, statuses, timers
 
 
@@ -146,3 +147,15 @@ def test_logs_command_returns_recent_lines_as_keys_filtered_by_level() -> None:
     effects = arrive(device, "logs", {"level": "warning"}, "l1", T0 + 2000)
     body = next(json.loads(e.payload) for e in effects if isinstance(e, Publish) and e.topic.endswith("/logs"))
     assert [e["key"] for e in body["entries"]] == ["command_rejected"] and body["jti"] == "l1"
+
+
+def test_an_empty_message_on_a_command_topic_is_ignored_silently() -> None:
+    """An empty retained publish is how a server clears a command left retained by mistake (docs/protocol.md 8.1):
+    whether it arrives retained (MQTT 5) or not (MQTT 3.1.1), it gets no ack, no count and no log line."""
+    device = make_device()
+    lines = len(device.state.log_lines)
+    for topic in (Topics().device_command("d1"), Topics().group_command("g1")):
+        for retained in (True, False):
+            assert device.handle(MessageArrived(T0 + 1000, topic, b"", retained)) == []
+    assert device.state.rejected == {} and len(device.state.log_lines) == lines
+    assert acks(arrive(device, "ping", {}, "p", T0 + 2000)) == [("p", "accepted", "ok"), ("p", "finished", "ok")]

@@ -112,3 +112,19 @@ def test_anti_rollback_then_expiry(now_s: int, floor: str, code: str | None) -> 
 @pytest.mark.parametrize("sha, size, ok", [(SHA, 1000, True), ("cd" * 32, 1000, False), (SHA, 999, False)])
 def test_the_payload_must_be_the_signed_one(sha: str, size: int, ok: bool) -> None:
     assert (release.check_payload(META, sha, size) is None) is ok
+
+
+@pytest.mark.parametrize("alg", ["EdDSA", "Ed25519"])
+def test_both_ed25519_names_verify_with_a_release_key_marked_for_one_of_them(alg: str) -> None:
+    """`loa release keygen` marks its key "alg": "EdDSA"; a release signed with the newer name (RFC 9864) by the same
+    key is the same signature algorithm and must install."""
+    import warnings
+
+    from joserfc import jws
+
+    marked = load_trust({"keys": [KEY.as_dict(private=False) | {"alg": "EdDSA", "use": "sig"}]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        signed = jws.serialize_compact({"alg": alg, "kid": "rel-1"}, json.dumps(claims()), KEY, algorithms=[alg])
+    meta = release.read_release(signed.encode(), marked)
+    assert isinstance(meta, release.ReleaseMeta) and meta.version == "0.2.0", meta

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 from joserfc import jws
-from joserfc.jwk import OKPKey
+from joserfc.jwk import KeySet, OKPKey
 
 from agent.core.topics import Target
-from agent.core.verify import Command, Policy, Rejection, TrustError, load_trust, verify
+from agent.core.verify import ALGORITHMS, Command, Policy, Rejection, TrustError, load_trust, verify
 
 NOW = 1_800_000_000
 KEY = OKPKey.generate_key("Ed25519", parameters={"kid": "k1"})
@@ -30,10 +30,19 @@ def token(alg: str = "EdDSA", kid: str = "k1", key: OKPKey = KEY, **over: Any) -
         return jws.serialize_compact({"alg": alg, "kid": kid}, json.dumps(body).encode(), key, algorithms=[alg]).encode()
 
 
+def _without(claim: str) -> bytes:
+    import json
+
+    body = {"iss": "province", "aud": "dev:d1", "iat": NOW, "exp": NOW + 60, "jti": "j1", "cmd": "ping", "args": {}}
+    del body[claim]
+    return jws.serialize_compact({"alg": "Ed25519", "kid": "k1"}, json.dumps(body).encode(), KEY,
+                                 algorithms=["Ed25519"]).encode()
+
+
 def check(tok: bytes, *, target: Target = DEV, retained: bool = False, now: int = NOW, synced: bool = True,
-          seen: dict[str, int] | None = None) -> Command | Rejection:
+          seen: dict[str, int] | None = None, keys: KeySet = TRUST) -> Command | Rejection:
     return verify(tok, target=target, retained=retained, now_s=now, clock_synced=synced, seen=seen or {},
-                  keys=TRUST, policy=POLICY)
+                  keys=keys, policy=POLICY)
 
 
 @pytest.mark.parametrize("tok, kwargs, code", [
@@ -53,6 +62,17 @@ def check(tok: bytes, *, target: Target = DEV, retained: bool = False, now: int 
     (token(iat="soon"), {}, "bad_token"),
     (token(), {"seen": {"j1": NOW + 100}}, "replay"),
     (token(args=[1]), {}, "bad_args"),
+    (token(args=None), {}, "bad_args"),
+    (_without("args"), {}, "bad_args"),
+    (token(jti="j" * 129), {}, "bad_token"),
+    (token(aud=["dev:d1"]), {}, "wrong_audience"),
+    (token(aud=["dev:d1", "dev:d2"]), {}, "wrong_audience"),
+    (token(aud=[]), {}, "wrong_audience"),
+    (token(aud=7), {}, "bad_token"),
+    (_without("aud"), {}, "bad_token"),
+    (token(nbf=NOW + 61), {}, "not_yet_valid"),
+    (token(nbf="later"), {}, "bad_token"),
+    (token(nbf=True), {}, "bad_token"),
 ])
 def test_rejections(tok: bytes, kwargs: dict[str, Any], code: str) -> None:
     result = check(tok, **kwargs)
@@ -71,6 +91,29 @@ def test_hmac_token_is_a_bad_alg() -> None:
 def test_both_ed25519_names_are_accepted(alg: str) -> None:
     result = check(token(alg=alg))
     assert isinstance(result, Command) and (result.jti, result.cmd) == ("j1", "ping")
+
+
+@pytest.mark.parametrize("alg", ["EdDSA", "Ed25519"])
+def test_both_names_are_accepted_with_a_key_marked_for_one_of_them(alg: str) -> None:
+    """`loa keys init` writes trust sets whose keys say "alg": "EdDSA"; a client that signs with the newer name
+    (RFC 9864) must still be obeyed, and one marked "Ed25519" must accept the older name."""
+    for marked in ALGORITHMS:
+        keys = load_trust({"keys": [KEY.as_dict(private=False) | {"alg": marked, "use": "sig"}]})
+        result = check(token(alg=alg), keys=keys)
+        assert isinstance(result, Command) and result.jti == "j1", (marked, result)
+
+
+def test_a_trusted_key_marked_for_another_algorithm_is_refused() -> None:
+    with pytest.raises(TrustError, match="alg"):
+        load_trust({"keys": [KEY.as_dict(private=False) | {"alg": "ES256"}]})
+
+
+def test_a_past_or_present_nbf_is_accepted_and_a_future_one_waits_for_a_synchronised_clock() -> None:
+    assert isinstance(check(token(nbf=NOW)), Command)
+    assert isinstance(check(token(nbf=NOW + 60)), Command)  # within the clock skew allowance
+    assert isinstance(check(token(nbf=NOW - 30)), Command)
+    # Like iat: a unit that does not know the time cannot tell a future nbf from its own lagging clock.
+    assert isinstance(check(token(nbf=NOW + 600), synced=False), Command)
 
 
 def test_group_topic_accepts_its_own_audience() -> None:
