@@ -1,6 +1,7 @@
 """The release bundle file: an uncompressed tar of two members, `release.jwt` (metadata signed by the offline release
 key) and `payload.tar.gz` (the `agent` package). Reads a bundle with limits (it is outside input until its signature
-checks), unpacks the payload with tarfile's `data` filter, and writes bundles for `loa release build`.
+checks), unpacks the payload by checking and writing each member itself (folders and regular files under
+`agent/`, plain modes; Debian 12's Python has no tarfile extraction filters), and writes bundles for `loa release build`.
 
 Only this file imports tarfile. Must not import the core's decisions (only the member names), paho, vlc or sqlite3.
 """
