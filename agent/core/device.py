@@ -1,4 +1,6 @@
-"""The device core: one object per unit that turns events into effects (link, verification, acks, relays, status).
+"""The device core: one object per unit that turns events into effects. It keeps the link, verifies commands and
+routes them to its desks (unit: agent.core.unit_desk; sound, board, update), and sends acks, events, heartbeats and
+the coalesced status; the desks reach its outputs through the host doors below.
 
 Pure: times come with the events, randomness is given. Must not import adapters, runtime or any I/O module.
 """
@@ -13,7 +15,7 @@ from typing import Any, assert_never
 
 from joserfc.jwk import KeySet
 
-from agent.core import local, reports, status
+from agent.core import local, reports
 from agent.core.backoff import Backoff
 from agent.core.device_state import HISTORY, STATUS_MIN_GAP_MS, DeviceSettings, DeviceState
 from agent.core.eboard import ID_PREFIX as BOARD_ID
@@ -57,6 +59,7 @@ from agent.core.events import (
 from agent.core.schemas import args_problem, known_commands
 from agent.core.sound import PREFIX as SOUND_TIMER
 from agent.core.sound import SoundDesk
+from agent.core.status import body as status_body
 from agent.core.topics import Target
 from agent.core.unit_desk import PREFIX as RELAY_TIMER
 from agent.core.unit_desk import UnitDesk
@@ -344,7 +347,7 @@ class Device:
 
     def status(self, now: int) -> dict[str, Any]:
         desks = ([self.sound.status()] if self.sound else []) + ([self.board.status()] if self.board else [])
-        return status.body(self.settings, self.state, now, *desks)
+        return status_body(self.settings, self.state, now, *desks)
 
     def _flush_status(self, now: int) -> None:
         st = self.state
