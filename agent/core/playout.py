@@ -55,6 +55,10 @@ class Playout:
         self.power_since_ms: int | None = None
         self.tail_due_ms: int | None = None  # counts from the end of audio; later events never stretch it
 
+    def add(self, item: Item) -> None:
+        """Queue an accepted item: it waits for its media and its turn (the next `advance`)."""
+        self.queue.append(item)
+
     def items(self) -> list[Item]:
         return ([self.current] if self.current else []) + list(self.queue)
 

@@ -184,7 +184,7 @@ class SoundDesk:
     # ---- preparing sources ---------------------------------------------------------------------------------
 
     def _enqueue(self, item: Item, now: int) -> None:
-        self.playout.queue.append(item)
+        self.playout.add(item)
         if item.until_ms:
             self.host.timer(f"{PREFIX}until:{item.play_id}", item.until_ms)
         if item.not_before_ms > now:
