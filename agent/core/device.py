@@ -1,4 +1,6 @@
-"""The device core: one object per unit that turns events into effects (link, verification, acks, relays, status).
+"""The device core: one object per unit that turns events into effects. It keeps the link, verifies commands and
+routes them to its desks (unit: agent.core.unit_desk; sound, board, update), and sends acks, events, heartbeats and
+the coalesced status; the desks reach its outputs through the host doors below.
 
 Pure: times come with the events, randomness is given. Must not import adapters, runtime or any I/O module.
 """
@@ -7,19 +9,18 @@ from __future__ import annotations
 
 import json
 import random
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any
+from typing import Any, assert_never
 
 from joserfc.jwk import KeySet
 
 from agent.core import local, reports
 from agent.core.backoff import Backoff
+from agent.core.device_state import HISTORY, STATUS_MIN_GAP_MS, DeviceSettings, DeviceState
 from agent.core.eboard import ID_PREFIX as BOARD_ID
 from agent.core.eboard import PREFIX as BOARD_TIMER
-from agent.core.eboard import BoardDesk, BoardSettings, play_and_show, stop_on_both
+from agent.core.eboard import BoardDesk, play_and_show, stop_on_both
 from agent.core.effects import (
     CancelTimer,
     Connect,
@@ -47,6 +48,9 @@ from agent.core.events import (
     Prepared,
     PrepareFailed,
     RelayObserved,
+    ReleaseFetched,
+    ReleaseInstalled,
+    ReleaseStepFailed,
     SnapshotTaken,
     Started,
     Telemetry,
@@ -54,60 +58,16 @@ from agent.core.events import (
 )
 from agent.core.schemas import args_problem, known_commands
 from agent.core.sound import PREFIX as SOUND_TIMER
-from agent.core.sound import SoundDesk, SoundSettings
-from agent.core.topics import Target, Topics
-from agent.core.update import UpdateDesk, UpdateSettings
-from agent.core.verify import Command, Policy, Rejection, TrustError, load_trust, verify
+from agent.core.sound import SoundDesk
+from agent.core.status import body as status_body
+from agent.core.topics import Target
+from agent.core.unit_desk import PREFIX as RELAY_TIMER
+from agent.core.unit_desk import UnitDesk
+from agent.core.update import UpdateDesk
+from agent.core.verify import Command, Rejection, verify
 
-LEVELS = ("debug", "info", "warning", "error")
-HISTORY = 500  # recent log lines and play logs the unit can send back on a `logs` command
-STATUS_MIN_GAP_MS = 800  # the first change at once, later ones coalesced: "within 1 s of any change", with room
-# for the link; an emergency to a whole province then costs its server one or two statuses per unit, not four
-
-
-@dataclass(frozen=True)
-class DeviceSettings:
-    device_id: str
-    groups: tuple[str, ...]
-    zones: tuple[int, ...]
-    version: str
-    policy: Policy
-    topics: Topics = field(default_factory=Topics)
-    role: str = "cluster"
-    heartbeat_s: int = 60
-    volume_pct: int = 70
-    max_volume_pct: int = 90
-    reconnect_min_s: float = 1.0
-    reconnect_max_s: float = 120.0
-    reconnect_jitter: bool = True
-    sound: SoundSettings | None = None
-    update: UpdateSettings = field(default_factory=UpdateSettings)  # release updates (agent.core.update)
-    board: BoardSettings | None = None  # an e-board (role eboard)
-
-
-@dataclass
-class DeviceState:
-    """What the core remembers between events; the runtime restores the persisted parts at start."""
-
-    seen: dict[str, int] = field(default_factory=dict)
-    time_floor_s: int = 0
-    relays: dict[int, bool] = field(default_factory=dict)
-    relay_jobs: dict[int, Command] = field(default_factory=dict)
-    online: bool = False
-    clock_synced: bool = True
-    outbox: int = 0
-    rejected: dict[str, int] = field(default_factory=dict)
-    started_ms: int = 0
-    status_sent_ms: int = -STATUS_MIN_GAP_MS
-    status_dirty: bool = False
-    status_timer_ms: int | None = None  # when the armed status timer fires (not armed again for the same moment)
-    observed: dict[int, bool] = field(default_factory=dict)  # relay read-back
-    faults: dict[str, str] = field(default_factory=dict)  # name -> detail, shown as status "errors"
-    stuck: set[int] = field(default_factory=set)  # zones whose read-back disagrees with the command
-    modem: dict[str, Any] = field(default_factory=dict)
-    saved: dict[str, Any] = field(default_factory=dict)  # settings persisted by earlier runs
-    log_lines: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY))
-    playlogs: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY))
+# The settings and state live in agent.core.device_state; importers of this module keep finding them here.
+__all__ = ["HISTORY", "STATUS_MIN_GAP_MS", "Device", "DeviceSettings", "DeviceState", "offline_status"]
 
 
 class Device:
@@ -121,10 +81,8 @@ class Device:
         self.backoff = Backoff(settings.reconnect_min_s, settings.reconnect_max_s, rng, settings.reconnect_jitter)
         self._fx: list[Effect] = []
         self._now = 0
-        self._commands: dict[str, Callable[[Command, int], None]] = {
-            "ping": self._ping, "relay": self._relay, "volume": self._volume, "config": self._config,
-            "logs": self._logs,
-        }
+        self.unit = UnitDesk(self, state)
+        self._commands: dict[str, Callable[[Command, int], None]] = self.unit.commands()
         self.sound: SoundDesk | None = None
         if settings.sound is not None:
             self.sound = SoundDesk(settings.sound, self, state.saved)
@@ -163,22 +121,30 @@ class Device:
             case ClockSyncChanged(now_ms=now, synced=synced):
                 self._clock_sync(now, synced)
             case RelayObserved(now_ms=now, zone=zone, on=on):
-                self._observed(now, zone, on)
+                self.unit.observed(now, zone, on)
             case Telemetry(modem=modem):
                 self._telemetry(modem)
             case LevelObserved(dbfs=dbfs):
                 if self.sound:
                     self.sound.level(dbfs)
             case Fault(name=name, active=active, detail=detail):
-                self._fault(name, active, detail)
-            case Prepared(play_id=pid) | PrepareFailed(play_id=pid) if self.board and pid.startswith(BOARD_ID):
-                self.board.prepared(event)
-            case Prepared() | PrepareFailed() | PlayerEvent():
+                self.fault(name, active, detail)
+            case Prepared(play_id=pid) | PrepareFailed(play_id=pid):
+                if self.board and pid.startswith(BOARD_ID):
+                    self.board.prepared(event)
+                else:
+                    self._sound_event(event)
+            case PlayerEvent():
                 self._sound_event(event)
-            case SnapshotTaken() if self.board:
-                self.board.snapshot_taken(event)
+            case SnapshotTaken():
+                if self.board:
+                    self.board.snapshot_taken(event)
             case LocalAction():
                 self._local(event)
+            case OutboxChanged() | ReleaseFetched() | ReleaseInstalled() | ReleaseStepFailed():
+                pass  # the outbox count is kept above; the update desk below takes these
+            case _:
+                assert_never(event)
         self.updates.observe(event)
         self._flush_status(event.now_ms)
         return self._fx
@@ -191,14 +157,14 @@ class Device:
         self._fx.append(SetVolume(self.settings.volume_pct))
         self._fx.append(Connect())
         self._schedule_heartbeat(now)
-        self._event(now, "started", ver=self.settings.version, clock_synced=synced)
+        self.event(now, "started", ver=self.settings.version, clock_synced=synced)
         if self.sound:
             self.sound.arm_schedule(now)
         if self.board:
             self.board.start(now)
-        self._log("info", "agent_started", ver=self.settings.version, dev=self.settings.device_id)
+        self.log("info", "agent_started", ver=self.settings.version, dev=self.settings.device_id)
         if not synced:
-            self._log("warning", "clock_unsynced")
+            self.log("warning", "clock_unsynced")
 
     def _link_up(self, now: int) -> None:
         self.state.online = True
@@ -209,34 +175,20 @@ class Device:
         self._fx.append(Subscribe(tuple(subs)))
         self.state.status_dirty = True
         self.state.status_sent_ms = -STATUS_MIN_GAP_MS  # the retained status goes out on every (re)connect at once
-        self._log("info", "link_up")
+        self.log("info", "link_up")
 
     def _link_down(self, now: int, reason: str) -> None:
         was_online, self.state.online = self.state.online, False
         delay_ms = int(self.backoff.next_delay_s() * 1000)
         self._fx.append(StartTimer("reconnect", now + delay_ms))
         if was_online:
-            self._log("warning", "link_down", reason=reason or "-", retry_s=round(delay_ms / 1000, 1))
+            self.log("warning", "link_down", reason=reason or "-", retry_s=round(delay_ms / 1000, 1))
 
     def _clock_sync(self, now: int, synced: bool) -> None:
         if synced != self.state.clock_synced:
             self.state.clock_synced = synced
             self.state.status_dirty = True
-            self._log("info" if synced else "warning", "clock_synced" if synced else "clock_unsynced")
-
-    def _observed(self, now: int, zone: int, on: bool) -> None:
-        """Read-back after a switch: a relay that does not follow its command is stuck (welded contact, dead coil)."""
-        self.state.observed[zone] = on
-        wanted = self.state.relays.get(zone, False)
-        if on != wanted and zone not in self.state.stuck:
-            self.state.stuck.add(zone)
-            self._event(now, "relay_stuck", zone=zone, commanded=wanted, actual=on)
-            self._log("error", "relay_stuck", zone=zone, commanded=wanted, actual=on)
-            self._fault("relay", True, f"zone {zone}")
-        elif on == wanted and zone in self.state.stuck:
-            self.state.stuck.discard(zone)
-            if not self.state.stuck:
-                self._fault("relay", False, "")
+            self.log("info" if synced else "warning", "clock_synced" if synced else "clock_unsynced")
 
     def _telemetry(self, modem: dict[str, Any]) -> None:
         slow = ("operator", "registration", "iccid")  # signal moves all the time: it rides on the heartbeat
@@ -244,15 +196,15 @@ class Device:
             self.state.status_dirty = True
         self.state.modem = dict(modem)
 
-    def _fault(self, name: str, active: bool, detail: str) -> None:
+    def fault(self, name: str, active: bool, detail: str) -> None:
         if active == (name in self.state.faults):
             return
         if active:
             self.state.faults[name] = detail
-            self._log("error", f"{name}_error", reason=detail)
+            self.log("error", f"{name}_error", reason=detail)
         else:
             del self.state.faults[name]
-            self._log("info", f"{name}_recovered")
+            self.log("info", f"{name}_recovered")
         self.state.status_dirty = True
 
     def _timer(self, now: int, name: str) -> None:
@@ -260,8 +212,8 @@ class Device:
             self._fx.append(Connect())
         elif name == "hb":
             self._heartbeat(now)
-        elif name.startswith("relay:"):
-            self._relay_done(now, int(name[6:]))
+        elif name.startswith(RELAY_TIMER):
+            self.unit.timer(now, name)
         elif name.startswith(SOUND_TIMER) and self.sound:
             self.sound.timer(now, name)
         elif name.startswith(BOARD_TIMER) and self.board:
@@ -279,7 +231,7 @@ class Device:
             up_s = (now - self.state.started_ms) // 1000
             body = reports.heartbeat(now, up_s, self.state.outbox, self.state.relays, self.state.modem.get("signal_dbm"),
                                      extra=self.board.heartbeat() if self.board else None)
-            self._fx.append(Publish(self._topic("hb"), body, qos=0))
+            self._fx.append(Publish(self.topic("hb"), body, qos=0))
 
     # ---- commands ------------------------------------------------------------------------------------------
 
@@ -324,89 +276,8 @@ class Device:
     def _reject(self, now: int, r: Rejection) -> None:
         self.state.rejected[r.code] = self.state.rejected.get(r.code, 0) + 1
         self.state.status_dirty = True
-        self._ack(now, r.jti, r.cmd, "rejected", r.code, r.msg, kind="reject")
-        self._log("warning", "command_rejected", cmd=r.cmd or "?", code=r.code, reason=r.msg)
-
-    def _ping(self, c: Command, now: int) -> None:
-        self._ack(now, c.jti, c.cmd, "accepted", "ok", "ping accepted")
-        self._ack(now, c.jti, c.cmd, "finished", "ok", "pong")
-        self.state.status_dirty = True
-
-    def _logs(self, c: Command, now: int) -> None:
-        kind, since, limit = c.args.get("kind", "lines"), c.args.get("since_ts", 0), c.args.get("limit", 200)
-        floor = LEVELS.index(c.args.get("level", "info"))
-        source = self.state.playlogs if kind == "playlog" else self.state.log_lines
-        entries = [e for e in source if e["ts"] >= since and LEVELS.index(e.get("level", "info")) >= floor][-limit:]
-        self._ack(now, c.jti, c.cmd, "accepted", "ok", "logs requested")
-        body = {"dev": self.settings.device_id, "jti": c.jti, "kind": kind, "entries": entries}
-        self._fx.append(Publish(self._topic("logs"), reports.encode(body), qos=1))
-        self._ack(now, c.jti, c.cmd, "finished", "ok", f"sent {len(entries)} {kind} entries")
-
-    def _relay(self, c: Command, now: int) -> None:
-        zone = int(c.args["zone"])
-        if zone not in self.state.relays:
-            self._reject(now, Rejection("bad_args", f"zone {zone} is not wired on this unit", c.jti, c.cmd))
-            return
-        self._end_relay_job(now, zone, "stopped", f"replaced by command {c.jti}")
-        self._ack(now, c.jti, c.cmd, "accepted", "ok", "relay command accepted")
-        self._switch(zone, bool(c.args["on"]))
-        if c.args["on"]:
-            for_s = float(c.args.get("for_s", 10))
-            self.state.relay_jobs[zone] = c
-            self._fx.append(StartTimer(f"relay:{zone}", now + int(for_s * 1000)))
-            self._ack(now, c.jti, c.cmd, "started", "ok", f"zone {zone} on for {for_s:g} s")
-            self._log("info", "relay_test_on", zone=zone, for_s=for_s)
-        else:
-            self._fx.append(CancelTimer(f"relay:{zone}"))
-            self._ack(now, c.jti, c.cmd, "finished", "ok", f"zone {zone} off")
-
-    def _relay_done(self, now: int, zone: int) -> None:
-        self._switch(zone, False)
-        self._end_relay_job(now, zone, "finished", f"zone {zone} off after its test time")
-        self._log("info", "relay_test_off", zone=zone)
-
-    def _end_relay_job(self, now: int, zone: int, state: str, msg: str) -> None:
-        job = self.state.relay_jobs.pop(zone, None)
-        if job is not None:
-            self._ack(now, job.jti, job.cmd, state, "ok", msg)
-
-    def _switch(self, zone: int, on: bool) -> None:
-        if self.state.relays.get(zone) != on:
-            self.state.relays[zone] = on
-            self.state.status_dirty = True
-        self._fx.append(SetRelay(zone, on))
-
-    def _volume(self, c: Command, now: int) -> None:
-        wanted = int(c.args["volume_pct"])
-        volume = min(wanted, self.settings.max_volume_pct)
-        self.settings = replace(self.settings, volume_pct=volume)
-        self._fx += [SetVolume(volume), SaveSetting("volume_pct", volume)]
-        self.state.status_dirty = True
-        note = f" (capped at {volume})" if volume < wanted else ""
-        self._ack(now, c.jti, c.cmd, "accepted", "ok", "volume command accepted")
-        self._ack(now, c.jti, c.cmd, "finished", "ok", f"volume set to {volume}%{note}")
-
-    def _config(self, c: Command, now: int) -> None:
-        if "trust" in c.args:
-            try:
-                self.keys = load_trust(c.args["trust"])
-            except TrustError as exc:
-                self._reject(now, Rejection("bad_args", f"trust: {exc}", c.jti, c.cmd))
-                return
-        self._ack(now, c.jti, c.cmd, "accepted", "ok", "config command accepted")
-        self._apply_config(c.args, now)
-        self._fx += [SaveSetting(k, v) for k, v in sorted(c.args.items())]
-        self._event(now, "config_changed", keys=sorted(c.args))
-        self._log("info", "config_changed", keys=", ".join(sorted(c.args)))
-        self._ack(now, c.jti, c.cmd, "finished", "ok", f"applied: {', '.join(sorted(c.args))}")
-
-    def _apply_config(self, args: dict[str, Any], now: int) -> None:
-        if "issuers" in args:
-            self.settings = replace(self.settings, policy=replace(self.settings.policy, issuers=frozenset(args["issuers"])))
-        if "heartbeat_s" in args:
-            self.settings = replace(self.settings, heartbeat_s=int(args["heartbeat_s"]))
-            self._schedule_heartbeat(now)
-        self.state.status_dirty = True
+        self.reply(now, r.jti, r.cmd, "rejected", r.code, r.msg, kind="reject")
+        self.log("warning", "command_rejected", cmd=r.cmd or "?", code=r.code, reason=r.msg)
 
     # ---- local actions -----------------------------------------------------------------------------------------
 
@@ -414,9 +285,9 @@ class Device:
         """A technician's action from the status page (see agent.core.local for why it is trusted)."""
         c = local.command(e, self.settings.device_id)
         if c is None or c.cmd not in self._commands or args_problem(c.cmd, c.args):
-            self._log("warning", "local_action_refused", action=e.action)
+            self.log("warning", "local_action_refused", action=e.action)
             return
-        self._log("info", "local_action", action=e.action, jti=c.jti)
+        self.log("info", "local_action", action=e.action, jti=c.jti)
         self._commands[c.cmd](c, e.now_ms)
 
     # ---- sound -------------------------------------------------------------------------------------------------
@@ -431,28 +302,30 @@ class Device:
                 self.sound.prepare_failed(now, play_id, code, msg)
             case PlayerEvent(now_ms=now, play_id=play_id, kind=kind, detail=detail):
                 self.sound.player(now, play_id, kind, detail)
+            case _:
+                assert_never(event)
         self.state.status_dirty = True
 
-    # The sound desk's host (agent.core.sound.Host): thin doors onto the device's own outputs.
+    # The desks' host (agent.ports.DeskHost and the desks' own Host): thin doors onto the device's own outputs.
 
     def emit(self, effect: Effect) -> None:
         self._fx.append(effect)
 
     def switch(self, zone: int, on: bool) -> None:
-        self._switch(zone, on)
+        self.unit.switch(zone, on)
 
     def ack(self, now: int, jti: str | None, cmd: str | None, state: str, code: str, msg: str) -> None:
         if state == "rejected":  # a valid command refused by a desk (quiet hours, bad zones): counted and logged too
             self._reject(now, Rejection(code, msg, jti, cmd))
             return
-        self._ack(now, jti, cmd, state, code, msg)
+        self.reply(now, jti, cmd, state, code, msg)
         self.state.status_dirty = True
 
     def report(self, now: int, kind: str, body: dict[str, Any]) -> None:
         if kind == "playlog":
             self.state.playlogs.append({"ts": now, **body})
         payload = reports.encode({"dev": self.settings.device_id, **body})
-        self._fx.append(Publish(self._topic(kind), payload, qos=1, durable=True, kind=kind))
+        self._fx.append(Publish(self.topic(kind), payload, qos=1, durable=True, kind=kind))
 
     def timer(self, name: str, at_ms: int) -> None:
         self._fx.append(StartTimer(name, at_ms))
@@ -462,9 +335,6 @@ class Device:
 
     def save(self, key: str, value: Any) -> None:
         self._fx.append(SaveSetting(key, value))
-
-    def log(self, level: str, key: str, **params: Any) -> None:
-        self._log(level, key, **params)
 
     def volume_pct(self) -> int:
         return self.settings.volume_pct
@@ -478,17 +348,8 @@ class Device:
     # ---- reports -------------------------------------------------------------------------------------------
 
     def status(self, now: int) -> dict[str, Any]:
-        s, st = self.settings, self.state
-        return {
-            "online": True, "dev": s.device_id, "role": s.role, "ver": s.version, "ts": now,
-            "relays": {str(z): on for z, on in sorted(st.relays.items())},
-            "volume_pct": s.volume_pct, "heartbeat_s": s.heartbeat_s, "groups": list(s.groups),
-            "clock_synced": st.clock_synced, "rejected": dict(sorted(st.rejected.items())), "since_ts": st.started_ms,
-            "errors": sorted(st.faults),
-            **({"modem": st.modem} if st.modem else {}),
-            **(self.sound.status() if self.sound else {}),
-            **(self.board.status() if self.board else {}),
-        }
+        desks = ([self.sound.status()] if self.sound else []) + ([self.board.status()] if self.board else [])
+        return status_body(self.settings, self.state, now, *desks)
 
     def _flush_status(self, now: int) -> None:
         st = self.state
@@ -501,21 +362,21 @@ class Device:
                 self._fx.append(StartTimer("status", due))
             return
         st.status_dirty, st.status_sent_ms = False, now
-        self._fx.append(Publish(self._topic("status"), reports.encode(self.status(now)), qos=1, retain=True))
+        self._fx.append(Publish(self.topic("status"), reports.encode(self.status(now)), qos=1, retain=True))
 
-    def _ack(self, now: int, jti: str | None, cmd: str | None, state: str, code: str, msg: str, kind: str = "ack") -> None:
+    def reply(self, now: int, jti: str | None, cmd: str | None, state: str, code: str, msg: str, kind: str = "ack") -> None:
         body = reports.ack(self.settings.device_id, jti, cmd, state, code, msg, now)
-        self._fx.append(Publish(self._topic("ack"), body, qos=1, durable=True, kind=kind))
+        self._fx.append(Publish(self.topic("ack"), body, qos=1, durable=True, kind=kind))
 
-    def _event(self, now: int, name: str, **detail: Any) -> None:
+    def event(self, now: int, name: str, **detail: Any) -> None:
         body = reports.event(self.settings.device_id, name, now, **detail)
-        self._fx.append(Publish(self._topic("event"), body, qos=1, durable=True, kind="event"))
+        self._fx.append(Publish(self.topic("event"), body, qos=1, durable=True, kind="event"))
 
-    def _log(self, level: str, key: str, **params: Any) -> None:
+    def log(self, level: str, key: str, **params: Any) -> None:
         self.state.log_lines.append({"ts": self._now, "level": level, "key": key, "params": params})
         self._fx.append(Log(level, key, tuple(params.items())))
 
-    def _topic(self, kind: str) -> str:
+    def topic(self, kind: str) -> str:
         return self.settings.topics.report(self.settings.device_id, kind)
 
     def _prune_seen(self, now_s: int) -> None:

@@ -10,21 +10,32 @@ into is given in `BootInfo`. Must not import adapters, the runtime or any I/O mo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, assert_never
 
 from joserfc.jwk import KeySet
 
 from agent.core import release
 from agent.core.effects import ClearOutcome, FetchRelease, InstallRelease, KeepRelease, RollBack, StartTrial
 from agent.core.events import (
+    ClockSyncChanged,
     Event,
+    Fault,
+    LevelObserved,
+    LinkDown,
     LinkUp,
+    LocalAction,
+    MessageArrived,
     OutboxChanged,
+    PlayerEvent,
+    Prepared,
+    PrepareFailed,
     RelayObserved,
     ReleaseFetched,
     ReleaseInstalled,
     ReleaseStepFailed,
+    SnapshotTaken,
     Started,
+    Telemetry,
     TimerFired,
 )
 from agent.core.verify import Command
@@ -131,16 +142,25 @@ class UpdateDesk:
                 self._booted(now)
             case ReleaseFetched() | ReleaseInstalled() | ReleaseStepFailed():
                 self._job_event(event)
-            case TimerFired(now_ms=now, name=name) if name == PREFIX + "check":
-                self._check_timeout(now)
-            case LinkUp(now_ms=now) if self.trial:
-                self.trial.linked = True
-                self._check_done(now)
-            case OutboxChanged(now_ms=now) if self.trial and self.awaits_puback():
-                self.trial.acked = True  # only a PUBACK reports a change after the link is up
-                self._check_done(now)
-            case RelayObserved(now_ms=now, zone=zone, on=on) if self.trial and zone == self.s.test_zone:
-                self._relay_read(now, on)
+            case TimerFired(now_ms=now, name=name):
+                if name == PREFIX + "check":
+                    self._check_timeout(now)
+            case LinkUp(now_ms=now):
+                if self.trial:
+                    self.trial.linked = True
+                    self._check_done(now)
+            case OutboxChanged(now_ms=now):
+                if self.trial and self.awaits_puback():
+                    self.trial.acked = True  # only a PUBACK reports a change after the link is up
+                    self._check_done(now)
+            case RelayObserved(now_ms=now, zone=zone, on=on):
+                if self.trial and zone == self.s.test_zone:
+                    self._relay_read(now, on)
+            case (LinkDown() | MessageArrived() | ClockSyncChanged() | Fault() | Telemetry() | Prepared()
+                  | PrepareFailed() | PlayerEvent() | LevelObserved() | LocalAction() | SnapshotTaken()):
+                pass  # nothing an update or its health check waits for
+            case _:
+                assert_never(event)
 
     def _job_event(self, event: ReleaseFetched | ReleaseInstalled | ReleaseStepFailed) -> None:
         job = self.job
@@ -153,6 +173,8 @@ class UpdateDesk:
                 self._installed(now, job, slot)
             case ReleaseStepFailed(now_ms=now, code=code, msg=msg):
                 self._fail(now, code, msg)
+            case _:
+                assert_never(event)
 
     def _fetched(self, e: ReleaseFetched, job: Job) -> None:
         assert self.s.trust is not None

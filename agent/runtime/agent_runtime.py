@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from typing import Any
+from typing import Any, assert_never
 
 from agent import i18n
 from agent.core.device import Device
@@ -195,6 +195,8 @@ class AgentRuntime:
                     self.updater.handle(e)
             case TakeSnapshot(request_id=rid, max_bytes=max_bytes):
                 self._snapshot(rid, max_bytes)
+            case _:
+                assert_never(e)
 
     def post_event(self, make: Any) -> None:
         """From any thread: build the event with the time it is handled at, on the loop thread."""

@@ -13,7 +13,7 @@ import queue
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, assert_never
 
 from agent.adapters.system.release_bundle import read_bundle
 from agent.adapters.system.release_slots import ReleaseSlots
@@ -77,6 +77,8 @@ class Updater:
                 self._roll_back(outcome)
             case ClearOutcome():
                 self.slots.clear_outcome()
+            case _:
+                assert_never(e)
 
     def _fetch(self, uid: str, url: str, sha: str) -> None:
         path = self.cache.fetch(url, sha)
@@ -116,4 +118,7 @@ def _update_id(effect: UpdateEffect) -> str | None:
         case StartTrial(marker=marker):
             jti = marker.get("jti")
             return jti if isinstance(jti, str) else None
-    return None
+        case KeepRelease() | RollBack() | ClearOutcome():
+            return None  # these carry no update id: their failure is only logged
+        case _:
+            assert_never(effect)

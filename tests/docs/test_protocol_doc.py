@@ -38,8 +38,9 @@ from agent.core.events import (
     Telemetry,
     TimerFired,
 )
+from agent.core.playout import Playout
 from agent.core.schemas import known_commands
-from agent.core.sound import Refusal, SoundDesk
+from agent.core.sound import Refusal
 from agent.core.topics import REPORTS, Target, Topics
 from agent.core.verify import Command, Policy, Rejection, load_trust, verify
 from agent.ports import FAIL_REASONS
@@ -55,8 +56,8 @@ STRINGS = REPO / "agent" / "strings"
 CORE = REPO / "agent" / "core"
 # Rejections made here are verification (table rejection-codes); rejections made by the sound desk are refusals of
 # valid commands (table refusal-codes); failed/expired codes from either go to table failure-codes.
-VERIFY_SOURCES = (CORE / "verify.py", CORE / "device.py")
-SOUND_SOURCES = (CORE / "sound.py", CORE / "arbiter.py", CORE / "schedule.py", REPO / "agent/runtime/preparer.py")
+VERIFY_SOURCES = (CORE / "verify.py", CORE / "device.py", CORE / "unit_desk.py")
+SOUND_SOURCES = (CORE / "sound.py", CORE / "playout.py", CORE / "arbiter.py", CORE / "schedule.py", REPO / "agent/runtime/preparer.py")
 # The adapters behind the preparer's ports (AudioCache, SpeechSynth): the preparer turns every LoaError they raise
 # into a failed ack carrying that error's `code`.
 PREPARE_ADAPTERS = (REPO / "agent/adapters/audio/download_cache.py", REPO / "agent/adapters/audio/espeak_tts.py")
@@ -208,7 +209,7 @@ def test_every_internal_link_points_at_a_heading() -> None:
 # source with `ast` (not by running it), so a code on a rare path — a full disk, a dead stream — counts as much
 # as a common one, and comments or docstrings never count:
 #
-# 1. Calls that carry a code in a parameter named `code`: Rejection(...), Refusal(...), ack/_ack(...), _end(...),
+# 1. Calls that carry a code in a parameter named `code`: Rejection(...), Refusal(...), ack/reply(...), end(...),
 #    PrepareFailed(...). Each call's arguments are bound to the callee's real signature (inspect.signature), so
 #    positional and keyword calls both work and a changed signature moves the extraction with it (a call that no
 #    longer binds fails the test). Every string literal inside the argument counts (`"a" if x else "b"`,
@@ -224,7 +225,7 @@ def test_every_internal_link_points_at_a_heading() -> None:
 # 4. agent.ports.FAIL_REASONS: the reasons a player may give for a failed play, which become its code.
 
 CARRIERS: dict[str, Callable[..., Any]] = {
-    "Rejection": Rejection, "Refusal": Refusal, "ack": Device.ack, "_ack": Device._ack, "_end": SoundDesk._end,
+    "Rejection": Rejection, "Refusal": Refusal, "ack": Device.ack, "reply": Device.reply, "end": Playout.end,
     "PrepareFailed": PrepareFailed, "failed_event": failed_event, "reports.ack": reports.ack,
 }
 
@@ -354,12 +355,12 @@ def test_the_topic_table_lists_every_topic() -> None:
 
 
 def source_events() -> set[str]:
-    """Event names: the `name` of Device._event(...) calls, and {"event": "..."} bodies the sound desk reports."""
+    """Event names: the `name` of Device.event(...) calls, and {"event": "..."} bodies the sound desk reports."""
     found: set[str] = set()
     for path in VERIFY_SOURCES + SOUND_SOURCES:
         for call, name, where in calls(path):
-            if name == "_event":
-                found |= literals(bound(call, Device._event, where).get("name"))
+            if name == "event":
+                found |= literals(bound(call, Device.event, where).get("name"))
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Dict):
                 found |= {v.value for k, v in zip(node.keys, node.values) if isinstance(k, ast.Constant)
@@ -424,16 +425,16 @@ def placeholders(template: str) -> set[str]:
 
 
 def logged_keys() -> set[str]:
-    """Message keys the core may put in its staff log, hence in a logs answer: the literal keys of Device._log and
+    """Message keys the core may put in its staff log, hence in a logs answer: the literal keys of Device.log and
     host.log calls, plus keys built as f"{name}<suffix>" (a fault's `_error` and `_recovered`) for every fault name
-    the agent raises (Fault(...) events and Device._fault(...) calls). The strings files also hold texts that are
+    the agent raises (Fault(...) events and Device.fault(...) calls). The strings files also hold texts that are
     not log lines (the status page's), so they cannot be the list."""
     keys: set[str] = set()
     suffixes: set[str] = set()
     for path in VERIFY_SOURCES + SOUND_SOURCES:
         for call, name, where in calls(path):
-            if name in ("_log", "log"):
-                key = bound(call, Device._log, where).get("key")
+            if name == "log":
+                key = bound(call, Device.log, where).get("key")
                 keys |= literals(key)
                 parts = key.values if isinstance(key, ast.JoinedStr) else []
                 if len(parts) == 2 and isinstance(parts[0], ast.FormattedValue) and isinstance(parts[1], ast.Constant):
@@ -441,8 +442,8 @@ def logged_keys() -> set[str]:
     faults: set[str] = set()
     for path in sorted((REPO / "agent").rglob("*.py")):
         for call, name, where in calls(path):
-            if name in ("Fault", "_fault"):
-                faults |= literals(bound(call, Fault if name == "Fault" else Device._fault, where).get("name"))
+            if name in ("Fault", "fault"):
+                faults |= literals(bound(call, Fault if name == "Fault" else Device.fault, where).get("name"))
     return keys | {fault + suffix for fault in faults for suffix in suffixes}
 
 

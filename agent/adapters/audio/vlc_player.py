@@ -1,6 +1,7 @@
 """The Player port over libVLC (python-vlc): local files and streams (HTTP, Icecast, HLS) to one output.
 
-Only this file imports vlc. Must not import the core, the runtime or another adapter.
+Only this file imports vlc. Must not import the runtime or another adapter; of the core, only the stream watch's
+decisions (agent.core.stream_watch).
 
 Outputs, chosen by a string (like pySerial URLs); all three keep real time, as a unit on a pole would:
   alsa:<device>  the unit's sound card (`--aout=alsa --alsa-audio-device=<device>`), paced by the hardware.
@@ -16,13 +17,12 @@ One worker thread owns every libVLC player and calls `on_event`, which must itse
 Terminal events: every play gets exactly one of finished / failed / stopped. stop(play_id), a newer play()
 and close() end the current play with "stopped"; after stop() returns, no further event comes for that play.
 
-Stalls and drops (URL sources): "progress" is audio reaching the output (amem blocks, libVLC's played-buffer
-count, or bytes in the WAV). No progress for `stall_s` (2 x `stall_s` for a try still connecting), libVLC's
-EncounteredError, or EndReached on a live stream (or a remote file that ends short) reconnects with a short
-backoff; a remote file resumes where it stopped. A play whose audio stops flowing ends `failed` no later
-than `give_up_s` + `poll_s` after its last progress (a play that never starts: after play()). Defaults:
-stall_s=3, give_up_s=10, poll_s=0.2. Audio already buffered (`network_caching_ms`, default 1000) still
-plays out before progress stops. Local files are not retried.
+Stalls and drops: agent.core.stream_watch decides (when a stalled or dropped stream reconnects, resumes, finishes
+or fails, and why); this file only does libVLC's I/O and hands the watch what the output shows. "Progress" is audio
+reaching the output (amem blocks, libVLC's played-buffer count, or bytes in the WAV); libVLC's EncounteredError and
+EndReached end a try. A play whose audio stops flowing ends `failed` no later than `give_up_s` + `poll_s` after its
+last progress. Defaults: stall_s=3, give_up_s=10, poll_s=0.2. Audio already buffered (`network_caching_ms`, default
+1000) still plays out before progress stops.
 """
 
 from __future__ import annotations
@@ -34,19 +34,19 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 import vlc  # untyped: the project config sets ignore_missing_imports
 
 from agent import ports as sp
+from agent.core import stream_watch
+from agent.core.stream_watch import Act, Limits, Seen, Step, Watch
 from agent.errors import AudioError, ConfigError
 
 _log = logging.getLogger(__name__)
 
 _URL = re.compile(r"^(https?|icyx?|mms[hu]?|rtsp|file)://", re.IGNORECASE)
 _AMEM_RATE = 48_000
-_END_SLACK_MS = 1_000  # a remote file whose playing time ends further than this from its length ended early
-_MAX_BACKOFF_S = 2.0
 _BASE_ARGS = ("--no-video", "--no-xlib", "--no-spu", "--no-osd", "--no-lua", "--ignore-config",
               "--no-metadata-network-access", "--verbose=0")
 
@@ -144,19 +144,6 @@ class _Pacer:
             self._cancel.wait(delay_s)
 
 
-@dataclass(frozen=True)
-class _Seen:
-    """One look at a try: audio out so far, media time reached, WAV ms written, length, output trouble."""
-
-    progress: int
-    time_ms: int
-    written_ms: int
-    length_ms: int
-    seekable: bool
-    output_refused: bool
-    had_audio_track: bool = False
-
-
 class _Attempt:
     """One libVLC media player for one try of one play; its events reach the worker tagged with `token`."""
 
@@ -188,14 +175,14 @@ class _Attempt:
         events.event_attach(vlc.EventType.MediaPlayerEncounteredError, lambda _e: post(("vlc", token, "error")))
         events.event_attach(vlc.EventType.MediaPlayerEndReached, lambda _e: post(("vlc", token, "end")))
 
-    def look(self) -> _Seen:
+    def look(self) -> Seen:
         stats = vlc.MediaStats()
         if self.media is not None:
             self.media.get_stats(stats)
         refused = self.wav_path is None and stats.lost_abuffers > 0 and stats.played_abuffers == 0
         progress, written_ms = self._progress(stats)
         time_ms = max(self.start_ms + written_ms if progress else 0, self.player.get_time())
-        return _Seen(progress, time_ms, written_ms, max(0, self.player.get_length()),
+        return Seen(progress, time_ms, written_ms, max(0, self.player.get_length()),
                      bool(self.player.is_seekable()), refused)
 
     def _progress(self, stats: Any) -> tuple[int, int]:
@@ -204,7 +191,7 @@ class _Attempt:
             return wav_written(self.wav_path)
         return (self._pacer.blocks if self._pacer is not None else int(stats.played_abuffers)), 0
 
-    def finish(self) -> _Seen:
+    def finish(self) -> Seen:
         """Close libVLC (so a WAV is complete), then look: the last word on what this try played."""
         before = self.look()
         tracks = self.media.tracks_get() if self.media is not None else None
@@ -212,7 +199,7 @@ class _Attempt:
         self.close()
         progress, written_ms = self._progress(vlc.MediaStats())  # statistics die with the player: keep `before`
         time_ms = max(before.time_ms, self.start_ms + written_ms if progress else 0)
-        return _Seen(max(progress, before.progress), time_ms, max(written_ms, before.written_ms),
+        return Seen(max(progress, before.progress), time_ms, max(written_ms, before.written_ms),
                      before.length_ms, before.seekable, before.output_refused, had_audio)
 
     def close(self) -> None:
@@ -227,24 +214,14 @@ class _Attempt:
 
 @dataclass
 class _Play:
-    """State of the current play, owned by the worker thread."""
+    """The current play, owned by the worker thread: its libVLC try and the watch's memory of it."""
 
     play_id: str
     source: str
     volume_pct: int
     on_event: sp.PlayEventCallback
-    last_progress_s: float
+    watch: Watch
     attempt: _Attempt | None = None
-    tries: int = 0
-    started: bool = False
-    progress: int = 0  # of the current try
-    time_ms: int = 0
-    resumable: bool = False
-    incident: str | None = None
-    retry_at_s: float | None = None
-    try_begun_s: float = 0.0
-    try_audio_s: float | None = None  # when the current try's first audio came out
-    finish_at_s: float | None = None  # "finished" held until the WAV's audio would have played
     ended: bool = False
 
 
@@ -255,7 +232,7 @@ class VlcPlayer:
     def __init__(self, output: str = "null", *, stall_s: float = 3.0, give_up_s: float = 10.0,
                  poll_s: float = 0.2, network_caching_ms: int = 1000, stop_wait_s: float = 5.0) -> None:
         self._output = parse_output(output)
-        self._stall_s, self._give_up_s, self._poll_s = stall_s, give_up_s, poll_s
+        self._limits, self._poll_s = Limits(stall_s, give_up_s), poll_s
         self._stop_wait_s = stop_wait_s
         self._wav_dir = _wav_dir(self._output)
         self._instance = vlc.Instance(instance_args(self._output, network_caching_ms))
@@ -275,7 +252,7 @@ class VlcPlayer:
             raise AudioError("the player is closed")
         if not 0 <= volume_pct <= 100:
             raise ValueError(f"volume_pct must be 0..100, got {volume_pct}")
-        self._inbox.put(("play", _Play(play_id, source, volume_pct, on_event, time.monotonic())))
+        self._inbox.put(("play", _Play(play_id, source, volume_pct, on_event, Watch(is_url(source), time.monotonic()))))
 
     def stop(self, play_id: str) -> None:
         if not self._closed.is_set():
@@ -349,10 +326,8 @@ class VlcPlayer:
     def _try(self, play: _Play, now: float) -> None:
         """Open a fresh libVLC player; a fresh one per try means stale events are recognised by token."""
         self._tokens += 1
-        play.tries += 1
-        play.retry_at_s, play.progress, play.try_begun_s, play.try_audio_s = None, 0, now, None
+        start_s = stream_watch.begin_try(play.watch, now)
         play.attempt = _Attempt(self._instance, self._output, self._wav_path(play), self._tokens)
-        start_s = play.time_ms / 1000 if play.resumable else 0.0
         if not play.attempt.start(play.source, start_s, play.volume_pct, self._inbox.put):
             self._on_vlc(play.attempt.token, "error")
 
@@ -360,7 +335,8 @@ class VlcPlayer:
         if self._wav_dir is None:
             return None
         name = re.sub(r"[^A-Za-z0-9_-]", "_", play.play_id)
-        return self._wav_dir / (f"{name}.wav" if play.tries <= 1 else f"{name}.{play.tries}.wav")
+        tries = play.watch.tries
+        return self._wav_dir / (f"{name}.wav" if tries <= 1 else f"{name}.{tries}.wav")
 
     def _on_vlc(self, token: int, kind: str) -> None:
         play = self._current
@@ -368,88 +344,32 @@ class VlcPlayer:
             return  # from a player we already closed
         now = time.monotonic()
         seen, play.attempt = play.attempt.finish(), None
-        self._note(play, seen, now)
-        if play.ended:
-            return
-        if self._played_whole(play, kind, seen):
-            self._finish(play, seen, now)
-        elif is_url(play.source):
-            self._retry(play, now, sp.STREAM_DROPPED)
-        else:
-            self._end(play, sp.FAILED, sp.DECODE_ERROR)
-
-    def _played_whole(self, play: _Play, kind: str, seen: _Seen) -> bool:
-        """A local file that ended having audio; a remote file that ended near its length (live never ends)."""
-        if kind != "end":
-            return False
-        if not is_url(play.source):
-            return play.started or seen.had_audio_track
-        if seen.length_ms <= 0 or not seen.seekable:
-            return False
-        return play.started and not 0 < play.time_ms < seen.length_ms - _END_SLACK_MS
-
-    def _finish(self, play: _Play, seen: _Seen, now: float) -> None:
-        self._mark_started(play)
-        hold_until = (play.try_audio_s or now) + seen.written_ms / 1000  # written_ms is 0 but for wav
-        if hold_until > now:
-            play.finish_at_s = hold_until
-        else:
-            self._end(play, sp.FINISHED, "")
-
-    def _retry(self, play: _Play, now: float, reason: str) -> None:
-        self._close_attempt(play)
-        play.incident = play.incident or (reason if play.started else sp.SOURCE_UNREACHABLE)
-        play.retry_at_s = now + min(_MAX_BACKOFF_S, 0.25 * 2 ** (play.tries - 1))
+        self._take(play, stream_watch.try_ended(play.watch, kind, seen, now), now)
 
     def _watch(self, now: float) -> None:
-        """Every poll: look at the output, then decide (hold, give up, reconnect, or let it play)."""
+        """Every poll: show the watch what the output shows, and take the steps it decides."""
         play = self._current
-        if play is None:
-            return
-        if play.finish_at_s is not None and now >= play.finish_at_s:
-            self._end(play, sp.FINISHED, "")
-        elif play.finish_at_s is None:
-            if play.attempt is not None:
-                self._note(play, play.attempt.look(), now)
-            if not play.ended:
-                self._supervise(play, now)
+        if play is not None:
+            seen = play.attempt.look() if play.attempt is not None else None
+            self._take(play, stream_watch.tick(play.watch, seen, now, self._limits), now)
 
-    def _supervise(self, play: _Play, now: float) -> None:
-        if now - play.last_progress_s > self._give_up_s:
-            self._give_up(play)
-        elif play.retry_at_s is not None and now >= play.retry_at_s:
-            self._try(play, now)
-        elif play.attempt is not None and is_url(play.source) and self._stalled(play, now):
-            self._retry(play, now, sp.STREAM_STALLED)  # a local file is not retried: give_up decides
-
-    def _note(self, play: _Play, seen: _Seen, now: float) -> None:
-        """Record what the output shows; the first audio out is "started"."""
-        play.time_ms = max(play.time_ms, seen.time_ms)
-        play.resumable = play.resumable or (seen.seekable and seen.length_ms > 0)
-        if seen.progress > play.progress:
-            play.try_audio_s = play.try_audio_s or now
-            play.progress, play.last_progress_s, play.incident = seen.progress, now, None
-            self._mark_started(play)
-        elif seen.output_refused:
-            self._end(play, sp.FAILED, sp.OUTPUT_ERROR)
-
-    def _mark_started(self, play: _Play) -> None:
-        if not play.started:
-            play.started = True
-            self._emit(play, sp.STARTED, "")
-
-    def _stalled(self, play: _Play, now: float) -> bool:
-        """No audio for stall_s; a try that has not played yet gets twice that to connect and buffer."""
-        if play.progress == 0:
-            return now - max(play.last_progress_s, play.try_begun_s) > 2 * self._stall_s
-        return now - play.last_progress_s > self._stall_s
-
-    def _give_up(self, play: _Play) -> None:
-        if is_url(play.source):
-            reason = play.incident or (sp.STREAM_STALLED if play.started else sp.SOURCE_UNREACHABLE)
-        else:
-            reason = sp.OUTPUT_ERROR if play.started else sp.DECODE_ERROR
-        self._end(play, sp.FAILED, reason)
+    def _take(self, play: _Play, steps: list[Step], now: float) -> None:
+        for step in steps:
+            if play.ended:
+                return
+            match step.act:
+                case Act.STARTED:
+                    self._emit(play, sp.STARTED, "")
+                case Act.FINISHED:
+                    self._end(play, sp.FINISHED, "")
+                case Act.FAILED:
+                    self._end(play, sp.FAILED, step.reason)
+                case Act.RETRY:
+                    self._close_attempt(play)
+                case Act.OPEN:
+                    self._try(play, now)
+                case _:
+                    assert_never(step.act)
 
     def _end(self, play: _Play, kind: str, detail: str) -> None:
         """Close libVLC first (so a WAV is complete), then report the one terminal event."""
