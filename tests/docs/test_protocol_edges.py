@@ -117,6 +117,6 @@ def test_the_mqtt5_server_session_the_doc_asks_for_names_real_properties() -> No
     assert "Session Expiry Interval" in section and "clean_start=False" in section
     seconds = re.search(r"properties\.SessionExpiryInterval = (\d+)", section)
     assert seconds and int(seconds.group(1)) > 0, section
-    props = Properties(PacketTypes.CONNECT)
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho leaves it unannotated
     props.SessionExpiryInterval = int(seconds.group(1))  # paho raises on a name that is not an MQTT 5 property
     assert f"sessionExpiryInterval: {seconds.group(1)}" in section
