@@ -1,7 +1,8 @@
-"""Hardware as data: reads hw/boards, hw/modems and hw/audio (TOML) into frozen dataclasses, checks each file
-(every problem at once, with its key path), and opens the relay adapter that a board's kind calls for.
+"""Hardware as data: reads hw/boards, hw/modems and hw/audio (TOML) into frozen dataclasses and checks each file
+(every problem at once, with its key path).
 
-Must not import gpiozero, serial or pymodbus: `open_relays` imports the one adapter it needs, when it needs it.
+Data only: must not import any adapter or hardware library (the composition root, agent.app.hardware, chooses and
+opens the adapter for a board's kind).
 """
 
 from __future__ import annotations
@@ -13,12 +14,9 @@ import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from agent.errors import ConfigError
-
-if TYPE_CHECKING:
-    from agent.ports import Relays
 
 HW_DIR = Path(__file__).resolve().parents[2] / "hw"
 ADDRESS_KEYS = {"gpio": "bcm", "serial": "relay", "modbus": "coil", "coproc": "bit"}  # kind -> channel key
@@ -367,48 +365,3 @@ def _documented(doc: dict[str, Any], problems: _Problems) -> dict[str, Any]:
     if "name" in doc and not isinstance(doc["name"], str):
         problems.append("name: must be a string (the file name without .toml)")
     return {key: _strings(doc.get(key, []), key, problems) for key in ("sources", "unconfirmed")}
-
-
-# ---- opening a board -------------------------------------------------------------------------------------------
-
-
-def open_relays(board: Board | str, *, zones: Iterable[int] | None = None, pin_factory: Any = None,
-                serial_url: str | None = None) -> Relays:
-    """The relay adapter for the board's kind, switched all off; the adapter's library is imported only here."""
-    if isinstance(board, str):
-        board = load_board(board)
-    wiring = board.wiring(zones)
-    if board.kind == "gpio":
-        from agent.adapters.relays.gpio_relays import GpioRelays
-
-        assert board.gpio is not None
-        return GpioRelays(_addresses(wiring), active_high=board.gpio.active_high, pin_factory=pin_factory)
-    return _open_serial_kind(board, wiring, _need_url(board, serial_url))
-
-
-def _open_serial_kind(board: Board, wiring: Mapping[int, Channel], url: str) -> Relays:
-    assert board.serial is not None
-    if board.kind == "serial":
-        from agent.adapters.relays.serial_relays import SerialRelays
-
-        assert board.lcus is not None
-        return SerialRelays(url, _addresses(wiring), link=board.serial, protocol=board.lcus)
-    if board.kind == "modbus":
-        from agent.adapters.relays.modbus_relays import ModbusRelays
-
-        assert board.modbus is not None
-        return ModbusRelays(url, _addresses(wiring), link=board.serial, settings=board.modbus)
-    from agent.adapters.relays.coproc_relays import CoprocRelays
-
-    return CoprocRelays(url, board=board, zones=list(wiring))
-
-
-def _addresses(wiring: Mapping[int, Channel]) -> dict[int, int]:
-    return {zone: channel.address for zone, channel in wiring.items()}
-
-
-def _need_url(board: Board, serial_url: str | None) -> str:
-    if not serial_url:
-        raise ConfigError(f"hardware.serial_url: board {board.name!r} is a {board.kind} board and needs its port "
-                          "(a pySerial URL: /dev/serial/by-id/..., /dev/ttyUSB0, socket://host:port)")
-    return serial_url
