@@ -7,15 +7,12 @@ opens the adapter for a board's kind).
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
-import tomllib
-import typing
-from collections.abc import Iterable, Mapping
-from dataclasses import MISSING, dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from agent.config.engine import Problems, build, hint, read_toml
 from agent.errors import ConfigError
 
 HW_DIR = Path(__file__).resolve().parents[2] / "hw"
@@ -139,7 +136,7 @@ class AudioOutput:
     unconfirmed: tuple[str, ...] = ()
 
 
-class _Problems(list[str]):
+class _Problems(Problems):
     """Problems found in one file; `raise_if_any` reports them all in one ConfigError."""
 
     def raise_if_any(self, path: Path) -> None:
@@ -160,52 +157,23 @@ def _read(folder: str, name: str, hw_dir: Path) -> tuple[Path, dict[str, Any]]:
     path = hw_dir / folder / f"{name}.toml"
     if not path.is_file():
         known = names(folder, hw_dir)
-        raise ConfigError(f"no {name!r} in {path.parent}{_hint(name, known)}; known: {', '.join(known)}")
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        raise ConfigError(f"no {name!r} in {path.parent}{hint(name, known)}; known: {', '.join(known)}")
+    doc = read_toml(path, "hardware description")
     if doc.get("name", name) != name:
         raise ConfigError(f"{path}: name {doc['name']!r} differs from the file name {name!r}")
     return path, doc
 
 
-def _hint(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 # ---- typed sections --------------------------------------------------------------------------------------------
 
 
-def _section(cls: type[T], table: Any, where: str, problems: _Problems, given: Mapping[str, Any] | None = None
+def _section(cls: type[T], table: Any, where: str, problems: _Problems, given: dict[str, Any] | None = None
              ) -> T | None:
-    """Build a flat dataclass from a TOML table, checking its keys and scalar types; None (and problems) if wrong.
-
-    `given` holds fields already built by the caller (lists, names); they are not looked up in the table.
-    """
-    if not isinstance(table, dict):
-        problems.append(f"{where}: must be a table")
-        return None
-    given = dict(given or {})
+    """A flat dataclass from a TOML table through the config engine; None when anything in it is wrong (the caller
+    then builds nothing from it)."""
     before = len(problems)
-    hints = typing.get_type_hints(cls)
-    spec = [f for f in dataclasses.fields(cast(Any, cls)) if f.name not in given]
-    known = {f.name for f in spec}
-    problems.extend(f"{where}.{key}: unknown key{_hint(key, known)}" for key in sorted(table.keys() - known))
-    problems.extend(f"{where}.{f.name}: missing" for f in spec if f.name not in table and f.default is MISSING)
-    values = {f.name: _value(hints[f.name], table[f.name], f"{where}.{f.name}", problems)
-              for f in spec if f.name in table}
-    return cls(**values, **given) if len(problems) == before else None
-
-
-def _value(kind: Any, value: Any, where: str, problems: _Problems) -> Any:
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
-        return value
-    problems.append(f"{where}: must be {kind.__name__}, got {value!r}")
-    return None
+    built = build(cls, table, where, problems, given=given)
+    return built if len(problems) == before else None
 
 
 def _strings(value: Any, where: str, problems: _Problems) -> tuple[str, ...]:
@@ -236,10 +204,10 @@ def load_board(name: str, hw_dir: Path = HW_DIR) -> Board:
 
 
 def _board(name: str, doc: dict[str, Any], problems: _Problems) -> Board | None:
-    problems.extend(f"{key}: unknown key{_hint(key, BOARD_KEYS)}" for key in sorted(doc.keys() - BOARD_KEYS))
+    problems.extend(f"{key}: unknown key{hint(key, BOARD_KEYS)}" for key in sorted(doc.keys() - BOARD_KEYS))
     kind = _text(doc, "kind", problems)
     if kind not in ADDRESS_KEYS:
-        problems.append(f"kind: must be one of {', '.join(ADDRESS_KEYS)}, got {kind!r}{_hint(kind, ADDRESS_KEYS)}")
+        problems.append(f"kind: must be one of {', '.join(ADDRESS_KEYS)}, got {kind!r}{hint(kind, ADDRESS_KEYS)}")
         return None
     channels = _channels(kind, doc.get("channels"), problems)
     numbers = {c.number for c in channels}
