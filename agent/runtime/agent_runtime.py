@@ -52,7 +52,7 @@ from agent.core.events import (
 from agent.errors import StoreError
 from agent.runtime import pages_view
 from agent.runtime.loop import Loop, TimerHandle
-from agent.runtime.parts import Inbox, Parts
+from agent.runtime.parts import EventFactory, Inbox, Parts
 
 log = logging.getLogger("loa.agent")
 CLOCK_CHECK_S = 60.0
@@ -82,7 +82,7 @@ class AgentRuntime:
         self._flush_sent_at = -1e9  # loop time of the last row sent (a kick waits out the gap since then)
         self._sent_since_up = 0
         self._feeding = False
-        self._follow_ups: deque[Any] = deque()  # events to handle once the one in hand is done (deliver)
+        self._follow_ups: deque[EventFactory] = deque()  # events to handle once the one in hand is done (deliver)
         if inbox is not None:
             inbox.open_for(self)
 
@@ -146,7 +146,7 @@ class AgentRuntime:
         finally:
             self._feeding = False
 
-    def deliver(self, make: Any) -> None:
+    def deliver(self, make: EventFactory) -> None:
         """On the loop thread only: the event is handled as soon as the one in hand is done, not behind everything
         else queued on the loop (the simulator's fakes, which share one loop with thousands of units)."""
         if self._feeding:
