@@ -1,4 +1,6 @@
-"""The composition root: builds the adapters from config in dependency order, runs the loop, stops in reverse.
+"""The composition root: builds the adapters from config in dependency order into one typed bundle (Parts) for the
+runtime, tells systemd how the agent is (READY, STATUS, a watchdog fed from the loop, STOPPING), runs the loop, and
+stops the parts in reverse (one ExitStack).
 
 The only module that knows every adapter. Must not contain decisions (they belong in agent.core).
 """
@@ -38,7 +40,7 @@ from agent.runtime.loop import Loop
 from agent.runtime.parts import Inbox, Parts
 from agent.runtime.preparer import Preparer
 
-if TYPE_CHECKING:  # imported where used: a cluster never loads the web adapters, an e-board never needs them early
+if TYPE_CHECKING:  # imported where used, so a unit loads only the adapters its config asks for
     from agent.adapters.audio.vlc_player import VlcPlayer
     from agent.adapters.web.chromium_snapshot import ChromiumCamera
     from agent.adapters.web.http_pages import PageServer, PageSettings

@@ -111,7 +111,7 @@ class AgentRuntime:
         self._inflight.clear()  # rows stay in the outbox and go again after the next connect: at least once
         self.feed(LinkDown(self.clock.now_ms(), reason))
         if self.service:
-            self.service.status(f"offline: {reason}")
+            self.service.status(f"offline: {' '.join(reason.split())}")  # one line: a newline ends the field
 
     def message(self, topic: str, payload: bytes, retained: bool) -> None:
         self.feed(MessageArrived(self.clock.now_ms(), topic, payload, retained))
