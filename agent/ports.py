@@ -54,6 +54,15 @@ class Clock(Protocol):
     def synced(self) -> bool: ...
 
 
+class ServiceManager(Protocol):
+    """The service manager the unit runs under (systemd's notify protocol): told when the agent is up, how it is,
+    and that it is stopping. Calls never raise and do nothing when no service manager listens."""
+
+    def ready(self, status: str = "") -> bool: ...
+    def status(self, text: str) -> bool: ...
+    def stopping(self) -> bool: ...
+
+
 # --- sound ---
 
 # on_event(play_id, kind, detail). Called from a library thread: it must only hand off (e.g. queue.put).

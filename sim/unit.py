@@ -25,6 +25,7 @@ from agent.fakes.relays import FakeRelays
 from agent.fakes.timed import CachedPreparer, ClockBase, SimClock, TimedPlayer
 from agent.runtime.agent_runtime import AgentRuntime
 from agent.runtime.loop import Loop
+from agent.runtime.parts import Parts
 from sim.counters import Counters
 from sim.fleet import Cluster
 from sim.models import OLD_VERSION, Models, UnitProfile, play_duration_s
@@ -99,14 +100,14 @@ class SimUnit:
         store = MemStore(ctx.backlog)
         clock = SimClock(ctx.clock, profile.skew_ms, profile.synced)
         device = Device(device_settings(ctx, cluster, profile.old_version), ctx.keys, DeviceState(), rng)
-        self.runtime = SimRuntime(device, ctx.loop, self.relays, store, clock, flush_rate_per_s=ctx.models.outbox_rate_per_s)
+        player = TimedPlayer(ctx.loop, lambda: play_duration_s(ctx.models, rng), ctx.models.start_delay_s,
+                             profile.player_fails, lambda _p, kind: ctx.counters.play(kind))
+        preparer = CachedPreparer(lambda make: self.runtime.post_event(make))  # answers only after boot()
+        parts = Parts(relays=self.relays, store=store, clock=clock, link=self, player=player, preparer=preparer)
+        self.runtime = SimRuntime(device, ctx.loop, parts, flush_rate_per_s=ctx.models.outbox_rate_per_s)
         self.runtime.phase_s = profile.hb_phase_s
         self.link = PahoLink(ctx.loop, link_settings(ctx, cluster, profile.old_version, bind), LinkCallbacks(
             on_up=self._up, on_down=self._down, on_message=self._message, on_puback=self.runtime.puback))
-        self.runtime.link = self
-        self.runtime.player = TimedPlayer(ctx.loop, lambda: play_duration_s(ctx.models, rng), ctx.models.start_delay_s,
-                                          profile.player_fails, lambda _p, kind: ctx.counters.play(kind))
-        self.runtime.preparer = CachedPreparer(self.runtime.post_event)
 
     # ---- lifecycle -----------------------------------------------------------------------------------------
 

@@ -1,4 +1,6 @@
-"""The composition root: builds the adapters from config in dependency order, runs the loop, stops in reverse.
+"""The composition root: builds the adapters from config in dependency order into one typed bundle (Parts) for the
+runtime, tells systemd how the agent is (READY, STATUS, a watchdog fed from the loop, STOPPING), runs the loop, and
+stops the parts in reverse (one ExitStack).
 
 The only module that knows every adapter. Must not contain decisions (they belong in agent.core).
 """
@@ -10,9 +12,10 @@ import logging
 import os
 import random
 import signal
+from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from joserfc.jwk import KeySet
@@ -32,22 +35,39 @@ from agent.core.topics import Topics, valid_name
 from agent.core.update import BootInfo, UpdateSettings
 from agent.core.verify import Policy, TrustError, load_trust
 from agent.errors import ConfigError
-from agent.ports import Relays
 from agent.runtime.agent_runtime import AgentRuntime
 from agent.runtime.loop import Loop
+from agent.runtime.parts import Inbox, Parts
 from agent.runtime.preparer import Preparer
+
+if TYPE_CHECKING:  # imported where used, so a unit loads only the adapters its config asks for
+    from agent.adapters.audio.vlc_player import VlcPlayer
+    from agent.adapters.web.chromium_snapshot import ChromiumCamera
+    from agent.adapters.web.http_pages import PageServer, PageSettings
+    from agent.runtime.updater import Updater
 
 log = logging.getLogger("loa.agent")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Agent:
+    """A built agent: its parts started in dependency order; closing it stops them in reverse."""
+
     config: Config
     loop: Loop
     store: SqliteStore
-    relays: Relays
+    parts: Parts
     runtime: AgentRuntime
-    link: PahoLink
+    stack: ExitStack
+
+    def close(self) -> None:
+        self.stack.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def read_trust(path: Path) -> KeySet:
@@ -120,7 +140,8 @@ def device_settings(cfg: Config, saved: dict[str, Any]) -> DeviceSettings:
 
 
 def build(cfg: Config) -> Agent:
-    """Everything is checked before anything starts: a bad file leaves nothing half-started."""
+    """Everything is checked before anything starts: a bad file leaves nothing half-started, and a part that cannot
+    start stops the ones started before it."""
     check_names(cfg)
     keys = read_trust(cfg.path(cfg.trust.jwks))
     password = read_password(cfg)
@@ -129,48 +150,67 @@ def build(cfg: Config) -> Agent:
                     "from a live one; use MQTT 5 where the broker has it")
     if cfg.mqtt.url.startswith("mqtt://"):
         log.warning("mqtt.url uses plain mqtt://: commands are signed, but reports travel unencrypted")
+    stack = ExitStack()
+    try:
+        return assemble(cfg, keys, password, stack)
+    except BaseException:
+        stack.close()
+        raise
+
+
+def assemble(cfg: Config, keys: KeySet, password: str, stack: ExitStack) -> Agent:
+    """Start in dependency order, each part's stop pushed as it starts: the stack stops them in reverse (audio and
+    relays off, the goodbye status, the link, the store, the loop)."""
+    loop = Loop()
+    stack.callback(loop.close)
     clock = SystemClock(cfg.trust.time_sync)
     store = SqliteStore(cfg.state_dir / "agent.sqlite3", max_outbox_rows=cfg.reports.outbox_max_rows)
+    stack.callback(store.close)
     saved = store.settings()
     if "trust" in saved:
         keys = load_trust(saved["trust"])
     state = DeviceState(seen=store.seen_commands(clock.now_ms() // 1000), time_floor_s=int(saved.get("time_floor_s", 0)),
                         saved=saved)
     device = Device(device_settings(cfg, saved), keys, state, random.Random())
-    loop = Loop()
-    relays = hardware.open_relays(cfg)
-    runtime = AgentRuntime(device, loop, relays, store, clock, language=cfg.device.language,
-                           flush_rate_per_s=cfg.reports.outbox_rate_per_s)
+    inbox = Inbox(loop)
     link = PahoLink(loop, link_settings(cfg, password), LinkCallbacks(
-        on_up=runtime.link_up, on_down=runtime.link_down, on_message=runtime.message, on_puback=runtime.puback))
-    runtime.link = link
+        on_up=inbox.link_up, on_down=inbox.link_down, on_message=inbox.message, on_puback=inbox.puback))
+    stack.callback(link.close)
+    goodbye = stack.enter_context(ExitStack())  # the runtime's goodbye: after audio and relays, before the link
+    relays = stack.enter_context(closing(hardware.relays_for(cfg, loop, inbox.post_event)))
+    pages, camera = open_board_pages(cfg, inbox, stack)
+    updater = stack.enter_context(closing(open_updater(cfg, loop, inbox)))
+    preparer, player = open_sound(cfg, inbox, stack)
+    service = SystemdNotifier()
+    parts = Parts(relays=relays, store=store, clock=clock, link=link, player=player, preparer=preparer,
+                  updater=updater, pages=pages, camera=camera, service=service)
+    runtime = AgentRuntime(device, loop, parts, inbox=inbox, language=cfg.device.language,
+                           flush_rate_per_s=cfg.reports.outbox_rate_per_s)
+    goodbye.callback(runtime.stop, offline_status(), Topics(cfg.mqtt.topic_prefix).report(cfg.device.id, "status"))
     if store.open_fault:  # a full card: the unit runs and says so
         runtime.store_fault(store.open_fault)
-    attach_sound(cfg, runtime)
-    attach_updates(cfg, runtime)
-    attach_pages(cfg, runtime)
-    if hardware.is_coproc(cfg):
-        hardware.attach_coproc(loop, relays, runtime)
-    hardware.start_modem_poller(cfg, runtime)
-    return Agent(cfg, loop, store, relays, runtime, link)
+    hardware.start_modem_poller(cfg, inbox.post_event)
+    feed_watchdog(loop, service)
+    stack.callback(service.stopping)  # the first thing said on the way out
+    return Agent(cfg, loop, store, parts, runtime, stack)
 
 
-def attach_sound(cfg: Config, runtime: AgentRuntime) -> None:
-    """libVLC for decoding, a verified content-addressed cache for downloads, espeak-ng for text."""
+def open_sound(cfg: Config, inbox: Inbox, stack: ExitStack) -> tuple[Preparer, VlcPlayer]:
+    """A verified content-addressed cache for downloads, espeak-ng for text, libVLC for decoding."""
     from agent.adapters.audio.download_cache import DownloadCache
     from agent.adapters.audio.espeak_tts import EspeakSpeech
     from agent.adapters.audio.vlc_player import VlcPlayer
 
     cache = DownloadCache(cfg.state_dir / "cache", quota_bytes=cfg.audio.cache_quota_mb * 1024 * 1024)
     speech = EspeakSpeech(cfg.state_dir / "tts")
-    runtime.player = VlcPlayer(output=audio_output(cfg))
-    runtime.preparer = Preparer(cache, speech, runtime.post_event)
+    preparer = stack.enter_context(closing(Preparer(cache, speech, inbox.post_event)))
+    return preparer, stack.enter_context(closing(VlcPlayer(output=audio_output(cfg))))
 
 
 # ---- the unit's pages (issues 6 and 7): separate from everything above ---------------------------------------------
 
 
-def attach_pages(cfg: Config, runtime: AgentRuntime) -> None:
+def open_board_pages(cfg: Config, inbox: Inbox, stack: ExitStack) -> tuple[PageServer | None, ChromiumCamera | None]:
     """The technician's status page when configured; on an e-board, the kiosk page and its snapshot camera.
     A port that cannot be opened is logged and the unit runs on without its pages: they never take it off the air."""
     from agent.adapters.web import kiosk_token
@@ -178,19 +218,20 @@ def attach_pages(cfg: Config, runtime: AgentRuntime) -> None:
 
     eboard, w = cfg.device.role == "eboard", cfg.web
     if not (eboard or w.status_port):
-        return
+        return None, None
     try:
-        pages = open_pages(cfg, runtime)
+        pages = stack.enter_context(closing(open_pages(cfg, inbox)))
     except OSError as exc:
         log.error("web: cannot open the unit's pages (%s); running without them", exc.strerror or exc)
-        return
-    runtime.pages = pages
-    if eboard:
-        kiosk_token.write_url(cfg.state_dir, pages.kiosk_url)
-        runtime.camera = ChromiumCamera(w.browser, pages.kiosk_url, (w.kiosk_width, w.kiosk_height), runtime.post_event)
+        return None, None
+    if not eboard:
+        return pages, None
+    kiosk_token.write_url(cfg.state_dir, pages.kiosk_url)
+    camera = ChromiumCamera(w.browser, pages.kiosk_url, (w.kiosk_width, w.kiosk_height), inbox.post_event)
+    return pages, stack.enter_context(closing(camera))
 
 
-def open_pages(cfg: Config, runtime: AgentRuntime) -> Any:
+def open_pages(cfg: Config, inbox: Inbox) -> PageServer:
     """With kiosk_port 0 the kiosk keeps the port of its last URL when it is still free, else takes a free one."""
     from dataclasses import replace
 
@@ -200,13 +241,13 @@ def open_pages(cfg: Config, runtime: AgentRuntime) -> Any:
     settings = page_settings(cfg)
     if settings.kiosk_port == 0 and (port := kiosk_token.previous_port(cfg.state_dir)):
         try:
-            return PageServer(replace(settings, kiosk_port=port), runtime.post_event)
+            return PageServer(replace(settings, kiosk_port=port), inbox.post_event)
         except OSError:
             pass
-    return PageServer(settings, runtime.post_event)
+    return PageServer(settings, inbox.post_event)
 
 
-def page_settings(cfg: Config) -> Any:
+def page_settings(cfg: Config) -> PageSettings:
     from agent.adapters.web import kiosk_token
     from agent.adapters.web.http_pages import PageSettings
 
@@ -259,7 +300,7 @@ def read_jwks(path: Path) -> list[dict[str, Any]]:
     return [k for k in keys if isinstance(k, dict)]
 
 
-def attach_updates(cfg: Config, runtime: AgentRuntime) -> None:
+def open_updater(cfg: Config, loop: Loop, inbox: Inbox) -> Updater:
     """Bundles are downloaded into their own verified cache; a restart is the loop stopping (the launcher restarts)."""
     from agent.adapters.audio.download_cache import DownloadCache
     from agent.runtime.updater import Updater
@@ -267,8 +308,7 @@ def attach_updates(cfg: Config, runtime: AgentRuntime) -> None:
     slots = ReleaseSlots(cfg.state_dir / "releases")
     max_bytes = cfg.update.max_bundle_mb * 1024 * 1024
     cache = DownloadCache(slots.downloads, quota_bytes=max_bytes)
-    loop = runtime.loop
-    runtime.updater = Updater(slots, cache, runtime.post_event, lambda: loop.post(loop.stop), max_bytes=4 * max_bytes)
+    return Updater(slots, cache, inbox.post_event, lambda: loop.post(loop.stop), max_bytes=4 * max_bytes)
 
 
 def link_settings(cfg: Config, password: str) -> LinkSettings:
@@ -283,7 +323,8 @@ def link_settings(cfg: Config, password: str) -> LinkSettings:
 
 
 def feed_watchdog(loop: Loop, notify: SystemdNotifier) -> None:
-    """Pinged from the loop itself, so a stuck loop stops the pings and systemd restarts the agent."""
+    """Pinged from the loop itself at half of WATCHDOG_USEC, so a stuck loop stops the pings and systemd restarts
+    the agent; nothing is scheduled when no watchdog is set."""
     every = notify.watchdog_interval_s()
     if not every:
         return
@@ -297,15 +338,9 @@ def feed_watchdog(loop: Loop, notify: SystemdNotifier) -> None:
 
 def run(cfg: Config) -> None:
     """Run in the foreground until SIGTERM or SIGINT; relays are off on the way out whatever happened."""
-    agent = build(cfg)
-    stop = lambda *_: agent.loop.post(agent.loop.stop)
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    try:
+    with build(cfg) as agent:
+        stop = lambda *_: agent.loop.post(agent.loop.stop)
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
         agent.runtime.start()
         agent.loop.run()
-    finally:
-        status_topic = Topics(cfg.mqtt.topic_prefix).report(cfg.device.id, "status")
-        agent.runtime.stop(offline_status(), status_topic)
-        agent.store.close()
-        agent.loop.close()

@@ -1,7 +1,9 @@
-"""Builds the unit's hardware from config for the composition root: the relays (fake, or a board described in
-hw/), the co-processor's duties on the loop (host heartbeat, output levels), and the modem poller's thread.
+"""Builds the unit's hardware for the composition root: the one factory that chooses the relay adapter for a kind of
+board described in hw/ (or the fake relays), the modem's telemetry, and the co-processor's duties on the loop.
 
-Holds no decisions. Hardware libraries are imported only by their adapters, through agent.catalog.boards.
+The catalog (agent.catalog) reads hw/ into data; this module turns that data into each adapter's own settings, so
+no adapter sees a catalog object and the catalog knows no adapter. A hardware library is imported only by its
+adapter, and an adapter only when a board of its kind is opened. Holds no decisions.
 """
 
 from __future__ import annotations
@@ -9,44 +11,120 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict
+from functools import partial
+from typing import TYPE_CHECKING
 
+from agent.catalog.boards import Board, Channel, load_board, load_modem
 from agent.config.unit import Config
-from agent.core.events import LevelObserved, Telemetry
+from agent.core.events import Event, LevelObserved, Telemetry
 from agent.errors import ConfigError, HardwareError, LoaError
 from agent.fakes.relays import FakeRelays
 from agent.ports import Relays
-from agent.runtime.agent_runtime import AgentRuntime
 from agent.runtime.loop import Loop
+
+if TYPE_CHECKING:
+    from gpiozero.pins import Factory
+
+    from agent.adapters.relays.coproc_relays import CoprocRelays
+    from agent.adapters.relays.serial_boundary import PortSettings
+    from agent.adapters.system.modem_at import ModemAT
 
 log = logging.getLogger("loa.agent")
 COPROC_MAX_ON_S = 900  # the co-processor cuts any relay after 15 minutes unless an emergency renews it
+Post = Callable[[Callable[[int], Event]], None]  # hands an event factory to the loop (an inbox's post_event)
 
 
-def open_relays(cfg: Config) -> Relays:
+# ---- relays ----------------------------------------------------------------------------------------------------
+
+
+def relays_for(cfg: Config, loop: Loop, post: Post) -> Relays:
+    """The unit's relays from [hardware]: the fake ones (with their journal), or the board named there; a
+    co-processor's duties (heartbeat, levels) start on the loop with it."""
     hw = cfg.hardware
     if hw.relays == "fake":
         return FakeRelays(hw.zones, journal=cfg.state_dir / "fake-relays.jsonl")
-    from agent.catalog import boards as hw_boards
-
     try:
-        return hw_boards.open_relays(hw.board, zones=hw.zones, serial_url=hw.serial_url or None)
+        board = load_board(hw.board)
+        if board.kind != "coproc":
+            return open_relays(board, zones=hw.zones, serial_url=hw.serial_url or None)
+        relays = open_coproc(board, _need_url(board, hw.serial_url or None), zones=hw.zones)
     except HardwareError:
         raise
     except LoaError as exc:
         raise ConfigError(f"hardware.board: {exc}") from None
+    attach_coproc(loop, relays, post)
+    return relays
+
+
+def open_relays(board: Board | str, *, zones: Iterable[int] | None = None, pin_factory: Factory | None = None,
+                serial_url: str | None = None) -> Relays:
+    """The relay adapter for the board's kind, switched all off."""
+    if isinstance(board, str):
+        board = load_board(board)
+    wiring = board.wiring(zones)
+    if board.kind == "gpio":
+        from agent.adapters.relays.gpio_relays import GpioRelays
+
+        assert board.gpio is not None
+        return GpioRelays(_addresses(wiring), active_high=board.gpio.active_high, pin_factory=pin_factory)
+    url = _need_url(board, serial_url)
+    if board.kind == "serial":
+        from agent.adapters.relays.serial_relays import LcusCodes, SerialRelays
+
+        assert board.lcus is not None
+        return SerialRelays(url, _addresses(wiring), link=_port(board), protocol=LcusCodes(**asdict(board.lcus)))
+    if board.kind == "modbus":
+        from agent.adapters.relays.modbus_relays import ModbusOptions, ModbusRelays
+
+        assert board.modbus is not None
+        return ModbusRelays(url, _addresses(wiring), link=_port(board), settings=ModbusOptions(**asdict(board.modbus)))
+    return open_coproc(board, url, zones=wiring)
+
+
+def open_coproc(board: Board | str, serial_url: str, *, zones: Iterable[int] | None = None) -> CoprocRelays:
+    """The co-processor's relays (its own type: it also has a heartbeat, levels, renewals and counters)."""
+    from agent.adapters.relays.coproc_relays import CoprocRelays, CoprocWiring
+
+    if isinstance(board, str):
+        board = load_board(board)
+    if board.serial is None or board.coproc is None:
+        raise ConfigError(f"hardware.board: {board.name!r} is a {board.kind} board, not a co-processor")
+    wiring = board.wiring(zones)
+    zone_of = {channel.number: zone for zone, channel in wiring.items()}
+    sensors = tuple((s.index, zone_of.get(s.channel)) for s in board.sensors)
+    return CoprocRelays(serial_url, CoprocWiring(
+        bits=_addresses(wiring), port=_port(board), sensors=sensors, protocol=board.coproc.protocol,
+        heartbeat_interval_s=board.coproc.heartbeat_interval_s))
 
 
 def is_coproc(cfg: Config) -> bool:
-    if cfg.hardware.relays != "board":
-        return False
-    from agent.catalog import boards as hw_boards
-
-    return hw_boards.load_board(cfg.hardware.board).kind == "coproc"
+    return cfg.hardware.relays == "board" and load_board(cfg.hardware.board).kind == "coproc"
 
 
-def every(loop: Loop, period_s: float, duty: Callable[[], Any]) -> None:
+def _port(board: Board) -> PortSettings:
+    from agent.adapters.relays.serial_boundary import PortSettings
+
+    assert board.serial is not None
+    return PortSettings(**asdict(board.serial))
+
+
+def _addresses(wiring: Mapping[int, Channel]) -> dict[int, int]:
+    return {zone: channel.address for zone, channel in wiring.items()}
+
+
+def _need_url(board: Board, serial_url: str | None) -> str:
+    if not serial_url:
+        raise ConfigError(f"hardware.serial_url: board {board.name!r} is a {board.kind} board and needs its port "
+                          "(a pySerial URL: /dev/serial/by-id/..., /dev/ttyUSB0, socket://host:port)")
+    return serial_url
+
+
+# ---- duties on the loop and the modem's thread -----------------------------------------------------------------
+
+
+def every(loop: Loop, period_s: float, duty: Callable[[], object]) -> None:
     """Run a hardware duty on the loop at a fixed period; a failure is logged and the duty goes on."""
     def tick() -> None:
         loop.call_later(period_s, tick)
@@ -58,32 +136,38 @@ def every(loop: Loop, period_s: float, duty: Callable[[], Any]) -> None:
     loop.call_later(0.0, tick)
 
 
-def attach_coproc(loop: Loop, relays: Any, runtime: AgentRuntime) -> None:
+def attach_coproc(loop: Loop, relays: CoprocRelays, post: Post) -> None:
     """The host heartbeat keeps the co-processor's fail-safe from cutting the relays; levels are proof of play."""
-    every(loop, relays.board.coproc.heartbeat_interval_s, relays.heartbeat)
+    every(loop, relays.wiring.heartbeat_interval_s, relays.heartbeat)
 
     def level() -> None:
         measured = [v for v in relays.levels() if v is not None]
-        runtime.post_event(lambda now: LevelObserved(now, max(measured, default=None)))
+        post(lambda now: LevelObserved(now, max(measured, default=None)))
 
     every(loop, 1.0, level)
 
 
-def start_modem_poller(cfg: Config, runtime: AgentRuntime) -> threading.Thread | None:
+def open_modem(serial_url: str, name: str, *, timeout_s: float | None = None) -> ModemAT:
+    """The AT port of the modem described in hw/modems/<name>.toml."""
+    from agent.adapters.system.modem_at import ModemAT, ModemCommands
+
+    p = load_modem(name)
+    commands = ModemCommands(signal=p.signal, operator=p.operator, registration=p.registration, iccid=p.iccid,
+                             iccid_reply=p.iccid_reply, baudrate=p.baudrate, timeout_s=p.timeout_s)
+    return ModemAT(serial_url, commands, timeout_s=timeout_s)
+
+
+def start_modem_poller(cfg: Config, post: Post) -> threading.Thread | None:
     """A query can block for seconds on a slow modem, so it runs on its own thread, never on the loop."""
     hw = cfg.hardware
     if not hw.modem_url:
         return None
-    from agent.adapters.system.modem_at import ModemAT
-    from agent.catalog.boards import load_modem
-
-    modem = ModemAT(hw.modem_url, profile=load_modem(hw.modem))
+    modem = open_modem(hw.modem_url, hw.modem)
 
     def poll() -> None:
         while True:
             try:
-                reading = modem.query()
-                runtime.post_event(lambda now, r=reading: Telemetry(now, r))
+                post(partial(Telemetry, modem=modem.query()))
             except HardwareError as exc:
                 log.warning("%s", exc)
             time.sleep(hw.modem_poll_s)

@@ -1,24 +1,19 @@
-"""Hardware as data: reads hw/boards, hw/modems and hw/audio (TOML) into frozen dataclasses, checks each file
-(every problem at once, with its key path), and opens the relay adapter that a board's kind calls for.
+"""Hardware as data: reads hw/boards, hw/modems and hw/audio (TOML) into frozen dataclasses and checks each file
+(every problem at once, with its key path).
 
-Must not import gpiozero, serial or pymodbus: `open_relays` imports the one adapter it needs, when it needs it.
+Data only: must not import any adapter or hardware library (the composition root, agent.app.hardware, chooses and
+opens the adapter for a board's kind).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
-import tomllib
-import typing
-from collections.abc import Iterable, Mapping
-from dataclasses import MISSING, dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
+from agent.config.engine import Problems, build, hint, read_toml
 from agent.errors import ConfigError
-
-if TYPE_CHECKING:
-    from agent.ports import Relays
 
 HW_DIR = Path(__file__).resolve().parents[2] / "hw"
 ADDRESS_KEYS = {"gpio": "bcm", "serial": "relay", "modbus": "coil", "coproc": "bit"}  # kind -> channel key
@@ -141,7 +136,7 @@ class AudioOutput:
     unconfirmed: tuple[str, ...] = ()
 
 
-class _Problems(list[str]):
+class _Problems(Problems):
     """Problems found in one file; `raise_if_any` reports them all in one ConfigError."""
 
     def raise_if_any(self, path: Path) -> None:
@@ -162,52 +157,23 @@ def _read(folder: str, name: str, hw_dir: Path) -> tuple[Path, dict[str, Any]]:
     path = hw_dir / folder / f"{name}.toml"
     if not path.is_file():
         known = names(folder, hw_dir)
-        raise ConfigError(f"no {name!r} in {path.parent}{_hint(name, known)}; known: {', '.join(known)}")
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        raise ConfigError(f"no {name!r} in {path.parent}{hint(name, known)}; known: {', '.join(known)}")
+    doc = read_toml(path, "hardware description")
     if doc.get("name", name) != name:
         raise ConfigError(f"{path}: name {doc['name']!r} differs from the file name {name!r}")
     return path, doc
 
 
-def _hint(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 # ---- typed sections --------------------------------------------------------------------------------------------
 
 
-def _section(cls: type[T], table: Any, where: str, problems: _Problems, given: Mapping[str, Any] | None = None
+def _section(cls: type[T], table: Any, where: str, problems: _Problems, given: dict[str, Any] | None = None
              ) -> T | None:
-    """Build a flat dataclass from a TOML table, checking its keys and scalar types; None (and problems) if wrong.
-
-    `given` holds fields already built by the caller (lists, names); they are not looked up in the table.
-    """
-    if not isinstance(table, dict):
-        problems.append(f"{where}: must be a table")
-        return None
-    given = dict(given or {})
+    """A flat dataclass from a TOML table through the config engine; None when anything in it is wrong (the caller
+    then builds nothing from it)."""
     before = len(problems)
-    hints = typing.get_type_hints(cls)
-    spec = [f for f in dataclasses.fields(cast(Any, cls)) if f.name not in given]
-    known = {f.name for f in spec}
-    problems.extend(f"{where}.{key}: unknown key{_hint(key, known)}" for key in sorted(table.keys() - known))
-    problems.extend(f"{where}.{f.name}: missing" for f in spec if f.name not in table and f.default is MISSING)
-    values = {f.name: _value(hints[f.name], table[f.name], f"{where}.{f.name}", problems)
-              for f in spec if f.name in table}
-    return cls(**values, **given) if len(problems) == before else None
-
-
-def _value(kind: Any, value: Any, where: str, problems: _Problems) -> Any:
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
-        return value
-    problems.append(f"{where}: must be {kind.__name__}, got {value!r}")
-    return None
+    built = build(cls, table, where, problems, given=given)
+    return built if len(problems) == before else None
 
 
 def _strings(value: Any, where: str, problems: _Problems) -> tuple[str, ...]:
@@ -238,10 +204,10 @@ def load_board(name: str, hw_dir: Path = HW_DIR) -> Board:
 
 
 def _board(name: str, doc: dict[str, Any], problems: _Problems) -> Board | None:
-    problems.extend(f"{key}: unknown key{_hint(key, BOARD_KEYS)}" for key in sorted(doc.keys() - BOARD_KEYS))
+    problems.extend(f"{key}: unknown key{hint(key, BOARD_KEYS)}" for key in sorted(doc.keys() - BOARD_KEYS))
     kind = _text(doc, "kind", problems)
     if kind not in ADDRESS_KEYS:
-        problems.append(f"kind: must be one of {', '.join(ADDRESS_KEYS)}, got {kind!r}{_hint(kind, ADDRESS_KEYS)}")
+        problems.append(f"kind: must be one of {', '.join(ADDRESS_KEYS)}, got {kind!r}{hint(kind, ADDRESS_KEYS)}")
         return None
     channels = _channels(kind, doc.get("channels"), problems)
     numbers = {c.number for c in channels}
@@ -367,48 +333,3 @@ def _documented(doc: dict[str, Any], problems: _Problems) -> dict[str, Any]:
     if "name" in doc and not isinstance(doc["name"], str):
         problems.append("name: must be a string (the file name without .toml)")
     return {key: _strings(doc.get(key, []), key, problems) for key in ("sources", "unconfirmed")}
-
-
-# ---- opening a board -------------------------------------------------------------------------------------------
-
-
-def open_relays(board: Board | str, *, zones: Iterable[int] | None = None, pin_factory: Any = None,
-                serial_url: str | None = None) -> Relays:
-    """The relay adapter for the board's kind, switched all off; the adapter's library is imported only here."""
-    if isinstance(board, str):
-        board = load_board(board)
-    wiring = board.wiring(zones)
-    if board.kind == "gpio":
-        from agent.adapters.relays.gpio_relays import GpioRelays
-
-        assert board.gpio is not None
-        return GpioRelays(_addresses(wiring), active_high=board.gpio.active_high, pin_factory=pin_factory)
-    return _open_serial_kind(board, wiring, _need_url(board, serial_url))
-
-
-def _open_serial_kind(board: Board, wiring: Mapping[int, Channel], url: str) -> Relays:
-    assert board.serial is not None
-    if board.kind == "serial":
-        from agent.adapters.relays.serial_relays import SerialRelays
-
-        assert board.lcus is not None
-        return SerialRelays(url, _addresses(wiring), link=board.serial, protocol=board.lcus)
-    if board.kind == "modbus":
-        from agent.adapters.relays.modbus_relays import ModbusRelays
-
-        assert board.modbus is not None
-        return ModbusRelays(url, _addresses(wiring), link=board.serial, settings=board.modbus)
-    from agent.adapters.relays.coproc_relays import CoprocRelays
-
-    return CoprocRelays(url, board=board, zones=list(wiring))
-
-
-def _addresses(wiring: Mapping[int, Channel]) -> dict[int, int]:
-    return {zone: channel.address for zone, channel in wiring.items()}
-
-
-def _need_url(board: Board, serial_url: str | None) -> str:
-    if not serial_url:
-        raise ConfigError(f"hardware.serial_url: board {board.name!r} is a {board.kind} board and needs its port "
-                          "(a pySerial URL: /dev/serial/by-id/..., /dev/ttyUSB0, socket://host:port)")
-    return serial_url

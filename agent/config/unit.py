@@ -5,32 +5,14 @@ Must not import adapters or the core; it only reads the file it is given.
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
-import tomllib
-import types
 import typing
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from agent.config.engine import Problems, as_dict, between, build, checked, non_empty, one_of, read_toml, unknown_keys
 from agent.errors import ConfigError
-
-Check = Callable[[Any], "str | None"]
-
-
-def _between(low: float, high: float) -> Check:
-    return lambda v: None if low <= v <= high else f"must be between {low:g} and {high:g}"
-
-
-def _one_of(*allowed: str) -> Check:
-    return lambda v: None if v in allowed else f"must be one of {', '.join(allowed)}"
-
-
-def _non_empty(v: Any) -> str | None:
-    return None if v else "must not be empty"
 
 
 def _audio_output(v: str) -> str | None:
@@ -44,23 +26,19 @@ def _quiet_hours(v: str) -> str | None:
     return None if v == "off" or parse_window(v) else "must be HH:MM-HH:MM or off"
 
 
-def _check(fn: Check) -> Any:
-    return {"check": fn}
-
-
 @dataclass(frozen=True)
 class DeviceSection:
-    id: str = field(metadata=_check(_non_empty))
+    id: str = field(metadata=checked(non_empty))
     groups: tuple[str, ...] = ()
-    role: str = field(default="cluster", metadata=_check(_one_of("cluster", "eboard")))
+    role: str = field(default="cluster", metadata=checked(one_of("cluster", "eboard")))
     state_dir: str = "."
-    language: str = field(default="vi", metadata=_check(_one_of("vi", "en")))
+    language: str = field(default="vi", metadata=checked(one_of("vi", "en")))
     timezone: str = "Asia/Ho_Chi_Minh"
 
 
 @dataclass(frozen=True)
 class MqttSection:
-    url: str = field(metadata=_check(_non_empty))
+    url: str = field(metadata=checked(non_empty))
     allow_plain: bool = False
     ca: str = ""
     cert: str = ""
@@ -68,52 +46,52 @@ class MqttSection:
     username: str = ""
     password_file: str = ""
     topic_prefix: str = "loa/v1"
-    protocol: str = field(default="5", metadata=_check(_one_of("5", "3.1.1")))
-    keepalive_s: int = field(default=60, metadata=_check(_between(5, 1200)))
-    reconnect_min_s: float = field(default=1.0, metadata=_check(_between(0.05, 60)))
-    reconnect_max_s: float = field(default=120.0, metadata=_check(_between(1, 3600)))
+    protocol: str = field(default="5", metadata=checked(one_of("5", "3.1.1")))
+    keepalive_s: int = field(default=60, metadata=checked(between(5, 1200)))
+    reconnect_min_s: float = field(default=1.0, metadata=checked(between(0.05, 60)))
+    reconnect_max_s: float = field(default=120.0, metadata=checked(between(1, 3600)))
 
 
 @dataclass(frozen=True)
 class TrustSection:
-    jwks: str = field(metadata=_check(_non_empty))
+    jwks: str = field(metadata=checked(non_empty))
     issuers: tuple[str, ...] = ("province",)
-    max_lifetime_s: int = field(default=3600, metadata=_check(_between(10, 7 * 86400)))
-    clock_skew_s: int = field(default=60, metadata=_check(_between(0, 900)))
-    max_command_bytes: int = field(default=16384, metadata=_check(_between(512, 1 << 20)))
-    time_sync: str = field(default="auto", metadata=_check(_one_of("auto", "systemd", "assume")))
+    max_lifetime_s: int = field(default=3600, metadata=checked(between(10, 7 * 86400)))
+    clock_skew_s: int = field(default=60, metadata=checked(between(0, 900)))
+    max_command_bytes: int = field(default=16384, metadata=checked(between(512, 1 << 20)))
+    time_sync: str = field(default="auto", metadata=checked(one_of("auto", "systemd", "assume")))
 
 
 @dataclass(frozen=True)
 class ReportsSection:
-    heartbeat_s: int = field(default=60, metadata=_check(_between(5, 3600)))
-    outbox_rate_per_s: float = field(default=20.0, metadata=_check(_between(0.1, 1000)))
-    outbox_max_rows: int = field(default=100_000, metadata=_check(_between(100, 10_000_000)))
+    heartbeat_s: int = field(default=60, metadata=checked(between(5, 3600)))
+    outbox_rate_per_s: float = field(default=20.0, metadata=checked(between(0.1, 1000)))
+    outbox_max_rows: int = field(default=100_000, metadata=checked(between(100, 10_000_000)))
 
 
 @dataclass(frozen=True)
 class HardwareSection:
-    relays: str = field(default="fake", metadata=_check(_one_of("fake", "board")))
+    relays: str = field(default="fake", metadata=checked(one_of("fake", "board")))
     board: str = ""  # hw/boards/<name>.toml when relays = "board"
     serial_url: str = ""  # pySerial URL of a serial, Modbus or co-processor board
     modem: str = "quectel-ec25"  # hw/modems/<name>.toml
     modem_url: str = ""  # pySerial URL of the modem's AT port; empty: no telemetry
-    modem_poll_s: int = field(default=60, metadata=_check(_between(5, 3600)))
+    modem_poll_s: int = field(default=60, metadata=checked(between(5, 3600)))
     zones: tuple[int, ...] = (1, 2)
-    volume_pct: int = field(default=70, metadata=_check(_between(0, 100)))
-    max_volume_pct: int = field(default=90, metadata=_check(_between(0, 100)))
+    volume_pct: int = field(default=70, metadata=checked(between(0, 100)))
+    max_volume_pct: int = field(default=90, metadata=checked(between(0, 100)))
 
 
 @dataclass(frozen=True)
 class AudioSection:
-    output: str = field(default="null", metadata=_check(_audio_output))
-    quiet_hours: str = field(default="22:00-05:00", metadata=_check(_quiet_hours))
-    emergency_volume_pct: int = field(default=100, metadata=_check(_between(0, 100)))
-    warmup_s: float = field(default=1.0, metadata=_check(_between(0, 30)))
-    tail_s: float = field(default=2.0, metadata=_check(_between(0, 60)))
-    stagger_s: float = field(default=0.5, metadata=_check(_between(0, 10)))
-    max_on_s: int = field(default=3600, metadata=_check(_between(10, 6 * 3600)))
-    cache_quota_mb: int = field(default=512, metadata=_check(_between(1, 1 << 20)))
+    output: str = field(default="null", metadata=checked(_audio_output))
+    quiet_hours: str = field(default="22:00-05:00", metadata=checked(_quiet_hours))
+    emergency_volume_pct: int = field(default=100, metadata=checked(between(0, 100)))
+    warmup_s: float = field(default=1.0, metadata=checked(between(0, 30)))
+    tail_s: float = field(default=2.0, metadata=checked(between(0, 60)))
+    stagger_s: float = field(default=0.5, metadata=checked(between(0, 10)))
+    max_on_s: int = field(default=3600, metadata=checked(between(10, 6 * 3600)))
+    cache_quota_mb: int = field(default=512, metadata=checked(between(1, 1 << 20)))
 
 
 @dataclass(frozen=True)
@@ -122,12 +100,12 @@ class WebSection:
     that `loa provision` writes) and, on an e-board, the kiosk page on 127.0.0.1 for the board's own browser."""
 
     status_bind: str = "127.0.0.1"
-    status_port: int = field(default=0, metadata=_check(_between(0, 65535)))  # 0: no status page
+    status_port: int = field(default=0, metadata=checked(between(0, 65535)))  # 0: no status page
     password_hash_file: str = ""
-    session_minutes: int = field(default=30, metadata=_check(_between(1, 24 * 60)))
-    kiosk_port: int = field(default=0, metadata=_check(_between(0, 65535)))  # 0: any free port (see kiosk.url)
-    kiosk_width: int = field(default=1920, metadata=_check(_between(160, 7680)))
-    kiosk_height: int = field(default=1080, metadata=_check(_between(120, 4320)))
+    session_minutes: int = field(default=30, metadata=checked(between(1, 24 * 60)))
+    kiosk_port: int = field(default=0, metadata=checked(between(0, 65535)))  # 0: any free port (see kiosk.url)
+    kiosk_width: int = field(default=1920, metadata=checked(between(160, 7680)))
+    kiosk_height: int = field(default=1080, metadata=checked(between(120, 4320)))
     browser: str = "/usr/bin/chromium"  # renders the kiosk page for `snapshot`
 
 
@@ -137,9 +115,9 @@ class UpdateSection:
     (`loa release keygen`), never the command key; empty: the unit refuses every update."""
 
     trust: str = ""
-    check_s: int = field(default=60, metadata=_check(_between(5, 1800)))  # the new version's health check
-    start_s: int = field(default=180, metadata=_check(_between(10, 3600)))  # the launcher's deadline for a trial
-    max_bundle_mb: int = field(default=64, metadata=_check(_between(1, 1024)))
+    check_s: int = field(default=60, metadata=checked(between(5, 1800)))  # the new version's health check
+    start_s: int = field(default=180, metadata=checked(between(10, 3600)))  # the launcher's deadline for a trial
+    max_bundle_mb: int = field(default=64, metadata=checked(between(1, 1024)))
 
 
 @dataclass(frozen=True)
@@ -169,87 +147,23 @@ _SECTIONS = {k: v for k, v in typing.get_type_hints(Config).items() if k != "bas
 def load(path: str | Path) -> Config:
     """Read and validate a config file. Raises ConfigError listing every problem, one per line, each with its key."""
     file = Path(path)
-    try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{file}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{file}: cannot read config file ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{file}: not valid TOML ({exc})") from None
-    return parse(raw, base_dir=file.resolve().parent)
+    return parse(read_toml(file, "config file"), base_dir=file.resolve().parent)
 
 
 def parse(raw: dict[str, Any], *, base_dir: Path = Path(".")) -> Config:
-    errors: list[str] = []
-    _unknown_keys(raw, list(_SECTIONS), "", errors)
+    problems = Problems()
+    unknown_keys(raw, _SECTIONS, "", problems)
     sections: dict[str, Any] = {}
     for name, cls in _SECTIONS.items():
         table = raw.get(name, {})
         if not isinstance(table, dict):
-            errors.append(f"{name}: must be a table [{name}]")
+            problems.append(f"{name}: must be a table [{name}]")
             continue
-        sections[name] = _build(cls, table, name, errors)
-    errors.extend(_cross_checks(sections))
-    if errors:
-        raise ConfigError("\n".join(errors))
+        sections[name] = build(cls, table, name, problems)
+    problems.extend(_cross_checks(sections))
+    if problems:
+        raise ConfigError("\n".join(problems))
     return Config(base_dir=base_dir, **sections)
-
-
-def _unknown_keys(table: dict[str, Any], known: list[str], prefix: str, errors: list[str]) -> None:
-    for key in table:
-        if key not in known:
-            hint = difflib.get_close_matches(key, known, n=1)
-            tip = f" (did you mean '{hint[0]}'?)" if hint else ""
-            errors.append(f"{prefix}{_shown(key)}: unknown key{tip}")
-
-
-def _shown(key: str) -> str:
-    """A key as it can stand on one error line: TOML allows line breaks and blanks in quoted keys."""
-    return key if key.isprintable() and key.strip() == key and key else repr(key)
-
-
-def _build(cls: Any, table: dict[str, Any], section: str, errors: list[str]) -> Any:
-    hints = typing.get_type_hints(cls)
-    fields = dataclasses.fields(cls)
-    _unknown_keys(table, [f.name for f in fields], f"{section}.", errors)
-    values: dict[str, Any] = {}
-    for f in fields:
-        key = f"{section}.{f.name}"
-        if f.name not in table:
-            if f.default is dataclasses.MISSING:
-                errors.append(f"{key}: required key is missing")
-            continue
-        problem = _type_problem(table[f.name], hints[f.name]) or _value_problem(table[f.name], f)
-        if problem:
-            errors.append(f"{key}: {problem} (got {table[f.name]!r})")
-        else:
-            values[f.name] = tuple(table[f.name]) if isinstance(table[f.name], list) else table[f.name]
-    try:
-        return cls(**values)
-    except TypeError:
-        return None  # a required key is missing; already reported
-
-
-def _type_problem(value: Any, hint: Any) -> str | None:
-    if typing.get_origin(hint) is tuple:
-        item = typing.get_args(hint)[0]
-        ok = isinstance(value, list) and all(_is(v, item) for v in value)
-        return None if ok else f"must be a list of {item.__name__}"
-    return None if _is(value, hint) else f"must be {getattr(hint, '__name__', hint)}"
-
-
-def _is(value: Any, hint: Any) -> bool:
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, hint) if isinstance(hint, type) else not isinstance(hint, types.UnionType)
-
-
-def _value_problem(value: Any, f: dataclasses.Field[Any]) -> str | None:
-    check: Check | None = f.metadata.get("check")
-    return check(value) if check else None
 
 
 def _cross_checks(sections: dict[str, Any]) -> list[str]:

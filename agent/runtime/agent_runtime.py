@@ -50,9 +50,9 @@ from agent.core.events import (
     TimerFired,
 )
 from agent.errors import StoreError
-from agent.ports import Camera, Clock, Link, Pages, Player, Preparing, Relays, Store, Updating
 from agent.runtime import pages_view
 from agent.runtime.loop import Loop, TimerHandle
+from agent.runtime.parts import EventFactory, Inbox, Parts
 
 log = logging.getLogger("loa.agent")
 CLOCK_CHECK_S = 60.0
@@ -60,15 +60,17 @@ CLOCK_CHECK_S = 60.0
 
 
 class AgentRuntime:
-    def __init__(self, device: Device, loop: Loop, relays: Relays, store: Store, clock: Clock, *,
+    """`parts` are the adapters, made, started and stopped by whoever made them (the composition root, the simulator,
+    a test); `inbox`, when given, is the one those parts were told to report to."""
+
+    def __init__(self, device: Device, loop: Loop, parts: Parts, *, inbox: Inbox | None = None,
                  language: str = "vi", flush_rate_per_s: float = 20.0) -> None:
-        self.device, self.loop, self.relays, self.store, self.clock = device, loop, relays, store, clock
-        self.link: Link | None = None
-        self.player: Player | None = None
-        self.preparer: Preparing | None = None
-        self.updater: Updating | None = None
-        self.pages: Pages | None = None  # the status and kiosk pages read a view published after every event
-        self.camera: Camera | None = None  # e-boards: snapshots of the board
+        self.device, self.loop, self.parts = device, loop, parts
+        self.relays, self.store, self.clock = parts.relays, parts.store, parts.clock
+        self.link, self.player, self.preparer, self.updater = parts.link, parts.player, parts.preparer, parts.updater
+        self.pages = parts.pages  # the status and kiosk pages read a view published after every event
+        self.camera = parts.camera  # e-boards: snapshots of the board
+        self.service = parts.service
         self.language = language
         self.online = False
         self.volume_pct = 0
@@ -79,11 +81,16 @@ class AgentRuntime:
         self._flush_timer: TimerHandle | None = None
         self._flush_sent_at = -1e9  # loop time of the last row sent (a kick waits out the gap since then)
         self._feeding = False
-        self._follow_ups: deque[Any] = deque()  # events to handle once the one in hand is done (deliver)
+        self._follow_ups: deque[EventFactory] = deque()  # events to handle once the one in hand is done (deliver)
+        if inbox is not None:
+            inbox.open_for(self)
 
     # ---- callbacks from adapters (already on the loop thread) -----------------------------------------------
 
     def start(self) -> None:
+        """Ready at once, before the first connect: a unit plays its schedule and emergencies offline."""
+        if self.service:
+            self.service.ready("offline")
         self._synced = self.clock.synced()
         self.feed(Started(self.clock.now_ms(), clock_synced=self._synced))
         self.feed(OutboxChanged(self.clock.now_ms(), self.store.outbox_count()))
@@ -94,11 +101,15 @@ class AgentRuntime:
         self._inflight.clear()
         self.feed(LinkUp(self.clock.now_ms()))
         self._kick_flush()
+        if self.service:
+            self.service.status("online")
 
     def link_down(self, reason: str) -> None:
         self.online = False
         self._inflight.clear()  # rows stay in the outbox and go again after the next connect: at least once
         self.feed(LinkDown(self.clock.now_ms(), reason))
+        if self.service:
+            self.service.status(f"offline: {' '.join(reason.split())}")  # one line: a newline ends the field
 
     def message(self, topic: str, payload: bytes, retained: bool) -> None:
         self.feed(MessageArrived(self.clock.now_ms(), topic, payload, retained))
@@ -133,7 +144,7 @@ class AgentRuntime:
         finally:
             self._feeding = False
 
-    def deliver(self, make: Any) -> None:
+    def deliver(self, make: EventFactory) -> None:
         """On the loop thread only: the event is handled as soon as the one in hand is done, not behind everything
         else queued on the loop (the simulator's fakes, which share one loop with thousands of units)."""
         if self._feeding:
@@ -287,19 +298,10 @@ class AgentRuntime:
     # ---- shutdown ------------------------------------------------------------------------------------------
 
     def stop(self, offline_payload: bytes, status_topic: str) -> None:
-        """Audio and relays off first, then a goodbye status (a clean disconnect does not fire the last will)."""
-        if self.player:
-            self.player.close()
-        if self.preparer:
-            self.preparer.close()
-        for part in (self.camera, self.pages):
-            if part:
-                part.close()
-        self.relays.close()
+        """A goodbye status (a clean disconnect does not fire the last will); the parts are stopped by their maker,
+        audio and relays before this, the link after it."""
         self._log("info", "agent_stopping", {})
         if self.online and self.link:
             self.link.publish(status_topic, offline_payload, 1, True)
         for handle in self._timers.values():
             handle.cancel()
-        if self.link:
-            self.link.close()

@@ -2,15 +2,16 @@
 URL (/dev/ttyAMA0 on a unit, socket://127.0.0.1:PORT for the firmware running on a PC).
 
 The co-processor owns the relays: it cuts them when heartbeat() stops arriving, so the runtime must call
-heartbeat() every board.coproc.heartbeat_interval_s (0.5 s). read() is the mask read back from its pins.
+heartbeat() every wiring.heartbeat_interval_s (0.5 s). read() is the mask read back from its pins.
 Its one library is pySerial; must not import firmware/ or the core.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import TypeVar
 
 import serial
@@ -34,11 +35,9 @@ from agent.adapters.relays.coproc_frames import (
     parse_reply,
     request,
 )
-from agent.adapters.relays.serial_boundary import serial_boundary
-from agent.catalog.boards import Board, SerialLink, load_board
-from agent.errors import ConfigError, FrameError, HardwareError
+from agent.adapters.relays.serial_boundary import PortSettings, serial_boundary
+from agent.errors import FrameError, HardwareError
 
-DEFAULT_BOARD = "pico-coproc"
 POLL_S = 0.005  # serial read timeout while waiting for a reply
 R = TypeVar("R", bound=Reply)
 
@@ -47,10 +46,22 @@ def _boundary(url: str, what: str) -> AbstractContextManager[None]:
     return serial_boundary("coproc", url, what, FrameError)
 
 
+@dataclass(frozen=True)
+class CoprocWiring:
+    """What the adapter needs to know of the board: the relay bit of each zone, which zone each level sensor listens
+    to (in the firmware's sensor order by index; None: no zone in use), and the protocol's settings."""
+
+    bits: Mapping[int, int]  # zone -> relay bit of the co-processor's mask
+    port: PortSettings
+    sensors: tuple[tuple[int, int | None], ...] = ()  # (sensor index, zone)
+    protocol: int = 1
+    heartbeat_interval_s: float = 0.5
+
+
 class FramedPort:
     """One request, one reply: writes a frame and waits for the frame that answers it (same SEQ, reply code)."""
 
-    def __init__(self, url: str, link: SerialLink) -> None:
+    def __init__(self, url: str, link: PortSettings) -> None:
         self.url = url
         self._timeout_s = link.timeout_s
         self.reader = FrameReader()
@@ -88,20 +99,16 @@ class FramedPort:
 
 
 class CoprocRelays:
-    """Zones map to co-processor relay bits through the board's data (hw/boards/pico-coproc.toml by default).
+    """Zones map to co-processor relay bits through the wiring (from the board's data, hw/boards/pico-coproc.toml).
 
     Opening checks the protocol version and the relay count, beats once and switches every relay off.
     """
 
-    def __init__(self, serial_url: str, *, board: Board | None = None, zones: Iterable[int] | None = None) -> None:
-        board = board if board is not None else load_board(DEFAULT_BOARD)
-        if board.serial is None or board.coproc is None:
-            raise ConfigError(f"hardware.board: {board.name!r} is a {board.kind} board, not a co-processor")
-        self.board = board
-        self._protocol = board.coproc.protocol
-        self._wiring = board.wiring(zones)
-        self._bits = {zone: channel.address for zone, channel in self._wiring.items()}
-        self._port = FramedPort(serial_url, board.serial)
+    def __init__(self, serial_url: str, wiring: CoprocWiring) -> None:
+        self.wiring = wiring
+        self._protocol = wiring.protocol
+        self._bits = dict(wiring.bits)
+        self._port = FramedPort(serial_url, wiring.port)
         self._seq = 0
         try:
             self.version = self._check_version()
@@ -151,14 +158,13 @@ class CoprocRelays:
         """Output level in dBFS for each sensor of the board's data, in its order; silence reads -100.0 (the
         firmware's floor, a measurement); None for a sensor the co-processor does not report."""
         measured = self._expect(Command.READ_SENSORS, b"", SensorLevels).levels_cdbfs
-        return [measured[s.index] / 100 if s.index < len(measured) else None for s in self.board.sensors]
+        return [measured[index] / 100 if index < len(measured) else None for index, _ in self.wiring.sensors]
 
     def level_of(self, zone: int) -> float | None:
         """The level of the sensor listening to this zone's amplifier; None when no sensor does."""
         self._bit(zone)
-        channel = self._wiring[zone].number
         levels = self.levels()
-        return next((lvl for s, lvl in zip(self.board.sensors, levels) if s.channel == channel), None)
+        return next((lvl for (_, heard), lvl in zip(self.wiring.sensors, levels) if heard == zone), None)
 
     def stats(self) -> dict[str, int]:
         """The co-processor's counters, plus this side's rejected bytes and frames (prefixed agent_)."""

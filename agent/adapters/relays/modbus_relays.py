@@ -8,6 +8,7 @@ the core.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pymodbus import ModbusException
@@ -15,8 +16,14 @@ from pymodbus.client import ModbusSerialClient
 from pymodbus.constants import ExcCodes
 from pymodbus.framer import FramerType
 
-from agent.catalog.boards import ModbusSettings, SerialLink
+from agent.adapters.relays.serial_boundary import PortSettings
 from agent.errors import HardwareError
+
+
+@dataclass(frozen=True)
+class ModbusOptions:
+    device_id: int = 1  # the board's Modbus address
+    retries: int = 1
 
 
 def _exception_name(code: int) -> str:
@@ -29,7 +36,7 @@ def _exception_name(code: int) -> str:
 class ModbusRelays:
     """`coils` maps zone -> coil address; all coils are written off on opening."""
 
-    def __init__(self, url: str, coils: Mapping[int, int], *, link: SerialLink, settings: ModbusSettings) -> None:
+    def __init__(self, url: str, coils: Mapping[int, int], *, link: PortSettings, settings: ModbusOptions) -> None:
         self._url = url
         self._coils = dict(coils)
         self._device_id = settings.device_id

@@ -1,5 +1,5 @@
-"""The pySerial error boundary shared by the serial adapters (relay modules, the co-processor, AT modems):
-library errors become HardwareError, keeping the library's message and errno.
+"""What the serial adapters (relay modules, the co-processor, AT modems) share: their port settings, and the pySerial
+error boundary (library errors become HardwareError, keeping the library's message and errno).
 
 Must not import the core or the runtime.
 """
@@ -8,10 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import serial
 
 from agent.errors import HardwareError
+
+
+@dataclass(frozen=True)
+class PortSettings:
+    """How to talk on the port: framing and how long one exchange may take."""
+
+    baudrate: int
+    bytesize: int = 8
+    parity: str = "N"
+    stopbits: int = 1
+    timeout_s: float = 0.5
 
 
 @contextmanager

@@ -9,15 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 
 import serial
 
-from agent.adapters.relays.serial_boundary import serial_boundary
-from agent.catalog.boards import LcusSettings, SerialLink
+from agent.adapters.relays.serial_boundary import PortSettings, serial_boundary
 from agent.errors import HardwareError
 
 
-def lcus_frame(protocol: LcusSettings, relay: int, on: bool) -> bytes:
+@dataclass(frozen=True)
+class LcusCodes:
+    """The bytes of the module's command frame."""
+
+    start_byte: int = 0xA0
+    on_byte: int = 0x01
+    off_byte: int = 0x00
+
+
+def lcus_frame(protocol: LcusCodes, relay: int, on: bool) -> bytes:
     """The 4-byte command that switches one relay; e.g. A0 01 01 A2 switches relay 1 on."""
     body = bytes((protocol.start_byte, relay, protocol.on_byte if on else protocol.off_byte))
     return body + bytes((sum(body) & 0xFF,))
@@ -30,7 +39,7 @@ def _boundary(url: str, what: str) -> AbstractContextManager[None]:
 class SerialRelays:
     """`relays` maps zone -> relay number on the module; all relays are switched off on opening."""
 
-    def __init__(self, url: str, relays: Mapping[int, int], *, link: SerialLink, protocol: LcusSettings) -> None:
+    def __init__(self, url: str, relays: Mapping[int, int], *, link: PortSettings, protocol: LcusCodes) -> None:
         self._url = url
         self._relays = dict(relays)
         self._protocol = protocol

@@ -14,10 +14,8 @@ from dataclasses import dataclass
 import serial
 
 from agent.adapters.relays.serial_boundary import serial_boundary
-from agent.catalog.boards import ModemProfile, load_modem
 from agent.errors import HardwareError
 
-DEFAULT_MODEM = "quectel-ec25"
 POLL_S = 0.01
 REGISTRATION = {0: "unknown", 1: "home", 2: "searching", 3: "denied", 4: "unknown", 5: "roaming",
                 6: "home", 7: "roaming"}  # 3GPP TS 27.007 <stat>; 6/7 = registered for SMS only (LTE)
@@ -50,6 +48,19 @@ class Answer:
         return next((fields(line, prefix) for line in self.lines if line.startswith(prefix)), None)
 
 
+@dataclass(frozen=True)
+class ModemCommands:
+    """The modem's AT dialect (from its data in hw/modems): what to send for each reading, and the port's pace."""
+
+    signal: str
+    operator: str
+    registration: tuple[str, ...]
+    iccid: str
+    iccid_reply: str
+    baudrate: int = 115200
+    timeout_s: float = 1.0
+
+
 def _boundary(url: str, what: str) -> AbstractContextManager[None]:
     return serial_boundary("modem", url, what)
 
@@ -57,9 +68,9 @@ def _boundary(url: str, what: str) -> AbstractContextManager[None]:
 class ModemAT:
     """One AT port; opened on the first query and reopened after a failure (a USB modem may re-enumerate)."""
 
-    def __init__(self, serial_url: str, *, profile: ModemProfile | None = None, timeout_s: float | None = None) -> None:
+    def __init__(self, serial_url: str, profile: ModemCommands, *, timeout_s: float | None = None) -> None:
         self.url = serial_url
-        self.profile = profile if profile is not None else load_modem(DEFAULT_MODEM)
+        self.profile = profile
         self._timeout_s = timeout_s if timeout_s is not None else self.profile.timeout_s
         self._port: serial.SerialBase | None = None
         self._buf = bytearray()

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from agent.app.hardware import open_relays
 from agent.catalog import boards as hw_boards
-from agent.catalog.boards import load_audio, load_board, load_modem, names, open_relays
+from agent.catalog.boards import load_audio, load_board, load_modem, names
 from agent.errors import ConfigError
 from firmware import config as firmware_config
 

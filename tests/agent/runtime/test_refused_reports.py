@@ -15,6 +15,7 @@ from agent.core.verify import Policy, load_trust
 from agent.fakes.relays import FakeRelays
 from agent.runtime.agent_runtime import AgentRuntime
 from agent.runtime.loop import Loop
+from agent.runtime.parts import Parts
 from tests.agent.core.device_helpers import KEY, T0, command
 from tests.agent.runtime.test_store_faults import Clock
 
@@ -31,6 +32,8 @@ class Link:
         self.sent.append((len(self.sent) + 1, topic))
         return len(self.sent)
 
+    def close(self) -> None: ...
+
 
 def test_a_refused_report_is_dropped_and_shown_until_one_is_taken(tmp_path: Path,
                                                                    caplog: pytest.LogCaptureFixture) -> None:
@@ -39,8 +42,8 @@ def test_a_refused_report_is_dropped_and_shown_until_one_is_taken(tmp_path: Path
     device = Device(DeviceSettings(device_id="d1", groups=(), zones=(1,), version="t", policy=policy),
                     load_trust({"keys": [KEY.as_dict(private=False)]}), DeviceState(), random.Random(1))
     loop, store, link = Loop(), SqliteStore(tmp_path / "s.sqlite3"), Link()
-    rt = AgentRuntime(device, loop, FakeRelays((1,)), store, Clock(), language="en")
-    rt.link = link  # type: ignore[assignment]
+    rt = AgentRuntime(device, loop, Parts(relays=FakeRelays((1,)), store=store, clock=Clock(), link=link),
+                      language="en")
     rt.start()
     rt.link_up()
     rt.message("loa/v1/dev/d1/cmd", command("ping", {}, "p1", T0 + 1000), False)

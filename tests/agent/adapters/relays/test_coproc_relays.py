@@ -15,6 +15,7 @@ import serial
 
 from agent.adapters.relays.coproc_frames import Command, FrameReader, encode_frame, request
 from agent.adapters.relays.coproc_relays import CoprocRelays
+from agent.app.hardware import open_coproc
 from agent.catalog.boards import load_board
 from agent.core.effects import Publish
 from agent.core.events import RelayObserved
@@ -24,6 +25,7 @@ from province.localnet import free_port
 from tests.agent.core.device_helpers import T0, arrive, make_device
 from tests.conftest import REPO, wait_until
 
+BOARD = "pico-coproc"  # the board's data, as a unit reads it
 CUT_S = 3.0  # the design's promise: relays off within 3 s of the last heartbeat
 
 
@@ -36,7 +38,7 @@ def host() -> Iterator[HostServer]:
 
 @pytest.fixture
 def relays(host: HostServer) -> Iterator[CoprocRelays]:
-    r = CoprocRelays(host.url)
+    r = open_coproc(BOARD, host.url)
     yield r
     r.close()
 
@@ -101,8 +103,8 @@ def test_a_late_heartbeat_does_not_switch_them_back_on(host: HostServer, relays:
 
 AGENT = """
 import sys, time
-from agent.adapters.relays.coproc_relays import CoprocRelays
-relays = CoprocRelays(sys.argv[1])
+from agent.app.hardware import open_coproc
+relays = open_coproc("pico-coproc", sys.argv[1])
 relays.set(1, True)
 print("on", flush=True)
 while True:
@@ -144,7 +146,7 @@ def test_an_agent_restarted_mid_sequence_resynchronises(host: HostServer) -> Non
     with serial.serial_for_url(host.url, timeout=0.5) as port:  # an earlier agent got to SEQ 100
         port.write(encode_frame(request(Command.HEARTBEAT, 100)))
         assert FrameReader().feed(port.read(8))[0].seq == 100
-    relays = CoprocRelays(host.url)  # starts at SEQ 1, 157 behind: refused as a replay, then resynchronised
+    relays = open_coproc(BOARD, host.url)  # starts at SEQ 1, 157 behind: refused as a replay, then resynchronised
     relays.set(1, True)
     assert relays.read(1) is True and relays.stats()["bad_seq"] >= 1
     relays.close()
@@ -152,7 +154,7 @@ def test_an_agent_restarted_mid_sequence_resynchronises(host: HostServer) -> Non
 
 def test_an_absent_coprocessor_is_a_hardware_error() -> None:
     with pytest.raises(HardwareError, match=r"coproc socket://127\.0\.0\.1:\d+: open: Could not open port"):
-        CoprocRelays(f"socket://127.0.0.1:{free_port()}")
+        open_coproc(BOARD, f"socket://127.0.0.1:{free_port()}")
 
 
 def test_stats_carry_the_firmware_counters_and_this_side_s(relays: CoprocRelays) -> None:
@@ -162,4 +164,4 @@ def test_stats_carry_the_firmware_counters_and_this_side_s(relays: CoprocRelays)
 
 def test_a_board_of_another_kind_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="'lcus-1' is a serial board, not a co-processor"):
-        CoprocRelays("socket://127.0.0.1:1", board=load_board("lcus-1"))
+        open_coproc(load_board("lcus-1"), "socket://127.0.0.1:1")

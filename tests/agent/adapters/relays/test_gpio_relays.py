@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from agent.catalog.boards import load_board, open_relays
+from agent.app.hardware import open_relays
+from agent.catalog.boards import load_board
 from agent.errors import HardwareError
 
 

@@ -10,8 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from agent.adapters.relays.modbus_relays import ModbusRelays
-from agent.catalog.boards import ModbusSettings, SerialLink, load_board, open_relays
+from agent.adapters.relays.modbus_relays import ModbusOptions, ModbusRelays
+from agent.adapters.relays.serial_boundary import PortSettings
+from agent.app.hardware import open_relays
+from agent.catalog.boards import load_board
 from agent.errors import HardwareError
 from agent.fakes.modbus_relay_board import ModbusRelayBoardSim
 
@@ -59,9 +61,9 @@ def test_a_stuck_coil_reads_back_against_its_command(board: ModbusRelayBoardSim)
 
 
 def test_an_exception_reply_keeps_its_modbus_code(board: ModbusRelayBoardSim) -> None:
-    link = SerialLink(baudrate=9600, timeout_s=0.5)
+    link = PortSettings(baudrate=9600, timeout_s=0.5)
     with pytest.raises(HardwareError, match=r"write coil 40 off \(function 05\): exception code 2 \(illegal_address\)"):
-        ModbusRelays(board.url, {1: 40}, link=link, settings=ModbusSettings())
+        ModbusRelays(board.url, {1: 40}, link=link, settings=ModbusOptions())
 
 
 @pytest.fixture
@@ -83,8 +85,8 @@ def mute_port() -> Iterator[int]:
 
 
 def test_a_board_that_never_answers_is_a_hardware_error_within_its_timeout(mute_port: int) -> None:
-    link = SerialLink(baudrate=9600, timeout_s=0.3)
+    link = PortSettings(baudrate=9600, timeout_s=0.3)
     start = time.monotonic()
     with pytest.raises(HardwareError, match=r"modbus socket://127\.0\.0\.1:\d+ device 1: write coil 0 off"):
-        ModbusRelays(f"socket://127.0.0.1:{mute_port}", {1: 0}, link=link, settings=ModbusSettings(retries=0))
+        ModbusRelays(f"socket://127.0.0.1:{mute_port}", {1: 0}, link=link, settings=ModbusOptions(retries=0))
     assert time.monotonic() - start < 2.0

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from agent.adapters.relays.serial_relays import lcus_frame
-from agent.catalog.boards import LcusSettings, load_board, open_relays
+from agent.adapters.relays.serial_relays import LcusCodes, lcus_frame
+from agent.app.hardware import open_relays
+from agent.catalog.boards import load_board
 from agent.errors import HardwareError
 from agent.fakes.lcus_module import LcusModuleSim
 from province.localnet import free_port
@@ -27,7 +28,7 @@ def module() -> Iterator[LcusModuleSim]:
     (2, True, "a0 02 01 a3"), (2, False, "a0 02 00 a2"),
 ])
 def test_frames_match_the_module_documentation(relay: int, on: bool, frame: str) -> None:
-    assert lcus_frame(LcusSettings(), relay, on).hex(" ") == frame
+    assert lcus_frame(LcusCodes(), relay, on).hex(" ") == frame
 
 
 def test_set_switches_the_module_and_close_switches_all_off(module: LcusModuleSim) -> None:

@@ -21,6 +21,7 @@ from agent.errors import StoreError
 from agent.fakes.relays import FakeRelays
 from agent.runtime.agent_runtime import AgentRuntime
 from agent.runtime.loop import Loop
+from agent.runtime.parts import Parts
 from tests.agent.core.device_helpers import KEY, T0, command
 
 REPO = Path(__file__).resolve().parents[4]
@@ -110,7 +111,6 @@ def test_a_command_received_on_a_full_card_does_not_run_again_after_a_restart(ca
         dev = device()
         dev.state.seen.update(store.seen_commands(T0 // 1000))  # as app.build loads them
         loop = Loop()
-        rt = AgentRuntime(dev, loop, FakeRelays((1,)), store, Clock())
         published: list[dict[str, Any]] = []
 
         class Link:
@@ -125,7 +125,10 @@ def test_a_command_received_on_a_full_card_does_not_run_again_after_a_restart(ca
                 self.out.append(json.loads(payload))
                 return 1
 
-        rt.link, rt.online = Link(published), True  # type: ignore[assignment]
+            def close(self) -> None: ...
+
+        rt = AgentRuntime(dev, loop, Parts(relays=FakeRelays((1,)), store=store, clock=Clock(), link=Link(published)))
+        rt.online = True
         rt.start()
         rt.message("loa/v1/dev/d1/cmd", token, False)
         acks += [f"{m['state']}:{m.get('code', '')}" for m in published if m.get("jti") == "r1"]

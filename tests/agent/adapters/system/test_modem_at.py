@@ -10,14 +10,15 @@ from collections.abc import Iterator
 import pytest
 
 from agent.adapters.system.modem_at import ModemAT, signal_dbm
+from agent.app.hardware import open_modem
 from agent.core.effects import Publish
 from agent.core.events import Telemetry, TimerFired
 from agent.errors import HardwareError
-
-TIMEOUT_S = 1.5  # generous: a loaded 2-core machine once missed a 0.3 s answer
-from agent.catalog.boards import load_modem
 from agent.fakes.scripted_modem import ModemScript, ScriptedModem
 from tests.agent.core.device_helpers import T0, make_device
+
+TIMEOUT_S = 1.5  # generous: a loaded 2-core machine once missed a 0.3 s answer
+MODEM = "quectel-ec25"  # the default [hardware] modem
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def modem() -> Iterator[ScriptedModem]:
 
 @pytest.fixture
 def at(modem: ScriptedModem) -> Iterator[ModemAT]:
-    a = ModemAT(modem.path, timeout_s=TIMEOUT_S)
+    a = open_modem(modem.path, MODEM, timeout_s=TIMEOUT_S)
     yield a
     a.close()
 
@@ -52,7 +53,7 @@ def test_the_same_reading_under_many_noise_patterns() -> None:
     for seed in range(12):
         modem = ScriptedModem(noise=True, seed=seed).start()
         try:
-            readings.append(ModemAT(modem.path, timeout_s=TIMEOUT_S).query())
+            readings.append(open_modem(modem.path, MODEM, timeout_s=TIMEOUT_S).query())
         finally:
             modem.stop()
     assert all(r == readings[0] for r in readings) and readings[0]["operator"] == "Viettel"
@@ -93,7 +94,7 @@ def test_the_simcom_profile_reads_its_own_iccid_command() -> None:
     script = ModemScript(iccid_command="AT+CICCID", iccid_reply="+ICCID:", iccid="8984040000000000123F")
     modem = ScriptedModem(script).start()
     try:
-        reading = ModemAT(modem.path, profile=load_modem("simcom-sim7600")).query()
+        reading = open_modem(modem.path, "simcom-sim7600").query()
     finally:
         modem.stop()
     assert reading["iccid"] == "8984040000000000123"  # the padding F is not a digit of the ICCID
@@ -101,7 +102,7 @@ def test_the_simcom_profile_reads_its_own_iccid_command() -> None:
 
 def test_a_missing_port_is_a_hardware_error_keeping_pyserial_s_message() -> None:
     with pytest.raises(HardwareError, match=r"modem /dev/ttyLOA-missing: open: \[Errno 2\]"):
-        ModemAT("/dev/ttyLOA-missing").query()
+        open_modem("/dev/ttyLOA-missing", MODEM).query()
 
 
 def test_the_reading_rides_on_the_heartbeat(at: ModemAT) -> None:
