@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from agent.config.engine import Problems, as_dict, between, build, checked, non_empty, one_of, read_toml, unknown_keys
+from agent.config.engine import Problems, between, build, checked, non_empty, one_of, read_toml, unknown_keys
 from agent.errors import ConfigError
 
 
