@@ -4,6 +4,7 @@ keeps running its timers while the broker's address does not answer, without a t
 
 from __future__ import annotations
 
+import itertools
 import socket
 import threading
 import time
@@ -13,6 +14,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -76,7 +78,7 @@ def test_the_unit_link_receives_every_message_intact_and_in_order(broker: Broker
     got: list[tuple[str, bytes, bool]] = []
     link = unit_link(access, loop, f"unit-receiver-{protocol}", on_up=lambda: up.append(1), protocol=protocol,
                      on_message=lambda t, payload, retained: got.append((t, payload, retained)))
-    sender = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"unit-sender-{protocol}", protocol=mqtt.MQTTv5)
+    sender = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"unit-sender-{protocol}", protocol=mqtt.MQTTv5)
     sender.username_pw_set(access.username, access.password)
     try:
         link.connect()
@@ -143,7 +145,8 @@ def silent_address() -> Iterator[tuple[str, int]]:
 
 
 def test_the_loop_runs_its_timers_while_the_broker_does_not_answer(silent_address: tuple[str, int]) -> None:
-    loop, downs, ticks = Loop(), [], []
+    loop, ticks = Loop(), []
+    downs: list[str] = []
     threads_before = threading.active_count()
 
     def tick() -> None:  # a relay timer's stand-in: due every 50 ms
@@ -163,7 +166,7 @@ def test_the_loop_runs_its_timers_while_the_broker_does_not_answer(silent_addres
         took = time.monotonic() - started
         assert 1.4 < took < 2.5, took
         assert downs == [f"TimeoutError: no answer from {host}:{port} in 1.5 s"]
-        gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(ticks)]
         assert len(ticks) >= 20 and max(gaps) < 0.3, gaps  # the timers kept their pace all along
     finally:
         link.close()
@@ -176,7 +179,8 @@ def test_a_refused_connection_is_reported_down_at_once_and_the_next_attempt_conn
     closed.bind(("127.0.0.1", 0))
     port = closed.getsockname()[1]
     closed.close()
-    loop, downs, up = Loop(), [], []
+    loop, up = Loop(), []
+    downs: list[str] = []
     access = broker.console_access()
     link = unit_link(BrokerAccess(f"mqtt://127.0.0.1:{port}", access.username, access.password), loop, "unit-refused",
                      on_down=downs.append, on_up=lambda: up.append(1))
