@@ -101,7 +101,7 @@ def test_bad_releases_are_refused_with_their_reason_and_the_unit_keeps_its_versi
 def test_a_release_that_fails_its_health_check_is_rolled_back(launched: UnitWatch, keys: Path,
                                                               releases: Releases, http_server) -> None:
     """A regression in relay control: the new version's read-back never sees a relay on."""
-    broken = releases.build("0.3.0", patch={"adapters/fake_relays.py": lambda text: text.replace(
+    broken = releases.build("0.3.0", patch={"fakes/relays.py": lambda text: text.replace(
         "        return self.states[zone]", "        return False  # the regression")})
     states, last = update(launched, keys, serve(http_server, broken))
     assert states == ["accepted", "started", "failed"], (states, launched.unit.output()[-3000:])

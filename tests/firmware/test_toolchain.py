@@ -94,5 +94,5 @@ def test_firmware_imports_nothing_from_the_rest_of_loa() -> None:
 
 
 def test_agent_codec_does_not_import_the_firmware() -> None:
-    modules = imported_modules(REPO / "agent" / "coproc_frames.py")
+    modules = imported_modules(REPO / "agent" / "adapters" / "relays" / "coproc_frames.py")
     assert not {m for m in modules if m.split(".")[0] == "firmware"}

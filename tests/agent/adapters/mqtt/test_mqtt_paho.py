@@ -111,9 +111,11 @@ def test_the_unit_link_over_tls_with_its_certificate(tls_broker: TlsBroker, prot
     loop, up, pubacks = Loop(), [], []
     link = unit_link(tls_broker.console_access(), loop, f"unit-tls-{protocol}", on_up=lambda: up.append(1),
                      on_puback=lambda mid, refused: pubacks.append((mid, refused)), protocol=protocol)
+    threads_before = threading.active_count()
     try:
         link.connect()
         run_until(loop, lambda: up)
+        assert threading.active_count() == threads_before  # the handshake ran on the loop, bounded by connect_timeout
         mid = link.publish("loa/v1/test/tls", b"over tls", 1)
         run_until(loop, lambda: pubacks)
         assert pubacks == [(mid, "")]
