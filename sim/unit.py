@@ -1,8 +1,8 @@
 """One simulated cluster: the real device core and agent runtime, an in-memory store, fake relays, a timed player,
-and a real paho link on the shard's loop. The unit itself is the runtime's Link, so it can count traffic and
+and a real paho link on the shard's loop (sim.fastlink). The unit itself is the runtime's Link, so it can count traffic and
 cut the network (a flap) without touching the core.
 
-Must not import paho directly (the link adapter does).
+Must not import paho directly (sim.fastpaho does).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from joserfc.jwk import KeySet
 
 from agent import __version__
-from agent.adapters.mqtt.mqtt_paho import LinkCallbacks, LinkSettings, PahoLink
+from agent.adapters.mqtt.mqtt_paho import LinkCallbacks, LinkSettings
 from agent.core.device import Device, DeviceSettings, DeviceState, offline_status
 from agent.core.sound import SoundSettings
 from agent.core.topics import Topics
@@ -27,6 +27,7 @@ from agent.runtime.agent_runtime import AgentRuntime
 from agent.runtime.loop import Loop
 from agent.runtime.parts import Parts
 from sim.counters import Counters
+from sim.fastlink import FastLink, FastOptions
 from sim.fleet import Cluster
 from sim.models import OLD_VERSION, Models, UnitProfile, play_duration_s
 
@@ -76,13 +77,12 @@ def device_settings(ctx: ShardContext, cluster: Cluster, old: bool) -> DeviceSet
     )
 
 
-def link_settings(ctx: ShardContext, cluster: Cluster, old: bool, bind: str) -> LinkSettings:
+def link_settings(ctx: ShardContext, cluster: Cluster, old: bool) -> LinkSettings:
     username, password = ctx.credentials(cluster.device_id)
     return LinkSettings(
         url=ctx.url, client_id=f"loa-{cluster.device_id}", will_topic=ctx.topics.report(cluster.device_id, "status"),
         will_payload=OFFLINE, username=username, password=password, ca=ctx.ca, keepalive_s=ctx.models.keepalive_s,
-        protocol="3.1.1" if old else "5", connect_in_thread=False, bind_address=bind, misc_interval_s=0,
-        nonblocking_connect=True, inline_write=True, batched_io=True, inline_callbacks=True,
+        protocol="3.1.1" if old else "5",
     )
 
 
@@ -106,8 +106,9 @@ class SimUnit:
         parts = Parts(relays=self.relays, store=store, clock=clock, link=self, player=player, preparer=preparer)
         self.runtime = SimRuntime(device, ctx.loop, parts, flush_rate_per_s=ctx.models.outbox_rate_per_s)
         self.runtime.phase_s = profile.hb_phase_s
-        self.link = PahoLink(ctx.loop, link_settings(ctx, cluster, profile.old_version, bind), LinkCallbacks(
-            on_up=self._up, on_down=self._down, on_message=self._message, on_puback=self.runtime.puback))
+        self.link = FastLink(ctx.loop, link_settings(ctx, cluster, profile.old_version), LinkCallbacks(
+            on_up=self._up, on_down=self._down, on_message=self._message, on_puback=self.runtime.puback),
+            FastOptions(bind_address=bind))
 
     # ---- lifecycle -----------------------------------------------------------------------------------------
 

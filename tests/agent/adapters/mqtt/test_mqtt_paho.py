@@ -1,22 +1,27 @@
-"""The paho link against a real Mosquitto (MQTT 5): every kind of PUBACK reaches the runtime, with the broker's reason
-when it refused the message; the plain ones (success, "no matching subscribers") through the adapter's cheap path and
-any other through paho's own decoder. The simulator's batched link (short paths for PUBLISH and PUBACK, paho for the
-rest) delivers what paho would: in order, intact, with properties and split packets handed to paho."""
+"""The unit's paho link (public API only) against a real Mosquitto: every kind of PUBACK reaches the runtime with the
+broker's reason when it refused the message, messages arrive intact under MQTT 5 and 3.1.1, TLS works, and the loop
+keeps running its timers while the broker's address does not answer, without a thread of the link's own."""
 
 from __future__ import annotations
 
+import itertools
+import socket
+import threading
 import time
+from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion, _ConnectionState
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from agent.adapters.mqtt.mqtt_paho import LinkCallbacks, LinkSettings, PahoLink, _BatchedClient, _next_packet
+from agent.adapters.mqtt.mqtt_paho import LinkCallbacks, LinkSettings, PahoLink
 from agent.runtime.loop import Loop
-from tests.conftest import Broker
+from province.console import BrokerAccess
+from tests.conftest import Broker, TlsBroker
 
 
 def run_until(loop: Loop, done: Any, timeout_s: float = 5.0) -> None:
@@ -26,154 +31,73 @@ def run_until(loop: Loop, done: Any, timeout_s: float = 5.0) -> None:
     assert done(), "timed out"
 
 
-def console_link_on(broker: Broker, loop: Loop, client_id: str, *, on_up: Any = lambda: None,
-                    on_message: Any = lambda *_: None, on_puback: Any = lambda _m, _r: None,
-                    will_topic: str = "loa/v1/test/will", **options: Any) -> PahoLink:
-    """A link with the console's credentials (the only identity that may use loa/v1/test/#)."""
-    access = broker.console_access()
-    return PahoLink(loop, LinkSettings(url=access.url, client_id=client_id, will_topic=will_topic, will_payload=b"gone",
-                                       username=access.username, password=access.password, connect_in_thread=False,
-                                       inline_write=True, **options),
-                    LinkCallbacks(on_up=on_up, on_down=lambda _r: None, on_message=on_message, on_puback=on_puback))
+def run_for(loop: Loop, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        loop.run_once(0.05)
 
 
-@pytest.mark.parametrize("batched", [False, True], ids=["unit", "simulator"])
-def test_every_kind_of_puback_reaches_the_runtime(broker: Broker, monkeypatch: pytest.MonkeyPatch,
-                                                  batched: bool) -> None:
-    decoded_by_paho: list[bytes] = []
-    paho_handler = mqtt.Client._handle_pubackcomp
+def unit_link(access: BrokerAccess, loop: Loop, client_id: str, *, on_up: Any = lambda: None,
+              on_down: Any = lambda _r: None, on_message: Any = lambda *_: None,
+              on_puback: Any = lambda _m, _r: None, **options: Any) -> PahoLink:
+    """A link with the given identity (the console's may use loa/v1/test/#), as the unit builds it."""
+    return PahoLink(loop, LinkSettings(url=access.url, client_id=client_id, will_topic="loa/v1/test/will",
+                                       will_payload=b"gone", username=access.username, password=access.password,
+                                       ca=access.ca, cert=access.cert, key=access.key, **options),
+                    LinkCallbacks(on_up=on_up, on_down=on_down, on_message=on_message, on_puback=on_puback))
 
-    def spy(client: mqtt.Client, cmd: Any) -> Any:
-        decoded_by_paho.append(bytes(client._in_packet["packet"]))
-        return paho_handler(client, cmd)
 
-    monkeypatch.setattr(mqtt.Client, "_handle_pubackcomp", spy)
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+def test_every_kind_of_puback_reaches_the_runtime(broker: Broker, protocol: str) -> None:
+    """MQTT 5 PUBACKs carry the broker's reason; MQTT 3.1.1 has none (Mosquitto acknowledges a refused publish)."""
     loop, up, pubacks = Loop(), [], []
-    link = console_link_on(broker, loop, broker.console_access().username, on_up=lambda: up.append(1),
-                           on_puback=lambda mid, refused: pubacks.append((mid, refused)), batched_io=batched,
-                           inline_callbacks=batched)
+    link = unit_link(broker.console_access(), loop, f"unit-pubacks-{protocol}", on_up=lambda: up.append(1),
+                     on_puback=lambda mid, refused: pubacks.append((mid, refused)), protocol=protocol)
     try:
         link.connect()
         run_until(loop, lambda: up)
         link.subscribe(("loa/v1/test/heard",))
-        end = time.monotonic() + 0.3  # the SUBACK
-        while time.monotonic() < end:
-            loop.run_once(0.05)
+        run_for(loop, 0.3)  # the SUBACK
         heard = link.publish("loa/v1/test/heard", b"1", 1)  # a subscriber: reason 0x00 (success)
         nobody = link.publish("loa/v1/test/nobody", b"2", 1)  # reason 0x10 (no matching subscribers)
         refused = link.publish("outside/the/acl", b"3", 1)  # reason 0x87 (not authorized)
         run_until(loop, lambda: len(pubacks) == 3)
-        assert sorted(pubacks) == sorted([(heard, ""), (nobody, ""), (refused, "Not authorized (0x87)")])
-        # a unit: only the refusal took paho's path; the simulator's short path takes every PUBACK of its own publishes
-        assert [p[2:3] for p in decoded_by_paho] == ([] if batched else [b"\x87"]), decoded_by_paho
+        why = "Not authorized (0x87)" if protocol == "5" else ""
+        assert sorted(pubacks) == sorted([(heard, ""), (nobody, ""), (refused, why)])
     finally:
         link.close()
         loop.close()
 
 
-def console_link(broker: Broker, loop: Loop, received: list[bytes], *, corked: bool,
-                 topic: str = "loa/v1/test/corked/n") -> tuple[PahoLink, list[int]]:
-    """The console's identity (its client id is its user name, so a second link resumes the first one's session:
-    only messages on `topic` are kept)."""
-    up: list[int] = []
-
-    def on_message(t: str, payload: bytes, _retained: bool) -> None:
-        if t == topic:
-            received.append(payload)
-
-    link = console_link_on(broker, loop, broker.console_access().username, on_up=lambda: up.append(1),
-                           on_message=on_message,
-                           will_topic="loa/v1/test/corked/will", nonblocking_connect=True, batched_io=corked)
-    link.connect()
-    run_until(loop, lambda: up)
-    return link, up
-
-
-def test_a_corked_link_sends_a_turns_packets_in_one_write_in_order_and_says_goodbye(broker: Broker) -> None:
-    loop, received = Loop(), list[bytes]()
-    writes: list[int] = []
-    link, _ = console_link(broker, loop, received, corked=True)
-    sock = link.client.socket()
-    assert sock is not None
-    real_send = sock.send
-
-    def counted_send(_self: object, data: bytes) -> int:
-        writes.append(len(data))
-        return real_send(data)
-
-    link.client._sock = type("Spy", (), {  # count the socket writes, pass everything else through
-        "send": counted_send,
-        "__getattr__": lambda _self, name: getattr(sock, name)})()
-    link.subscribe(("loa/v1/test/corked/#",))
-    for i in range(50):  # one turn of the loop: fifty publishes
-        link.publish("loa/v1/test/corked/n", str(i).encode(), 1)
-    assert writes == []  # nothing written yet: the turn is not over
-    loop.run_once(0)
-    assert len(writes) == 1 and writes[0] > 50 * 20  # the SUBSCRIBE and fifty PUBLISH packets in one send()
-    run_until(loop, lambda: len(received) == 50)
-    assert received == [str(i).encode() for i in range(50)]
-    link.client._sock = sock
-    link.close()  # a clean goodbye: DISCONNECT goes out before paho closes the socket, so no last will
-    loop.run_once(0.2)
-
-    will: list[bytes] = []
-    other, _ = console_link(broker, loop, will, corked=False, topic="loa/v1/test/corked/will")
-    other.subscribe(("loa/v1/test/corked/will",))
-    end = time.monotonic() + 0.5
-    while time.monotonic() < end:
-        loop.run_once(0.05)
-    assert will == []
-    other.close()
-    loop.close()
-
-
 @pytest.mark.parametrize("protocol", ["5", "3.1.1"])
-def test_the_batched_link_receives_what_paho_would(broker: Broker, monkeypatch: pytest.MonkeyPatch,
-                                                   protocol: str) -> None:
-    """QoS 0 and 1, retained, a message with MQTT 5 properties (paho decodes those; a 3.1.1 link gets it without
-    them), one larger than a socket read (paho's framing finishes it), and a burst: each arrives once, intact and in
-    order. Units of an older version speak 3.1.1."""
-    decoded_by_paho: list[int] = []
-    paho_handler = mqtt.Client._handle_publish
-
-    def spy(client: mqtt.Client) -> Any:
-        decoded_by_paho.append(len(client._in_packet["packet"]))
-        return paho_handler(client)
-
-    monkeypatch.setattr(mqtt.Client, "_handle_publish", spy)
-    loop, received = Loop(), []
+def test_the_unit_link_receives_every_message_intact_and_in_order(broker: Broker, protocol: str) -> None:
+    """QoS 0 and 1, retained, a message with MQTT 5 properties, one larger than a socket read, and a burst."""
+    loop, up = Loop(), []
     access = broker.console_access()
-    topic = "loa/v1/test/fast/in"
+    topic = f"loa/v1/test/unit-in/{protocol}"
     got: list[tuple[str, bytes, bool]] = []
-    link = console_link_on(broker, loop, f"fast-receiver-{protocol}", on_up=lambda: received.append(b"up"),
-                           on_message=lambda t, payload, retained: got.append((t, payload, retained)),
-                           nonblocking_connect=True, batched_io=True, inline_callbacks=True, protocol=protocol)
-    sender = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="fast-sender", protocol=mqtt.MQTTv5)
+    link = unit_link(access, loop, f"unit-receiver-{protocol}", on_up=lambda: up.append(1), protocol=protocol,
+                     on_message=lambda t, payload, retained: got.append((t, payload, retained)))
+    sender = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"unit-sender-{protocol}", protocol=mqtt.MQTTv5)
     sender.username_pw_set(access.username, access.password)
     try:
         link.connect()
-        run_until(loop, lambda: received)
+        run_until(loop, lambda: up)
         link.subscribe((topic, topic + "/retained"))
-        end = time.monotonic() + 0.3  # the SUBACK
-        while time.monotonic() < end:
-            loop.run_once(0.05)
+        run_for(loop, 0.3)
         sender.connect("127.0.0.1", broker.port)
         sender.loop_start()
         props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
         props.UserProperty = ("origin", "test")
-        big = bytes(range(256)) * 800  # 200 KiB: more than one read of the socket
-        sent = [(topic, b"qos0", 0, None), (topic, b"qos1", 1, None), (topic, b"with properties", 1, props),
-                (topic, big, 1, None), *((topic, f"burst {i}".encode(), 1, None) for i in range(200))]
-        for t, payload, qos, p in sent:
-            sender.publish(t, payload, qos=qos, properties=p).wait_for_publish(5)
+        big = bytes(range(256)) * 800
+        sent = [(b"qos0", 0, None), (b"qos1", 1, None), (b"with properties", 1, props), (big, 1, None),
+                *((f"burst {i}".encode(), 1, None) for i in range(200))]
+        for payload, qos, p in sent:
+            sender.publish(topic, payload, qos=qos, properties=p).wait_for_publish(5)
         sender.publish(topic + "/retained", b"kept", qos=1, retain=True).wait_for_publish(5)
         run_until(loop, lambda: len(got) >= len(sent) + 1)
-        assert got[:-1] == [(t, payload, False) for t, payload, _q, _p in sent]
-        # MQTT 5 links subscribe retain-as-published; under 3.1.1 a live message is never flagged retained
-        assert got[-1] == (topic + "/retained", b"kept", protocol == "5")
-        assert link.client._in_packet["command"] == 0  # no packet left half-read
-        assert max(decoded_by_paho) > len(big)  # the big one took paho's framing
-        assert len(decoded_by_paho) == (2 if protocol == "5" else 1)  # and, under MQTT 5, the one with properties
+        assert got[:-1] == [(topic, payload, False) for payload, _q, _p in sent]
+        assert got[-1] == (topic + "/retained", b"kept", protocol == "5")  # retain-as-published under MQTT 5 only
     finally:
         sender.publish(topic + "/retained", b"", qos=1, retain=True).wait_for_publish(5)
         sender.loop_stop()
@@ -182,31 +106,94 @@ def test_the_batched_link_receives_what_paho_would(broker: Broker, monkeypatch: 
         loop.close()
 
 
-def test_a_publish_before_the_connection_is_up_is_left_to_paho(broker: Broker) -> None:
-    loop = Loop()
-    link = console_link_on(broker, loop, "fast-early", nonblocking_connect=True, batched_io=True,
-                           inline_callbacks=True)
-    client = link.client
-    assert isinstance(client, _BatchedClient)
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+def test_the_unit_link_over_tls_with_its_certificate(tls_broker: TlsBroker, protocol: str) -> None:
+    loop, up, pubacks = Loop(), [], []
+    link = unit_link(tls_broker.console_access(), loop, f"unit-tls-{protocol}", on_up=lambda: up.append(1),
+                     on_puback=lambda mid, refused: pubacks.append((mid, refused)), protocol=protocol)
+    threads_before = threading.active_count()
     try:
-        assert client.publish_now("loa/v1/test/fast/early", b"x", 1, False) is None
-        with pytest.raises(ValueError):
-            # "connected" enough to reach the topic check: paho only tests the socket against None here
-            client._sock = object()  # type: ignore[assignment]
-            client._state = _ConnectionState.MQTT_CS_CONNECTED
-            client.publish_now("loa/v1/test/+/wild", b"x", 1, False)
+        link.connect()
+        run_until(loop, lambda: up)
+        assert threading.active_count() == threads_before  # the handshake ran on the loop, bounded by connect_timeout
+        mid = link.publish("loa/v1/test/tls", b"over tls", 1)
+        run_until(loop, lambda: pubacks)
+        assert pubacks == [(mid, "")]
     finally:
-        link.client._sock = None
+        link.close()
         loop.close()
 
 
-@pytest.mark.parametrize(("data", "expected"), [
-    (b"\x40\x02\x00\x01", (0x40, 2, 4)),  # a PUBACK
-    (b"\x40\x02\x00", None),  # its last byte still on its way
-    (b"\x30", None),  # only the fixed header byte
-    (b"\x30\x80", None),  # the length continues in the next read
-    (b"\x30\x80\x01" + bytes(128), (0x30, 3, 131)),  # a two-byte length: 128
-    (b"\x30\xff\xff\xff\xff\x01", None),  # a five-byte length is malformed: paho's framing says so
-])
-def test_packet_framing(data: bytes, expected: tuple[int, int, int] | None) -> None:
-    assert _next_packet(data, 0) == expected
+@pytest.fixture
+def silent_address() -> Iterator[tuple[str, int]]:
+    """A listening socket whose accept queue is full and never drained: the kernel drops further SYNs, so a TCP
+    connect to it neither succeeds nor fails (a broker behind a dark 4G cell, as far as the unit can tell)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    address = server.getsockname()
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(address)
+        fillers.append(filler)
+    time.sleep(0.2)
+    try:
+        yield address
+    finally:
+        for s in (*fillers, server):
+            s.close()
+
+
+def test_the_loop_runs_its_timers_while_the_broker_does_not_answer(silent_address: tuple[str, int]) -> None:
+    loop, ticks = Loop(), []
+    downs: list[str] = []
+    threads_before = threading.active_count()
+
+    def tick() -> None:  # a relay timer's stand-in: due every 50 ms
+        ticks.append(time.monotonic())
+        loop.call_later(0.05, tick)
+
+    host, port = silent_address
+    access = BrokerAccess(f"mqtt://{host}:{port}", "nobody", "x")
+    link = unit_link(access, loop, "unit-silent", on_down=downs.append, probe_timeout_s=1.5)
+    try:
+        loop.call_later(0.05, tick)
+        started = time.monotonic()
+        link.connect()
+        assert time.monotonic() - started < 0.1  # connect() itself never waits
+        assert threading.active_count() == threads_before  # and starts no thread
+        run_until(loop, lambda: downs, timeout_s=5)
+        took = time.monotonic() - started
+        assert 1.4 < took < 2.5, took
+        assert downs == [f"TimeoutError: no answer from {host}:{port} in 1.5 s"]
+        gaps = [b - a for a, b in itertools.pairwise(ticks)]
+        assert len(ticks) >= 20 and max(gaps) < 0.3, gaps  # the timers kept their pace all along
+    finally:
+        link.close()
+        loop.close()
+
+
+def test_a_refused_connection_is_reported_down_at_once_and_the_next_attempt_connects(broker: Broker) -> None:
+    """Each attempt is one connect() from the runtime (its backoff decides when); a closed port answers at once."""
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    loop, up = Loop(), []
+    downs: list[str] = []
+    access = broker.console_access()
+    link = unit_link(BrokerAccess(f"mqtt://127.0.0.1:{port}", access.username, access.password), loop, "unit-refused",
+                     on_down=downs.append, on_up=lambda: up.append(1))
+    try:
+        link.connect()
+        run_until(loop, lambda: downs, timeout_s=1)
+        assert downs[0].startswith("ConnectionRefusedError"), downs
+        link.settings = replace(link.settings, url=access.url)  # the broker is back
+        link.connect()
+        run_until(loop, lambda: up)
+        assert len(downs) == 1
+    finally:
+        link.close()
+        loop.close()
