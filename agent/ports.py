@@ -170,3 +170,35 @@ class SwitchingHost(DeskHost, Protocol):
     """A desk that also switches relays (sound, and the update's relay-path health check)."""
 
     def switch(self, zone: int, on: bool) -> None: ...
+
+
+# --- release updates (agent.runtime.updater) ---
+
+class BundleCache(Protocol):
+    """Where a release bundle is downloaded and verified against the SHA-256 the signed command named."""
+
+    def fetch(self, url: str, sha256: str, *, pin: bool = False) -> Path: ...
+
+
+class BundleFacts(Protocol):
+    """What reading a bundle tells before its signature is checked: the signed metadata and the payload's digest."""
+
+    @property
+    def token(self) -> bytes: ...
+    @property
+    def payload_sha256(self) -> str: ...
+    @property
+    def payload_bytes(self) -> int: ...
+
+
+BundleReader = Callable[[Path], BundleFacts]  # reads a bundle with limits; raises LoaError for a malformed one
+
+
+class ReleaseSlots(Protocol):
+    """The unit's A/B release slots and the trial and outcome markers the launcher reads."""
+
+    def install(self, slot: str, bundle: Path, meta: dict[str, Any], *, max_bytes: int) -> int: ...
+    def write_trial(self, marker: dict[str, Any]) -> None: ...
+    def clear_trial(self) -> None: ...
+    def write_outcome(self, outcome: dict[str, Any]) -> None: ...
+    def clear_outcome(self) -> None: ...

@@ -303,12 +303,13 @@ def read_jwks(path: Path) -> list[dict[str, Any]]:
 def open_updater(cfg: Config, loop: Loop, inbox: Inbox) -> Updater:
     """Bundles are downloaded into their own verified cache; a restart is the loop stopping (the launcher restarts)."""
     from agent.adapters.audio.download_cache import DownloadCache
+    from agent.adapters.system.release_bundle import read_bundle
     from agent.runtime.updater import Updater
 
     slots = ReleaseSlots(cfg.state_dir / "releases")
     max_bytes = cfg.update.max_bundle_mb * 1024 * 1024
     cache = DownloadCache(slots.downloads, quota_bytes=max_bytes)
-    return Updater(slots, cache, inbox.post_event, lambda: loop.post(loop.stop), max_bytes=4 * max_bytes)
+    return Updater(slots, cache, read_bundle, inbox.post_event, lambda: loop.post(loop.stop), max_bytes=4 * max_bytes)
 
 
 def link_settings(cfg: Config, password: str) -> LinkSettings:

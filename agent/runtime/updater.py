@@ -13,10 +13,8 @@ import queue
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol, assert_never
+from typing import assert_never
 
-from agent.adapters.system.release_bundle import read_bundle
-from agent.adapters.system.release_slots import ReleaseSlots
 from agent.core.effects import (
     ClearOutcome,
     FetchRelease,
@@ -28,19 +26,16 @@ from agent.core.effects import (
 )
 from agent.core.events import Event, ReleaseFetched, ReleaseInstalled, ReleaseStepFailed
 from agent.errors import LoaError
+from agent.ports import BundleCache, BundleReader, ReleaseSlots
 
 log = logging.getLogger("loa.agent")
 Deliver = Callable[[Callable[[int], Event]], None]  # hands an event factory (given the time) to the loop
 
 
-class BundleCache(Protocol):
-    def fetch(self, url: str, sha256: str, *, pin: bool = False) -> Path: ...
-
-
 class Updater:
-    def __init__(self, slots: ReleaseSlots, cache: BundleCache, deliver: Deliver, restart: Callable[[], None], *,
-                 max_bytes: int) -> None:
-        self.slots, self.cache, self.deliver, self.restart = slots, cache, deliver, restart
+    def __init__(self, slots: ReleaseSlots, cache: BundleCache, read_bundle: BundleReader, deliver: Deliver,
+                 restart: Callable[[], None], *, max_bytes: int) -> None:
+        self.slots, self.cache, self.read_bundle, self.deliver, self.restart = slots, cache, read_bundle, deliver, restart
         self.max_bytes = max_bytes
         self._bundles: dict[str, Path] = {}
         self._jobs: queue.Queue[UpdateEffect | None] = queue.Queue()
@@ -83,7 +78,7 @@ class Updater:
     def _fetch(self, uid: str, url: str, sha: str) -> None:
         path = self.cache.fetch(url, sha)
         try:
-            info = read_bundle(path)
+            info = self.read_bundle(path)
         except LoaError:
             path.unlink(missing_ok=True)
             raise

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agent.adapters.system.release_bundle import pack_payload, write_bundle
+from agent.adapters.system.release_bundle import pack_payload, read_bundle, write_bundle
 from agent.adapters.system.release_slots import ReleaseSlots
 from agent.core.effects import FetchRelease, InstallRelease, RollBack, StartTrial
 from agent.core.events import Event, ReleaseFetched, ReleaseInstalled, ReleaseStepFailed
@@ -31,7 +31,7 @@ def worker(tmp_path: Path, cache: Cache) -> tuple[Updater, queue.Queue[Event | s
     out: queue.Queue[Event | str] = queue.Queue()
     deliver: Callable[[Callable[[int], Event]], None] = lambda make: out.put(make(1))
     slots = ReleaseSlots(tmp_path / "releases")
-    return Updater(slots, cache, deliver, lambda: out.put("restart"), max_bytes=10**7), out
+    return Updater(slots, cache, read_bundle, deliver, lambda: out.put("restart"), max_bytes=10**7), out
 
 
 def bundle(tmp_path: Path) -> Path:
