@@ -160,12 +160,6 @@ class CoprocRelays:
         measured = self._expect(Command.READ_SENSORS, b"", SensorLevels).levels_cdbfs
         return [measured[index] / 100 if index < len(measured) else None for index, _ in self.wiring.sensors]
 
-    def level_of(self, zone: int) -> float | None:
-        """The level of the sensor listening to this zone's amplifier; None when no sensor does."""
-        self._bit(zone)
-        levels = self.levels()
-        return next((lvl for (_, heard), lvl in zip(self.wiring.sensors, levels) if heard == zone), None)
-
     def stats(self) -> dict[str, int]:
         """The co-processor's counters, plus this side's rejected bytes and frames (prefixed agent_)."""
         counters = self._expect(Command.GET_STATS, b"", Stats).as_dict()

@@ -133,7 +133,6 @@ def test_levels_follow_the_amplifier_and_silence_reads_the_floor(host: HostServe
     time.sleep(0.7)  # two 64-sample windows of the 5 ms loop
     levels = relays.levels()
     assert levels[0] == pytest.approx(-12.04, abs=0.6) and levels[1] == -100.0  # relay 2 off: silence
-    assert relays.level_of(1) == levels[0] and relays.level_of(3) is None  # no sensor on zone 3
 
 
 def test_emergency_renewal_names_only_the_zones_that_are_on(relays: CoprocRelays) -> None:
