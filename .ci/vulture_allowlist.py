@@ -80,3 +80,6 @@ load_audio
 
 # hw/ data for the card's config.txt (lines that hold a HAT's pins off during boot); flash.sh does not write it yet
 boot_config
+
+# The tests' proof that a store survived a full card or a kill intact (PRAGMA integrity_check)
+integrity_ok

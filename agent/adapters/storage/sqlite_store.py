@@ -133,6 +133,9 @@ class SqliteStore:
     def settings(self) -> dict[str, Any]:
         return {k: json.loads(v) for k, v in self._run("SELECT key, value FROM settings").fetchall()}
 
+    def integrity_ok(self) -> bool:
+        return bool(self._run("PRAGMA integrity_check").fetchone()[0] == "ok")
+
     def close(self) -> None:
         self._db.close()
         if self._reserve:
