@@ -216,7 +216,7 @@ def _write_acl(b: BrokerDir) -> None:
 
 
 def reload(root: Path) -> bool:
-    """SIGHUP: Mosquitto re-reads the ACL, the password file and the CRL (measured on 2.0.11). True if running."""
+    """SIGHUP: Mosquitto re-reads the ACL, the password file and the CRL. True if running."""
     pid = _running_pid(BrokerDir(root))
     if pid:
         os.kill(pid, signal.SIGHUP)

@@ -56,7 +56,9 @@ class SimRuntime(AgentRuntime):
     handled right after the event in hand: a unit's player and preparer answer on its own idle loop at once, not
     behind the whole shard's queue (which would make every unit's chain wait for every other unit's)."""
 
-    phase_s: float | None = None
+    def __init__(self, device: Device, loop: Loop, parts: Parts, *, phase_s: float, flush_rate_per_s: float) -> None:
+        super().__init__(device, loop, parts, flush_rate_per_s=flush_rate_per_s)
+        self.phase_s: float | None = phase_s
 
     def post_event(self, make: Any) -> None:
         self.deliver(make)  # every fake of a simulated unit runs on the shard's loop thread
@@ -104,8 +106,8 @@ class SimUnit:
                              profile.player_fails, lambda _p, kind: ctx.counters.play(kind))
         preparer = CachedPreparer(lambda make: self.runtime.post_event(make))  # answers only after boot()
         parts = Parts(relays=self.relays, store=store, clock=clock, link=self, player=player, preparer=preparer)
-        self.runtime = SimRuntime(device, ctx.loop, parts, flush_rate_per_s=ctx.models.outbox_rate_per_s)
-        self.runtime.phase_s = profile.hb_phase_s
+        self.runtime = SimRuntime(device, ctx.loop, parts, phase_s=profile.hb_phase_s,
+                                  flush_rate_per_s=ctx.models.outbox_rate_per_s)
         self.link = FastLink(ctx.loop, link_settings(ctx, cluster, profile.old_version), LinkCallbacks(
             on_up=self._up, on_down=self._down, on_message=self._message, on_puback=self.runtime.puback),
             FastOptions(bind_address=bind))

@@ -268,7 +268,7 @@ def read_text(cfg: Config, key: str, value: str) -> str:
         raise ConfigError(f"{key}: cannot read {value} ({exc.strerror})") from None
 
 
-# ---- release updates (issue 8): separate from everything above --------------------------------------------------
+# ---- release updates: separate from everything above ------------------------------------------------------------
 
 
 def update_settings(cfg: Config, saved: dict[str, Any]) -> UpdateSettings:

@@ -28,8 +28,8 @@ from agent.core.events import Event, SnapshotTaken
 from agent.errors import LoaError
 
 Deliver = Callable[[Callable[[int], Event]], None]
-# (width px, JPEG quality), best first. On a 1920x1080 board a text bulletin fits 16 KiB at 640 px quality 25
-# (about 10 KB), a full-screen red emergency banner at 480 px quality 30 (about 10.6 KB): measured, see the docs.
+# (width px, JPEG quality), best first: the first step whose JPEG fits the reply's size cap is sent (the sizes of
+# text and emergency screens are in docs/eboard-and-status-page.md).
 LADDER = ((640, 60), (640, 40), (640, 25), (480, 40), (480, 30), (400, 30), (320, 30), (240, 25))
 FLAGS = ("--headless", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--mute-audio",

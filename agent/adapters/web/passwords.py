@@ -14,7 +14,7 @@ import secrets
 
 ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: it is read off a printed label
 GROUPS, GROUP_LEN = 4, 4  # 16 characters of 31: about 79 bits
-N, R, P = 1 << 14, 8, 1  # 16 MiB of memory, about 0.1 s on a Raspberry Pi 4
+N, R, P = 1 << 14, 8, 1  # memory-hard (16 MiB) yet quick enough for a login on a Pi-class unit
 SALT_BYTES, HASH_BYTES = 16, 32
 
 
