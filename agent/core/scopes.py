@@ -68,11 +68,10 @@ def _check_trust_change(keys: KeySet, key: Mapping[str, Any], role: str, cmd: st
     if cmd != "config" or not TRUST_ARGS & set(args):
         return None
     if role != ROOT and not _adopts_root(keys, key, args):
-        return ("not_allowed", f"only a root key may change {' or '.join(sorted(TRUST_ARGS & set(args)))}; "
-                               f"key {key.get('kid')!r} is a {role} key")
+        changed = " or ".join(sorted(TRUST_ARGS & set(args)))
+        return ("not_allowed", f"only a root key may change {changed}; key {key.get('kid')!r} is a {role} key")
     if "trust" in args and not _has_root(_listed(args["trust"])):
-        return ("bad_args", "trust: a trust set sent by config must keep a root key (loa_scope root), "
-                            "or nobody could ever change it again")
+        return ("bad_args", "trust: a trust set sent by config must keep a root key (loa_scope root)")
     return None
 
 
