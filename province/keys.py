@@ -1,6 +1,6 @@
 """Command-signing keys: the console's Ed25519 signing JWK (private, 0600, never copied), the offline root key
 (DIR/root/root.jwk, 0600: it belongs on offline media, not on the console) and the JWK Set units trust, where each
-key carries its scope (`loa_scope`, see agent.core.scopes and docs/protocol.md §2.5).
+key carries its scope (`loa_scope`, see agent.core.scopes and docs/protocol.md §7.5).
 
 Only the root key may change what units trust. A rotation of the console key takes two `config` commands, both
 signed with the root key, so units follow without a visit: step 1 (`rotate`) makes units trust old + new; once

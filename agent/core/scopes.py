@@ -1,7 +1,7 @@
 """Key scopes: which commands each key of a unit's trust set may sign, read from JWK members of the trust set.
 
 `loa_scope` names a role (root, console, gateway); `loa_cmds`, `loa_groups` and `loa_levels` narrow a key further.
-A key without `loa_scope` is a console key (trust sets made before scopes existed). See docs/protocol.md §2.5.
+A key without `loa_scope` is a console key (trust sets made before scopes existed). See docs/protocol.md §7.5.
 Pure: must not import adapters, runtime or any I/O module.
 """
 
