@@ -5,8 +5,9 @@ key carries its scope (`loa_scope`, see agent.core.scopes and docs/protocol.md Â
 Only the root key may change what units trust. A rotation of the console key takes two `config` commands, both
 signed with the root key, so units follow without a visit: step 1 (`rotate`) makes units trust old + new; once
 every unit has acked it, step 2 (`finish_rotation`) makes them trust the new key only, and the new key becomes
-DIR/signing.jwk. A unit that missed step 1 still accepts step 2 (the root signs both). A key folder from before
-scopes gains its root with `adopt_root`: one config command, signed with the console key, that units accept once.
+DIR/signing.jwk. A unit that missed step 1 still accepts step 2 (the root signs both). `add_gateway` makes a
+gateway's scoped key and the root-signed command that adds it. A key folder from before scopes gains its root with
+`adopt_root`: one config command, signed with the console key, that units accept once.
 
 Signing uses joserfc. Must not import the agent's adapters or runtime.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import uuid
 import warnings
@@ -35,6 +37,7 @@ ROOT = Path("root") / "root.jwk"
 TRUST = "trust.jwks"
 NEXT = "signing.next.jwk"
 RETIRED = "retired"
+GATEWAYS = "gateway"
 DEFAULT_ISSUER = "province"
 ROTATION_AUDIENCE = "grp:province"
 
@@ -60,9 +63,15 @@ def _write_root(directory: Path, root: OKPKey) -> None:
     write_private(directory / ROOT, json.dumps(root.as_dict(private=True), indent=2))
 
 
-def _trust_set(root: OKPKey, *console: OKPKey) -> dict[str, Any]:
-    """The root key with the root scope, then the console keys with the console scope."""
-    return {"keys": [_scoped(root, scopes.ROOT), *(_scoped(k, scopes.CONSOLE) for k in console)]}
+def _trust_set(root: OKPKey, *console: OKPKey, kept: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The root key with the root scope, the console keys with the console scope, then the keys `kept` as they are."""
+    return {"keys": [_scoped(root, scopes.ROOT), *(_scoped(k, scopes.CONSOLE) for k in console), *(kept or [])]}
+
+
+def _gateways(directory: Path) -> list[dict[str, Any]]:
+    """The gateway keys of DIR/trust.jwks: a rotation of the console key keeps them."""
+    trust = json.loads((directory / TRUST).read_text(encoding="utf-8"))
+    return [k for k in trust.get("keys", []) if k.get(scopes.SCOPE) == scopes.GATEWAY]
 
 
 def _scoped(key: OKPKey, scope: str) -> dict[str, Any]:
@@ -126,7 +135,7 @@ def rotate(directory: Path, *, root: Path | None = None, audience: str = ROTATIO
         raise ConfigError(f"a rotation is under way ({directory / NEXT}); finish it with `loa keys rotate --finish`")
     new = _new_key()
     write_private(directory / NEXT, json.dumps(new.as_dict(private=True), indent=2))
-    step = _step(directory, 1, root_key, _trust_set(root_key, old, new), audience, lifetime_s)
+    step = _step(directory, 1, root_key, _trust_set(root_key, old, new, kept=_gateways(directory)), audience, lifetime_s)
     write_public(directory / TRUST, json.dumps(step.trust, indent=2))
     return step
 
@@ -140,7 +149,7 @@ def finish_rotation(directory: Path, *, root: Path | None = None, audience: str 
     if not (directory / NEXT).exists():
         raise ConfigError(f"no rotation under way in {directory} (start one with `loa keys rotate {directory}`)")
     new = load_signing(directory / NEXT)
-    step = _step(directory, 2, root_key, _trust_set(root_key, new), audience, lifetime_s)
+    step = _step(directory, 2, root_key, _trust_set(root_key, new, kept=_gateways(directory)), audience, lifetime_s)
     (directory / RETIRED).mkdir(mode=0o700, exist_ok=True)
     os.replace(directory / SIGNING, directory / RETIRED / f"{old.kid}.jwk")
     os.replace(directory / NEXT, directory / SIGNING)
@@ -158,6 +167,29 @@ def adopt_root(directory: Path, *, audience: str = ROTATION_AUDIENCE, lifetime_s
     root = _new_key()
     _write_root(directory, root)
     step = _step(directory, 0, console, _trust_set(root, console), audience, lifetime_s, name="adopt-root")
+    write_public(directory / TRUST, json.dumps(step.trust, indent=2))
+    return step
+
+
+def add_gateway(directory: Path, name: str, *, groups: tuple[str, ...] = (), levels: tuple[str, ...] = (),
+                root: Path | None = None, audience: str = ROTATION_AUDIENCE, lifetime_s: int = 3600) -> RotationStep:
+    """A gateway's own signing key (DIR/gateway/NAME.jwk, 0600: it goes to the gateway's host) and a config command,
+    signed with the root key, that makes units trust it too, limited to `groups` and `levels` when given."""
+    root_key = load_root(root or directory / ROOT)
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", name):
+        raise ConfigError(f"gateway name {name!r}: use lower-case letters, digits and '-'")
+    path = directory / GATEWAYS / f"{name}.jwk"
+    if path.exists():
+        raise ConfigError(f"{path} already exists")
+    key = _new_key()
+    public = _scoped(key, scopes.GATEWAY) | ({scopes.GROUPS: list(groups)} if groups else {}) | (
+        {scopes.LEVELS: list(levels)} if levels else {})
+    if problem := scopes.member_problem(public):
+        raise ConfigError(f"gateway {name}: {problem}")
+    trust = json.loads((directory / TRUST).read_text(encoding="utf-8"))
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    write_private(path, json.dumps(key.as_dict(private=True), indent=2))
+    step = _step(directory, 0, root_key, {"keys": [*trust["keys"], public]}, audience, lifetime_s, name=f"gateway-{name}")
     write_public(directory / TRUST, json.dumps(step.trust, indent=2))
     return step
 

@@ -1,4 +1,4 @@
-"""The `loa` commands about identity: `ca` (init, revoke, console), `keys rotate` and `keys adopt-root`, and the
+"""The `loa` commands about identity: `ca` (init, revoke, console), `keys rotate`, `keys gateway` and `keys adopt-root`, and the
 `provision` (one unit or a CSV batch, password or certificate) and `broker` (password and/or TLS listener)
 commands. tools.cli registers them; this module parses and hands over, and holds no decisions.
 
@@ -108,18 +108,39 @@ def cmd_keys_adopt_root(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_gateway(args: argparse.Namespace) -> int:
+    from province import keys
+
+    d, audience = Path(args.dir), _audience(args)
+    root = Path(args.root) if args.root else d / keys.ROOT
+    step = keys.add_gateway(d, args.name, groups=tuple(args.grant_group), levels=tuple(args.grant_level), root=root,
+                            audience=audience, lifetime_s=args.lifetime)
+    say(args, "keys_gateway", name=args.name, key=d / keys.GATEWAYS / f"{args.name}.jwk", token=step.token_file,
+        audience=audience, args=step.args_file, root=root)
+    return 0
+
+
 def _audience(args: argparse.Namespace) -> str:
     return f"dev:{args.device}" if args.device else f"grp:{args.group}"
 
 
 def add_keys_parsers(keys_sub: Any) -> None:
-    """Register `rotate` and `adopt-root` under the existing `loa keys` subcommands."""
+    """Register `rotate`, `gateway` and `adopt-root` under the existing `loa keys` subcommands."""
     k = keys_sub.add_parser("rotate", help="rotate the console's signing key with two config commands signed by the root key")
     k.add_argument("dir")
     k.add_argument("--finish", action="store_true", help="step 2: trust the new key only")
     k.add_argument("--root", help="the offline root key (default: DIR/root/root.jwk)")
     _step_options(k)
     k.set_defaults(fn=cmd_keys_rotate)
+    g = keys_sub.add_parser("gateway", help="a gateway's own scoped signing key, added to units by the root key")
+    g.add_argument("dir")
+    g.add_argument("name")
+    g.add_argument("--grant-group", action="append", default=[], help="a group it may address (repeatable; none: all)")
+    g.add_argument("--grant-level", action="append", default=[], choices=("normal", "priority", "emergency"),
+                   help="a level it may play (repeatable; none: all)")
+    g.add_argument("--root", help="the offline root key (default: DIR/root/root.jwk)")
+    _step_options(g)
+    g.set_defaults(fn=cmd_keys_gateway)
     a = keys_sub.add_parser("adopt-root", help="give a key folder from before key scopes its offline root key")
     a.add_argument("dir")
     _step_options(a)

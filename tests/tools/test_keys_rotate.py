@@ -108,6 +108,26 @@ def test_a_key_folder_from_before_scopes_adopts_a_root_with_one_console_signed_s
         keys.adopt_root(tmp_path)
 
 
+def test_a_gateway_key_is_added_by_the_root_with_its_grants_and_survives_a_rotation(tmp_path):
+    console = keys.init(tmp_path)
+    root = keys.load_root(tmp_path / keys.ROOT)
+    step = keys.add_gateway(tmp_path, "httn-1", groups=("xa-a",), levels=("normal", "priority"))
+    gateway = keys.load_signing(tmp_path / keys.GATEWAYS / "httn-1.jwk")
+    assert stat.S_IMODE((tmp_path / keys.GATEWAYS / "httn-1.jwk").stat().st_mode) == 0o600
+    assert header_kid(step.token) == root.kid and step.token_file.name == "gateway-httn-1.jwt"
+    trust = claims_of(step.token, {"keys": [root.as_dict(private=False)]})["args"]["trust"]
+    assert scopes_of(trust) == [(root.kid, "root"), (console.kid, "console"), (gateway.kid, "gateway")]
+    assert (trust["keys"][2]["loa_groups"], trust["keys"][2]["loa_levels"]) == (["xa-a"], ["normal", "priority"])
+    keys.rotate(tmp_path)
+    keys.finish_rotation(tmp_path)
+    after = json.loads((tmp_path / keys.TRUST).read_text())
+    assert [k for k in after["keys"] if k["loa_scope"] == "gateway"] == [trust["keys"][2]]
+    with pytest.raises(ConfigError, match="lower-case"):
+        keys.add_gateway(tmp_path, "../../etc")
+    with pytest.raises(ConfigError, match="may only name"):
+        keys.add_gateway(tmp_path, "httn-2", levels=("urgent",))
+
+
 def test_a_rotation_cannot_start_twice_or_finish_before_it_starts(tmp_path):
     keys.init(tmp_path)
     with pytest.raises(ConfigError, match="no rotation under way"):
