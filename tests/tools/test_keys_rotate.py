@@ -174,3 +174,27 @@ def final_state(watch: UnitWatch, token: str, jti: str) -> str:
     states = watch.wait_acks(jti, DONE)
     assert states, watch.unit.output()
     return states[-1]
+
+
+def test_a_unit_from_before_scopes_adopts_the_root_once_then_only_the_root_changes_its_trust(
+        broker: Broker, console: Console, tmp_path):
+    key_dir = tmp_path / "keys"
+    signing = keys.init(key_dir)
+    (key_dir / keys.ROOT).unlink()  # a key folder and a unit provisioned before scopes
+    (key_dir / keys.TRUST).write_text(json.dumps({"keys": [signing.as_dict(private=False)]}))
+    provision(UnitSpec("old-1", key_dir / keys.TRUST, broker.url, tmp_path / "old-1", broker_dir=broker.dir))
+    unit = Unit("old-1", tmp_path / "old-1")
+    watch = UnitWatch(console, unit)
+    unit.start()
+    try:
+        watch.wait_online()
+        adopt = keys.adopt_root(key_dir, audience="dev:old-1")
+        assert final_state(watch, adopt.token, adopt.jti) == "finished"
+        again, jti = keys.sign_command(signing, "dev:old-1", "config", {"trust": adopt.trust})
+        assert final_state(watch, again, jti) == "rejected"  # adoption happens once: now a console key
+        assert watch.acks(jti)[-1]["code"] == "not_allowed"
+        step1 = keys.rotate(key_dir, audience="dev:old-1")
+        assert final_state(watch, step1.token, step1.jti) == "finished"
+        assert final_state(watch, *keys.sign_command(signing, "dev:old-1", "ping", {})) == "finished"
+    finally:
+        unit.stop()
