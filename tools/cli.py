@@ -31,7 +31,8 @@ def cmd_keys_init(args: argparse.Namespace) -> int:
     from province import keys
 
     key = keys.init(Path(args.dir))
-    say(args, "keys_written", signing=Path(args.dir) / keys.SIGNING, trust=Path(args.dir) / keys.TRUST, kid=key.kid)
+    say(args, "keys_written", signing=Path(args.dir) / keys.SIGNING, root=Path(args.dir) / keys.ROOT,
+        trust=Path(args.dir) / keys.TRUST, kid=key.kid)
     return 0
 
 
@@ -124,7 +125,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=i18n.LANGUAGES, default=i18n.default_language(dict(os.environ)))
     sub = p.add_subparsers(dest="command", required=True)
     keys = sub.add_parser("keys", help="command-signing keys").add_subparsers(dest="keys_command", required=True)
-    k = keys.add_parser("init", help="make a signing key and the trust set for units")
+    k = keys.add_parser("init", help="make a signing key, the offline root key and the trust set for units")
     k.add_argument("dir")
     k.set_defaults(fn=cmd_keys_init)
     cli_identity.add_keys_parsers(keys)

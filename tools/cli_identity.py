@@ -1,6 +1,6 @@
-"""The `loa` commands about identity: `ca` (init, revoke, console), `keys rotate`, and the `provision` (one unit or
-a CSV batch, password or certificate) and `broker` (password and/or TLS listener) commands. tools.cli registers
-them; this module parses and hands over, and holds no decisions.
+"""The `loa` commands about identity: `ca` (init, revoke, console), `keys rotate`, `keys gateway` and `keys adopt-root`, and the
+`provision` (one unit or a CSV batch, password or certificate) and `broker` (password and/or TLS listener)
+commands. tools.cli registers them; this module parses and hands over, and holds no decisions.
 
 Must not import the agent's adapters or runtime.
 """
@@ -85,28 +85,73 @@ def _ca_parsers(sub: Any) -> None:
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
     from province import keys
 
-    d, audience = Path(args.dir), f"dev:{args.device}" if args.device else f"grp:{args.group}"
+    d, audience = Path(args.dir), _audience(args)
+    root = Path(args.root) if args.root else d / keys.ROOT
     if args.finish:
-        step = keys.finish_rotation(d, audience=audience, lifetime_s=args.lifetime)
+        step = keys.finish_rotation(d, root=root, audience=audience, lifetime_s=args.lifetime)
         say(args, "keys_rotate_2", token=step.token_file, audience=audience, signing=d / keys.SIGNING,
             retired=d / keys.RETIRED)
         return 0
-    step = keys.rotate(d, audience=audience, lifetime_s=args.lifetime)
+    step = keys.rotate(d, root=root, audience=audience, lifetime_s=args.lifetime)
     say(args, "keys_rotate_1", next=d / keys.NEXT, token=step.token_file, audience=audience, args=step.args_file,
-        signing=d / keys.SIGNING, dir=d)
+        root=root, dir=d)
     return 0
 
 
+def cmd_keys_adopt_root(args: argparse.Namespace) -> int:
+    from province import keys
+
+    d, audience = Path(args.dir), _audience(args)
+    step = keys.adopt_root(d, audience=audience, lifetime_s=args.lifetime)
+    say(args, "keys_adopt_root", root=d / keys.ROOT, token=step.token_file, audience=audience, args=step.args_file,
+        signing=d / keys.SIGNING)
+    return 0
+
+
+def cmd_keys_gateway(args: argparse.Namespace) -> int:
+    from province import keys
+
+    d, audience = Path(args.dir), _audience(args)
+    root = Path(args.root) if args.root else d / keys.ROOT
+    step = keys.add_gateway(d, args.name, groups=tuple(args.grant_group), levels=tuple(args.grant_level), root=root,
+                            audience=audience, lifetime_s=args.lifetime)
+    say(args, "keys_gateway", name=args.name, key=d / keys.GATEWAYS / f"{args.name}.jwk", token=step.token_file,
+        audience=audience, args=step.args_file, root=root)
+    return 0
+
+
+def _audience(args: argparse.Namespace) -> str:
+    return f"dev:{args.device}" if args.device else f"grp:{args.group}"
+
+
 def add_keys_parsers(keys_sub: Any) -> None:
-    """Register `rotate` under the existing `loa keys` subcommands."""
-    k = keys_sub.add_parser("rotate", help="rotate the signing key with two signed config commands")
+    """Register `rotate`, `gateway` and `adopt-root` under the existing `loa keys` subcommands."""
+    k = keys_sub.add_parser("rotate", help="rotate the console's signing key with two config commands signed by the root key")
     k.add_argument("dir")
     k.add_argument("--finish", action="store_true", help="step 2: trust the new key only")
-    target = k.add_mutually_exclusive_group()
+    k.add_argument("--root", help="the offline root key (default: DIR/root/root.jwk)")
+    _step_options(k)
+    k.set_defaults(fn=cmd_keys_rotate)
+    g = keys_sub.add_parser("gateway", help="a gateway's own scoped signing key, added to units by the root key")
+    g.add_argument("dir")
+    g.add_argument("name")
+    g.add_argument("--grant-group", action="append", default=[], help="a group it may address (repeatable; none: all)")
+    g.add_argument("--grant-level", action="append", default=[], choices=("normal", "priority", "emergency"),
+                   help="a level it may play (repeatable; none: all)")
+    g.add_argument("--root", help="the offline root key (default: DIR/root/root.jwk)")
+    _step_options(g)
+    g.set_defaults(fn=cmd_keys_gateway)
+    a = keys_sub.add_parser("adopt-root", help="give a key folder from before key scopes its offline root key")
+    a.add_argument("dir")
+    _step_options(a)
+    a.set_defaults(fn=cmd_keys_adopt_root)
+
+
+def _step_options(p: Any) -> None:
+    target = p.add_mutually_exclusive_group()
     target.add_argument("--group", default="province", help="who receives the config command (default: province)")
     target.add_argument("--device")
-    k.add_argument("--lifetime", type=int, default=3600, help="seconds the signed command stays valid")
-    k.set_defaults(fn=cmd_keys_rotate)
+    p.add_argument("--lifetime", type=int, default=3600, help="seconds the signed command stays valid")
 
 
 # ---- loa provision -------------------------------------------------------------------------------------------------

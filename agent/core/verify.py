@@ -17,6 +17,7 @@ from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import KeySet, OKPKey
 from joserfc.jws import CompactSignature
 
+from agent.core import scopes
 from agent.core.topics import Target
 
 ALGORITHMS = ("EdDSA", "Ed25519")  # RFC 8037's name and RFC 9864's fully specified one: both mean Ed25519
@@ -81,6 +82,8 @@ def _check_key(key: Any) -> str:
         raise TrustError("every trusted key needs a kid")
     if key.get("alg", "EdDSA") not in ALGORITHMS:
         raise TrustError(f"a trusted key's alg must be one of {', '.join(ALGORITHMS)}")
+    if problem := scopes.member_problem(key):
+        raise TrustError(f"key {key['kid']!r}: {problem}")
     return str(key["kid"])
 
 
@@ -108,6 +111,8 @@ def verify(
     problem = _check_signature(compact, header, keys) or _check_claims(claims, target, now_s, clock_synced, policy)
     if problem is None and jti in seen:
         problem = ("replay", f"command {jti} was already received")
+    if problem is None:  # only a genuine, fresh command learns whether its key may sign it
+        problem = scopes.check(keys, header.get("kid"), claims, target, policy.groups)
     if problem:
         return Rejection(problem[0], problem[1], jti, cmd)
     return _command(claims, target)

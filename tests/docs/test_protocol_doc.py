@@ -56,7 +56,7 @@ STRINGS = REPO / "agent" / "strings"
 CORE = REPO / "agent" / "core"
 # Rejections made here are verification (table rejection-codes); rejections made by the sound desk are refusals of
 # valid commands (table refusal-codes); failed/expired codes from either go to table failure-codes.
-VERIFY_SOURCES = (CORE / "verify.py", CORE / "device.py", CORE / "unit_desk.py")
+VERIFY_SOURCES = (CORE / "verify.py", CORE / "scopes.py", CORE / "device.py", CORE / "unit_desk.py")
 SOUND_SOURCES = (CORE / "sound.py", CORE / "playout.py", CORE / "arbiter.py", CORE / "schedule.py", REPO / "agent/runtime/preparer.py")
 # The adapters behind the preparer's ports (AudioCache, SpeechSynth): the preparer turns every LoaError they raise
 # into a failed ack carrying that error's `code`.
@@ -68,7 +68,7 @@ EXAMPLES_REQUIRED = (
 )
 CODES_REQUIRED = {
     "bad_token", "bad_alg", "unknown_key", "bad_signature", "bad_issuer", "expired", "not_yet_valid",
-    "wrong_audience", "replay", "retained", "too_large", "bad_args", "unknown_command",
+    "wrong_audience", "replay", "retained", "too_large", "bad_args", "unknown_command", "not_allowed",
 }
 # Floors for the source scan: if a refactoring hides these from it, the scan is broken, not the doc.
 REFUSALS_REQUIRED = {"quiet_hours", "bad_args"}
@@ -548,3 +548,12 @@ def test_the_pyjwt_snippet_makes_a_command_the_agent_accepts(
     effects = device.handle(MessageArrived(now_ms, Topics().command(target), token.encode()))
     acks = [json.loads(e.payload) for e in effects if isinstance(e, Publish) and e.topic.endswith("/ack")]
     assert acks and acks[0]["state"] == "accepted" and all(a["state"] != "rejected" for a in acks), acks
+
+
+def test_the_key_scope_table_lists_every_role_and_the_gateway_commands() -> None:
+    from agent.core import scopes
+
+    rows = {re.findall(r"`([^`]+)`", row["`loa_scope`"])[0]: row["May sign"] for row in table("key-scopes")}
+    assert set(rows) == set(scopes.ROLES)
+    named = set(re.findall(r"`([^`]+)`", rows["gateway"].split("(never")[0]))
+    assert named == set(scopes.GATEWAY_CMDS)

@@ -34,7 +34,7 @@ def hostile_inputs(unit_id: str, keys: Path) -> dict[str, tuple[str, bytes | str
     good = load_signing(keys / "signing.jwk")
     good_kid = good.kid
     assert good_kid is not None  # keys init gives every signing key a kid
-    intruder = OKPKey.generate_key("Ed25519")
+    intruder = OKPKey.generate_key("Ed25519", parameters={"kid": "intruder"})
     out: dict[str, tuple[str, bytes | str]] = {}
 
     def add(code: str, body: dict[str, Any], key: Any = good, kid: str | None = None) -> None:
@@ -52,9 +52,15 @@ def hostile_inputs(unit_id: str, keys: Path) -> dict[str, tuple[str, bytes | str
     add("wrong_audience", claims(unit_id, aud="dev:some-other-unit"))
     add("bad_args", claims(unit_id, args={"zone": 1, "on": True, "for_s": 99999}))
     add("unknown_command", claims(unit_id, cmd="open_all_relays_forever"))
+    add("not_allowed", claims(unit_id, cmd="config", args={"trust": thief_trust(intruder)}))  # console key, no root
     big = claims(unit_id, args=RELAY_ON | {"pad": "x" * 20000})
     out["too_large"] = ("", ed25519(good, big, good_kid))
     return out
+
+
+def thief_trust(thief: OKPKey) -> dict[str, Any]:
+    """What a thief holding the console key would install: only keys of their own, one of them a root."""
+    return {"keys": [thief.as_dict(private=False) | {"loa_scope": "root"}]}
 
 
 def test_every_rejection_code_is_produced_by_a_real_hostile_input(make_unit, console: Console, keys: Path):
@@ -171,3 +177,54 @@ def test_clearing_a_retained_command_with_an_empty_message_is_not_answered(make_
     watch.pump(1.5)  # room for a late answer to the empty message, which must not come
     assert [a for a in watch.of("ack") if a["state"] == "rejected"] == []
     assert watch.last_status().get("rejected") == {}, watch.last_status()
+def test_a_stolen_console_key_cannot_lock_the_province_out(make_unit, console: Console, keys: Path):
+    """The console key signs a trust set and issuers of the thief's own: both refused with not_allowed, nothing is
+    persisted, and the unit still obeys the console key, also after a restart."""
+    unit = make_unit()
+    watch = UnitWatch(console, unit)
+    watch.wait_online()
+    stolen, audience = load_signing(keys / "signing.jwk"), f"dev:{unit.device_id}"
+    thief = OKPKey.generate_key("Ed25519", parameters={"kid": "thief"})
+    attempts = [sign_command(stolen, audience, "config", {"trust": thief_trust(thief)}),
+                sign_command(stolen, audience, "config", {"issuers": ["thief"]}),
+                sign_command(stolen, audience, "config", {"trust": thief_trust(thief), "issuers": ["thief"]})]
+    for token, jti in attempts:
+        watch.publish_raw(token)
+        assert watch.wait_acks(jti, {"rejected", "finished"}) == ["rejected"], unit.output()
+        assert watch.acks(jti)[0]["code"] == "not_allowed"
+    thiefs_ping, thiefs_jti = sign_command(thief, audience, "ping", {}, issuer="thief")
+    watch.publish_raw(thiefs_ping)
+    assert watch.wait_acks(thiefs_jti, {"rejected", "finished"}) == ["rejected"]
+    assert watch.acks(thiefs_jti)[0]["code"] == "unknown_key"
+    assert _obeys(watch, stolen)
+    unit.stop()
+    unit.start()
+    watch.pump(10, lambda: sum(1 for m in watch.of("status") if m.get("online")) >= 2)
+    assert _obeys(watch, stolen), unit.output()
+
+
+def test_the_root_key_changes_the_trust_set_and_a_gateway_key_signs_only_its_commands(make_unit, console: Console,
+                                                                                      keys: Path):
+    unit = make_unit()
+    watch = UnitWatch(console, unit)
+    watch.wait_online()
+    root, console_key = load_signing(keys / "root" / "root.jwk"), load_signing(keys / "signing.jwk")
+    gateway = OKPKey.generate_key("Ed25519", parameters={"kid": "gw-1"})
+    trust = {"keys": [root.as_dict(private=False) | {"loa_scope": "root"},
+                      console_key.as_dict(private=False) | {"loa_scope": "console"},
+                      gateway.as_dict(private=False) | {"loa_scope": "gateway"}]}
+    token, jti = sign_command(root, f"dev:{unit.device_id}", "config", {"trust": trust})
+    watch.publish_raw(token)
+    assert watch.wait_acks(jti, {"rejected", "finished"}) == ["accepted", "finished"], unit.output()
+    token, jti = sign_command(gateway, f"dev:{unit.device_id}", "relay", RELAY_ON)
+    watch.publish_raw(token)
+    assert watch.wait_acks(jti, {"rejected", "finished"}) == ["rejected"]
+    assert watch.acks(jti)[0]["code"] == "not_allowed"
+    assert not any(j["on"] for j in unit.relay_journal())
+    assert _obeys(watch, gateway) and _obeys(watch, console_key)
+
+
+def _obeys(watch: UnitWatch, key: OKPKey) -> bool:
+    token, jti = sign_command(key, f"dev:{watch.unit.device_id}", "ping", {})
+    watch.publish_raw(token)
+    return watch.wait_acks(jti, {"rejected", "finished"}) == ["accepted", "finished"]

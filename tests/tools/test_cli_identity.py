@@ -76,6 +76,22 @@ def test_keys_rotate_explains_both_steps(tmp_path, capsys):
     assert step2.startswith(f"Key rotation, step 2: send {tmp_path / 'rotate-2.jwt'} to dev:dev-1")
 
 
+def test_keys_init_gateway_and_adopt_root_say_where_the_root_key_belongs(tmp_path, capsys):
+    from tools import cli
+
+    init = cli.parser().parse_args(["--lang", "en", "keys", "init", str(tmp_path / "k")])
+    assert init.fn(init) == 0
+    assert loa("keys", "gateway", tmp_path / "k", "httn-1", "--grant-group", "xa-a", "--grant-level", "normal") == 0
+    written, gateway = capsys.readouterr().out.splitlines()
+    assert f"root key {tmp_path / 'k' / keys.ROOT}" in written and "offline media" in written
+    assert gateway.startswith(f"Gateway key {tmp_path / 'k' / keys.GATEWAYS / 'httn-1.jwk'} for httn-1")
+    legacy = tmp_path / "legacy"
+    keys.init(legacy)
+    (legacy / keys.ROOT).unlink()
+    assert loa("keys", "adopt-root", legacy, lang="vi") == 0
+    assert capsys.readouterr().out.startswith(f"Đã tạo khóa gốc {legacy / keys.ROOT}")
+
+
 def test_broker_with_tls_only_writes_its_config_then_runs_mosquitto(tmp_path, capsys, monkeypatch):
     ran: list[list[str]] = []
 

@@ -20,25 +20,25 @@ T0 = 1_800_000_000_000
 KEY = OKPKey.generate_key("Ed25519", parameters={"kid": "k1"})
 
 
-def make_device(**settings: Any) -> Device:
+def make_device(trust: dict[str, Any] | None = None, **settings: Any) -> Device:
     policy = Policy(device_id="d1", groups=frozenset({"g1"}), issuers=frozenset({"province"}))
     s = DeviceSettings(device_id="d1", groups=("g1",), zones=(1, 2), version="t", policy=policy, **settings)
-    device = Device(s, load_trust({"keys": [KEY.as_dict(private=False)]}), DeviceState(), random.Random(7))
+    device = Device(s, load_trust(trust or {"keys": [KEY.as_dict(private=False)]}), DeviceState(), random.Random(7))
     device.handle(Started(T0))
     device.handle(LinkUp(T0))
     return device
 
 
-def command(cmd: str, args: dict[str, Any], jti: str, now_ms: int = T0) -> bytes:
+def command(cmd: str, args: dict[str, Any], jti: str, now_ms: int = T0, key: OKPKey = KEY) -> bytes:
     now = now_ms // 1000
     body = {"iss": "province", "aud": "dev:d1", "iat": now, "exp": now + 60, "jti": jti, "cmd": cmd, "args": args}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return jws.serialize_compact({"alg": "EdDSA", "kid": "k1"}, json.dumps(body).encode(), KEY, algorithms=["EdDSA"]).encode()
+        return jws.serialize_compact({"alg": "EdDSA", "kid": key.kid}, json.dumps(body).encode(), key, algorithms=["EdDSA"]).encode()
 
 
-def arrive(device: Device, cmd: str, args: dict[str, Any], jti: str, now_ms: int) -> list[Effect]:
-    return device.handle(MessageArrived(now_ms, Topics().device_command("d1"), command(cmd, args, jti, now_ms)))
+def arrive(device: Device, cmd: str, args: dict[str, Any], jti: str, now_ms: int, key: OKPKey = KEY) -> list[Effect]:
+    return device.handle(MessageArrived(now_ms, Topics().device_command("d1"), command(cmd, args, jti, now_ms, key)))
 
 
 def fire(device: Device, name: str, now_ms: int) -> list[Effect]:

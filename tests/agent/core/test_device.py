@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from joserfc.jwk import OKPKey
+
 from agent.core.device import STATUS_MIN_GAP_MS
-from agent.core.effects import Connect, Publish, RememberCommand, SetRelay, StartTimer, Subscribe
+from agent.core.effects import Connect, Publish, RememberCommand, SaveSetting, SetRelay, StartTimer, Subscribe
 from agent.core.events import LinkDown, LinkUp, MessageArrived, Started, TimerFired
 from agent.core.topics import Topics
 from tests.agent.core.device_helpers import T0, acks, arrive, fire, make_device, relays, statuses, timers
@@ -159,3 +163,60 @@ def test_an_empty_message_on_a_command_topic_is_ignored_silently() -> None:
             assert device.handle(MessageArrived(T0 + 1000, topic, b"", retained)) == []
     assert device.state.rejected == {} and len(device.state.log_lines) == lines
     assert acks(arrive(device, "ping", {}, "p", T0 + 2000)) == [("p", "accepted", "ok"), ("p", "finished", "ok")]
+
+
+# ---- key scopes: a stolen command key cannot lock the province out -----------------------------------------------
+
+def scoped_device() -> tuple[Any, OKPKey, OKPKey]:
+    from tests.agent.core.device_helpers import KEY
+
+    root = OKPKey.generate_key("Ed25519", parameters={"kid": "root"})
+    gateway = OKPKey.generate_key("Ed25519", parameters={"kid": "gw"})
+    trust = {"keys": [KEY.as_dict(private=False) | {"loa_scope": "console"},
+                      root.as_dict(private=False) | {"loa_scope": "root"},
+                      gateway.as_dict(private=False) | {"loa_scope": "gateway"}]}
+    return make_device(trust=trust), root, gateway
+
+
+def kids(device: Any) -> list[str]:
+    return sorted(str(k.kid) for k in device.keys.keys)
+
+
+def saved(effects: list[Any]) -> list[str]:
+    return [e.key for e in effects if isinstance(e, SaveSetting)]
+
+
+def test_a_console_key_cannot_replace_the_trust_set_and_the_root_key_can() -> None:
+    device, root, _ = scoped_device()
+    thief = OKPKey.generate_key("Ed25519", parameters={"kid": "thief"})
+    takeover = {"trust": {"keys": [thief.as_dict(private=False) | {"loa_scope": "root"}]}}
+    before = kids(device)
+    effects = arrive(device, "config", takeover, "c1", T0 + 1000)
+    assert acks(effects) == [("c1", "rejected", "not_allowed")]
+    assert kids(device) == before and "trust" not in saved(effects)
+    assert acks(arrive(device, "ping", {}, "p1", T0 + 2000))[0][1] == "accepted"  # the console key still works
+    fresh = OKPKey.generate_key("Ed25519", parameters={"kid": "k2"})
+    rotated = {"trust": {"keys": [root.as_dict(private=False) | {"loa_scope": "root"},
+                                  fresh.as_dict(private=False) | {"loa_scope": "console"}]}}
+    effects = arrive(device, "config", rotated, "c2", T0 + 3000, key=root)
+    assert [a[1] for a in acks(effects)] == ["accepted", "finished"] and "trust" in saved(effects)
+    assert kids(device) == ["k2", "root"]
+    assert acks(arrive(device, "ping", {}, "p2", T0 + 4000, key=fresh))[0][1] == "accepted"
+
+
+def test_a_console_key_cannot_change_the_issuers() -> None:
+    device, _, _ = scoped_device()
+    effects = arrive(device, "config", {"issuers": ["mallory"]}, "c1", T0 + 1000)
+    assert acks(effects) == [("c1", "rejected", "not_allowed")]
+    assert device.settings.policy.issuers == frozenset({"province"})
+
+
+def test_a_gateway_key_cannot_sign_update_or_config() -> None:
+    device, _, gateway = scoped_device()
+    update = {"url": "https://example.org/r.tar", "sha256": "0" * 64}
+    effects = arrive(device, "update", update, "u1", T0 + 1000, key=gateway)
+    assert acks(effects) == [("u1", "rejected", "not_allowed")] and not saved(effects)
+    effects = arrive(device, "config", {"heartbeat_s": 5}, "c1", T0 + 2000, key=gateway)
+    assert acks(effects) == [("c1", "rejected", "not_allowed")] and "hb" not in timers(effects)
+    assert device.settings.heartbeat_s == 60 and device.state.rejected["not_allowed"] == 2
+    assert acks(arrive(device, "ping", {}, "p1", T0 + 3000, key=gateway))[0][1] == "accepted"

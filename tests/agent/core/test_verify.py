@@ -141,3 +141,89 @@ def test_unsynchronised_clock_accepts_a_fresh_command_from_the_future() -> None:
 def test_trust_sets_that_must_not_be_trusted(jwks: dict[str, Any], problem: str) -> None:
     with pytest.raises(TrustError, match=problem):
         load_trust(jwks)
+
+
+# ---- key scopes (agent.core.scopes): which commands each trusted key may sign ------------------------------------
+
+ROOT = OKPKey.generate_key("Ed25519", parameters={"kid": "root"})
+CONSOLE = OKPKey.generate_key("Ed25519", parameters={"kid": "console"})
+GATEWAY = OKPKey.generate_key("Ed25519", parameters={"kid": "gw"})
+
+
+def scoped(key: OKPKey, scope: str | None, **members: Any) -> dict[str, Any]:
+    return key.as_dict(private=False) | ({"loa_scope": scope} if scope else {}) | members
+
+
+SCOPED = load_trust({"keys": [scoped(ROOT, "root"), scoped(CONSOLE, "console"),
+                              scoped(GATEWAY, "gateway", loa_groups=["g1"], loa_levels=["normal", "priority"])]})
+NEW_TRUST = {"keys": [scoped(ROOT, "root"), scoped(OTHER, "console")]}
+
+
+def signed(key: OKPKey, cmd: str, args: dict[str, Any], *, keys: Any = SCOPED, target: Target = DEV,
+           aud: str = "dev:d1") -> Command | Rejection:
+    tok = token(kid=str(key.kid), key=key, cmd=cmd, args=args, aud=aud)
+    return verify(tok, target=target, retained=False, now_s=NOW, clock_synced=True, seen={}, keys=keys, policy=POLICY)
+
+
+def code(result: Command | Rejection) -> str:
+    return result.code if isinstance(result, Rejection) else "ok"
+
+
+@pytest.mark.parametrize("key, cmd, args, expected", [
+    (CONSOLE, "config", {"trust": NEW_TRUST}, "not_allowed"),  # a stolen console key cannot lock the province out
+    (CONSOLE, "config", {"issuers": ["mallory"]}, "not_allowed"),
+    (CONSOLE, "config", {"heartbeat_s": 30}, "ok"),
+    (CONSOLE, "update", {"url": "https://x/r.tar", "sha256": "0" * 64}, "ok"),
+    (CONSOLE, "relay", {"zone": 1, "on": True}, "ok"),
+    (ROOT, "config", {"trust": NEW_TRUST}, "ok"),
+    (ROOT, "config", {"issuers": ["province", "district"]}, "ok"),
+    (ROOT, "config", {"trust": {"keys": [scoped(OTHER, "console")]}}, "bad_args"),  # never without a root again
+    (ROOT, "play", {"tts": "x"}, "not_allowed"),  # the offline key signs trust changes only
+    (GATEWAY, "update", {"url": "https://x/r.tar", "sha256": "0" * 64}, "not_allowed"),
+    (GATEWAY, "config", {"heartbeat_s": 30}, "not_allowed"),
+    (GATEWAY, "config", {"trust": NEW_TRUST}, "not_allowed"),
+    (GATEWAY, "relay", {"zone": 1, "on": True}, "not_allowed"),
+    (GATEWAY, "play", {"tts": "x"}, "ok"),
+    (GATEWAY, "play", {"tts": "x", "priority": "priority"}, "ok"),
+    (GATEWAY, "play", {"tts": "x", "priority": "emergency"}, "not_allowed"),  # levels the province granted
+    (GATEWAY, "ping", {}, "ok"),
+])
+def test_each_key_signs_only_what_its_scope_covers(key: OKPKey, cmd: str, args: dict[str, Any], expected: str) -> None:
+    assert code(signed(key, cmd, args)) == expected
+
+
+def test_a_gateway_key_reaches_only_the_groups_it_was_granted() -> None:
+    assert code(signed(GATEWAY, "ping", {}, target=Target("grp", "g1"), aud="grp:g1")) == "ok"
+    other = Policy(device_id="d1", groups=frozenset({"g1", "g2"}), issuers=frozenset({"province"}))
+    tok = token(kid="gw", key=GATEWAY, aud="grp:g2")
+    result = verify(tok, target=Target("grp", "g2"), retained=False, now_s=NOW, clock_synced=True, seen={},
+                    keys=SCOPED, policy=other)
+    assert code(result) == "not_allowed"
+
+
+def test_loa_cmds_narrows_a_role() -> None:
+    keys = load_trust({"keys": [scoped(CONSOLE, "console", loa_cmds=["ping", "logs"])]})
+    assert code(signed(CONSOLE, "ping", {}, keys=keys)) == "ok"
+    assert code(signed(CONSOLE, "volume", {"volume_pct": 50}, keys=keys)) == "not_allowed"
+
+
+def test_an_unscoped_key_is_a_console_key_that_may_adopt_a_root_once() -> None:
+    """A trust set from before scopes: its key does what it did, except change who is trusted, but it may install
+    a set that brings a root key (once: afterwards only that root changes trust)."""
+    legacy = load_trust({"keys": [CONSOLE.as_dict(private=False)]})
+    assert code(signed(CONSOLE, "update", {"url": "https://x/r.tar", "sha256": "0" * 64}, keys=legacy)) == "ok"
+    assert code(signed(CONSOLE, "config", {"issuers": ["mallory"]}, keys=legacy)) == "not_allowed"
+    assert code(signed(CONSOLE, "config", {"trust": {"keys": [scoped(OTHER, "console")]}}, keys=legacy)) == "bad_args"
+    adopted = {"keys": [CONSOLE.as_dict(private=False), scoped(ROOT, "root")]}
+    assert code(signed(CONSOLE, "config", {"trust": adopted}, keys=legacy)) == "ok"
+    assert code(signed(CONSOLE, "config", {"trust": NEW_TRUST}, keys=load_trust(adopted))) == "not_allowed"
+
+
+@pytest.mark.parametrize("members, problem", [
+    ({"loa_scope": "admin"}, "not one of"),
+    ({"loa_scope": "gateway", "loa_cmds": "play"}, "list of names"),
+    ({"loa_scope": "gateway", "loa_levels": ["urgent"]}, "may only name"),
+])
+def test_a_trust_set_with_a_scope_the_unit_cannot_read_is_refused(members: dict[str, Any], problem: str) -> None:
+    with pytest.raises(TrustError, match=problem):
+        load_trust({"keys": [CONSOLE.as_dict(private=False) | members]})
