@@ -18,7 +18,7 @@ from pathlib import Path
 
 from agent.core.topics import valid_name
 from agent.errors import ConfigError
-from province import ca
+from province import ca, passwd
 from province.broker_conf import Listeners, TlsFiles, acl, mosquitto_conf
 from province.files import write_private, write_public
 
@@ -117,9 +117,7 @@ def _ensure_password(b: BrokerDir, user: str) -> None:
 def _add_password(b: BrokerDir, user: str) -> str:
     password = secrets.token_urlsafe(24)
     write_private(b.password_file(user), password + "\n")
-    if not b.passwd.exists():
-        write_private(b.passwd, "")
-    subprocess.run(["mosquitto_passwd", "-b", str(b.passwd), user, password], check=True, capture_output=True)
+    passwd.put(b.passwd, [(user, password)])
     return password
 
 
@@ -192,8 +190,7 @@ def forget(root: Path, name: str) -> bool:
 def _forget_password(b: BrokerDir, user: str) -> None:
     if b.password_file(user).exists():
         b.password_file(user).unlink()
-    if b.passwd.exists():
-        subprocess.run(["mosquitto_passwd", "-D", str(b.passwd), user], check=False, capture_output=True)
+    passwd.remove(b.passwd, user)
 
 
 def _authority(b: BrokerDir) -> ca.Authority:
