@@ -47,8 +47,8 @@ class Broker:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def console_access(self) -> BrokerAccess:
-        password = broker_tool.BrokerDir(self.dir).password_file(broker_tool.CONSOLE).read_text().strip()
-        return BrokerAccess(self.url, broker_tool.CONSOLE, password)
+        """The console's own listener (units use `url`, where the broker makes the user name the client id)."""
+        return broker_tool.console_access(self.dir)
 
     def start(self) -> None:
         self.proc = broker_tool.start(self.dir)
