@@ -46,8 +46,12 @@ class Broker:
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
 
-    def console_access(self) -> BrokerAccess:
+    @property
+    def console_url(self) -> str:
         """The console's own listener (units use `url`, where the broker makes the user name the client id)."""
+        return self.console_access().url
+
+    def console_access(self) -> BrokerAccess:
         return broker_tool.console_access(self.dir)
 
     def start(self) -> None:
