@@ -90,7 +90,8 @@ check_target_disk() {
     found+="$(lsblk -nrpo NAME,MOUNTPOINT -- "$real" 2>/dev/null | awk '$2 != "" {print $1 " on " $2}')"
   fi
   if [ -f "$real" ] && command -v losetup >/dev/null 2>&1; then  # an image file attached to a loop device
-    found+="$(losetup -nO NAME -j "$real" 2>/dev/null | awk '{print "'"$real"' on " $1}')"
+    # The path is data, never part of a program: a crafted file name must not run code.
+    found+="$(losetup -nO NAME -j "$real" 2>/dev/null | while read -r loop; do printf '%s on %s\n' "$real" "$loop"; done)"
   fi
   local system
   system="$(printf '%s\n' "$found" | grep -E ' on (/|/boot|/boot/firmware|/usr|/var|\[swap\]|\[SWAP\])$' || true)"

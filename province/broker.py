@@ -1,9 +1,10 @@
 """`loa broker`: a local Mosquitto with a generated, locked-down configuration (no anonymous access, one identity
 per unit, an ACL that lets a unit read only its own and its groups' command topics and write only its reports).
 
-Two listeners, both authenticated: a password listener (per-unit passwords) and a TLS listener (client
-certificates from `loa ca`, certificate name = user name = client id, revocation list loaded). Must not import the
-agent's adapters or runtime.
+Listeners, all authenticated, and on each a unit's client id is its name (no unit can take over another's
+session): a password listener for units (per-unit passwords, user name = client id), a password listener for
+consoles only (which choose their client ids), and a TLS listener (client certificates from `loa ca`, certificate
+name = user name = client id, revocation list loaded). Must not import the agent's adapters or runtime.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from pathlib import Path
 
 from agent.core.topics import valid_name
 from agent.errors import ConfigError
-from province import ca
+from province import ca, passwd
 from province.broker_conf import Listeners, TlsFiles, acl, mosquitto_conf
+from province.console import BrokerAccess
 from province.files import write_private, write_public
+from province.localnet import free_port
 
 CONSOLE = ca.CONSOLE
 RESERVED = ca.RESERVED
@@ -33,7 +36,8 @@ class BrokerDir:
     root: Path
 
     conf = property(lambda self: self.root / "mosquitto.conf")
-    passwd = property(lambda self: self.root / "passwd")
+    passwd = property(lambda self: self.root / "passwd")  # units (the unit listener)
+    console_passwd = property(lambda self: self.root / "passwd.consoles")  # consoles (the console listener)
     acl = property(lambda self: self.root / "acl")
     pid = property(lambda self: self.root / "mosquitto.pid")
     log = property(lambda self: self.root / "mosquitto.log")
@@ -54,6 +58,9 @@ class BrokerDir:
     def port(self) -> int:
         return int((self.root / "port").read_text())
 
+    def console_port(self) -> int:
+        return int((self.root / "console_port").read_text())
+
     def tls_port(self) -> int | None:
         path = self.root / "tls_port"
         return int(path.read_text()) if path.exists() else None
@@ -67,10 +74,13 @@ class BrokerDir:
 
 
 def init(root: Path, port: int | None, *, prefix: str = "loa/v1", bind: str = "127.0.0.1",
-         tls_port: int | None = None, ca_dir: Path | None = None, hosts: tuple[str, ...] = ()) -> BrokerDir:
+         tls_port: int | None = None, ca_dir: Path | None = None, hosts: tuple[str, ...] = (),
+         console_port: int | None = None) -> BrokerDir:
     """Write the configuration and the console's identity. Re-running keeps existing identities.
 
-    `port` is the password listener (None: TLS only); `tls_port` needs `ca_dir`, a folder made by `loa ca init`.
+    `port` is the units' password listener (None: TLS only); with it comes the consoles' password listener on
+    `console_port` (None: the one chosen before, else a free port). `tls_port` needs `ca_dir`, a folder made by
+    `loa ca init`.
     `hosts`: names or addresses units use to reach the broker, besides 127.0.0.1 and localhost (they go into the
     server certificate when it is first made).
     """
@@ -80,9 +90,11 @@ def init(root: Path, port: int | None, *, prefix: str = "loa/v1", bind: str = "1
     write_public(root / "prefix", prefix)
     if port is not None:
         write_public(root / "port", str(port))
-        _ensure_password(b, CONSOLE)
+        console_port = console_port or _chosen_console_port(b)
+        write_public(root / "console_port", str(console_port))
+        _ensure_console_password(b)
     tls = _ensure_tls(b, ca.load(ca_dir), tls_port, hosts) if tls_port is not None and ca_dir else None
-    write_public(b.conf, mosquitto_conf(root, Listeners(port, tls_port, bind), tls))
+    write_public(b.conf, mosquitto_conf(root, Listeners(port, tls_port, bind, console_port), tls))
     if not b.consoles.exists():
         write_public(b.consoles, CONSOLE + "\n")
     _write_acl(b)
@@ -109,17 +121,27 @@ def _ensure_tls(b: BrokerDir, authority: ca.Authority, tls_port: int, hosts: tup
                     b.server_key.resolve())
 
 
-def _ensure_password(b: BrokerDir, user: str) -> None:
-    if not b.password_file(user).exists():
-        _add_password(b, user)
+def _chosen_console_port(b: BrokerDir) -> int:
+    return b.console_port() if (b.root / "console_port").exists() else free_port()
+
+
+def _ensure_console_password(b: BrokerDir) -> None:
+    """The console's password opens the console listener only (a folder from before keeps its password)."""
+    path = b.password_file(CONSOLE)
+    password = path.read_text().strip() if path.exists() else secrets.token_urlsafe(24)
+    if not path.exists():
+        write_private(path, password + "\n")
+    if not any(ln.startswith(f"{CONSOLE}:") for ln in passwd.lines(b.console_passwd)):
+        passwd.put(b.console_passwd, [(CONSOLE, password)])
+    passwd.remove(b.passwd, CONSOLE)
+    if not b.passwd.exists():
+        write_private(b.passwd, "")  # the unit listener's, empty until a unit is added
 
 
 def _add_password(b: BrokerDir, user: str) -> str:
     password = secrets.token_urlsafe(24)
     write_private(b.password_file(user), password + "\n")
-    if not b.passwd.exists():
-        write_private(b.passwd, "")
-    subprocess.run(["mosquitto_passwd", "-b", str(b.passwd), user, password], check=True, capture_output=True)
+    passwd.put(b.passwd, [(user, password)])
     return password
 
 
@@ -166,6 +188,12 @@ def add_console(root: Path, name: str) -> Path:
     return b.cert_file(name)
 
 
+def console_access(root: Path) -> BrokerAccess:
+    """How the console gets in over its password listener (on the broker's own machine)."""
+    b = require(root)
+    return BrokerAccess(f"mqtt://127.0.0.1:{b.console_port()}", CONSOLE, b.password_file(CONSOLE).read_text().strip())
+
+
 def require(root: Path) -> BrokerDir:
     """The broker folder at root, or a clear error when `loa broker` never wrote one there."""
     if not (root / "prefix").is_file():
@@ -192,8 +220,8 @@ def forget(root: Path, name: str) -> bool:
 def _forget_password(b: BrokerDir, user: str) -> None:
     if b.password_file(user).exists():
         b.password_file(user).unlink()
-    if b.passwd.exists():
-        subprocess.run(["mosquitto_passwd", "-D", str(b.passwd), user], check=False, capture_output=True)
+    passwd.remove(b.passwd, user)
+    passwd.remove(b.console_passwd, user)
 
 
 def _authority(b: BrokerDir) -> ca.Authority:

@@ -95,7 +95,7 @@ class Controller:
         self.mosquitto.start()
         self.stack.callback(self.mosquitto.stop)
         self.url = f"mqtt://127.0.0.1:{port}"
-        return BrokerAccess(self.url, broker.CONSOLE, b.password_file(broker.CONSOLE).read_text().strip())
+        return broker.console_access(b.root)
 
     def _observe(self, access: BrokerAccess) -> None:
         topics = [TOPICS.all_reports("ack"), TOPICS.all_reports("playlog")]

@@ -1,6 +1,6 @@
 """The embedded broker of a simulation: `loa broker`'s locked-down Mosquitto with every simulated unit registered in
-bulk (its own password, hashed in one `mosquitto_passwd -U` pass; its own ACL entries, as `loa broker` writes them),
-started with the open-file limit raised to the hard cap, and stopped or restarted on demand (the storm scenario).
+bulk (its own password, hashed by `loa broker`'s writer of Mosquitto's password file; its own ACL entries, as `loa
+broker` writes them), started with the open-file limit raised to the hard cap, and stopped or restarted on demand (the storm scenario).
 
 Must not import paho or the agent's runtime.
 """
@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from agent.core.topics import REPORTS, Topics
-from province import broker
-from province.files import write_private, write_public
+from province import broker, passwd
+from province.files import write_public
 from province.localnet import accepting
 from sim.fleet import Fleet
 from sim.spec import unit_password
@@ -40,14 +40,8 @@ def prepare(root: Path, port: int, fleet: Fleet, secret: str, prefix: str = "loa
 
 
 def _add_passwords(b: broker.BrokerDir, fleet: Fleet, secret: str) -> None:
-    """Plain lines for every unit, hashed in place by one mosquitto_passwd run, then appended to the password file
-    (which keeps the console's entry)."""
-    plain = b.root / "passwd.units"
-    write_private(plain, "".join(f"{c.device_id}:{unit_password(secret, c.device_id)}\n" for c in fleet.clusters))
-    subprocess.run(["mosquitto_passwd", "-U", str(plain)], check=True, capture_output=True)
-    console = [ln for ln in b.passwd.read_text().splitlines() if ln.startswith(f"{broker.CONSOLE}:")]
-    write_private(b.passwd, "\n".join(console) + "\n" + plain.read_text())
-    plain.unlink()
+    """Every unit's password, hashed in one pass into the password file (no password on any command line)."""
+    passwd.put(b.passwd, [(c.device_id, unit_password(secret, c.device_id)) for c in fleet.clusters])
 
 
 def acl(topics: Topics, fleet: Fleet) -> str:

@@ -46,9 +46,13 @@ class Broker:
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
 
+    @property
+    def console_url(self) -> str:
+        """The console's own listener (units use `url`, where the broker makes the user name the client id)."""
+        return self.console_access().url
+
     def console_access(self) -> BrokerAccess:
-        password = broker_tool.BrokerDir(self.dir).password_file(broker_tool.CONSOLE).read_text().strip()
-        return BrokerAccess(self.url, broker_tool.CONSOLE, password)
+        return broker_tool.console_access(self.dir)
 
     def start(self) -> None:
         self.proc = broker_tool.start(self.dir)

@@ -222,10 +222,13 @@ def cmd_broker(args: argparse.Namespace) -> int:
     from province import broker
 
     port = None if args.no_password_listener else args.port
+    chosen = (Path(args.dir) / "console_port").exists()
+    console_port = args.console_port or (None if chosen or port is None else port + 1)
     b = broker.init(Path(args.dir), port, tls_port=args.tls_port, ca_dir=_path(args.ca_dir), bind=args.bind,
-                    hosts=tuple(args.host))
+                    hosts=tuple(args.host), console_port=console_port)
     if port is not None:
-        say(args, "broker_ready", bind=args.bind, port=port, conf=b.conf, console=b.password_file(broker.CONSOLE))
+        say(args, "broker_ready", bind=args.bind, port=port, conf=b.conf, console=b.password_file(broker.CONSOLE),
+            console_port=b.console_port())
     if args.tls_port is not None:
         say(args, "broker_tls_ready", bind=args.bind, port=args.tls_port, ca=args.ca_dir,
             cert=b.cert_file(broker.CONSOLE))
@@ -235,7 +238,9 @@ def cmd_broker(args: argparse.Namespace) -> int:
 def _broker_parser(sub: Any) -> None:
     b = sub.add_parser("broker", help="run a local Mosquitto with a generated locked-down config")
     b.add_argument("dir")
-    b.add_argument("--port", type=int, default=1883, help="password listener (per-unit passwords)")
+    b.add_argument("--port", type=int, default=1883, help="units' password listener (user name = client id)")
+    b.add_argument("--console-port", type=int,
+                   help="consoles' password listener (default: the one chosen before, else --port + 1)")
     b.add_argument("--tls-port", type=int, help="TLS listener: client certificates from --ca-dir, name = identity")
     b.add_argument("--ca-dir", help="a `loa ca` folder (needed for --tls-port)")
     b.add_argument("--no-password-listener", action="store_true", help="certificates only (production)")

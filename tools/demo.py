@@ -69,10 +69,7 @@ def _wait_port(port: int) -> None:
 
 
 def _console_session(b: broker.BrokerDir, root: Path, step: Step) -> int:
-    from province.console import BrokerAccess
-
-    password = b.password_file(broker.CONSOLE).read_text().strip()
-    console = Console(BrokerAccess(f"mqtt://127.0.0.1:{b.port()}", broker.CONSOLE, password))
+    console = Console(broker.console_access(b.root))
     key = keys.load_signing(root / "keys" / keys.SIGNING)
     try:
         console.subscribe(console.topics.all_reports("ack"), console.topics.report(UNIT, "status"))

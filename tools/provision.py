@@ -115,8 +115,7 @@ def _password(spec: UnitSpec) -> dict[str, str]:
     assert spec.broker_dir is not None
     password = broker.add_device(spec.broker_dir, spec.device_id, spec.groups)
     assert password is not None
-    shutil.copyfile(password, spec.out / PASSWORD)
-    (spec.out / PASSWORD).chmod(0o600)
+    write_private(spec.out / PASSWORD, password.read_text(encoding="utf-8"))
     return {"username": spec.device_id, "password_file": PASSWORD}
 
 

@@ -105,7 +105,7 @@ class Rig:
         self.broker: subprocess.Popen[bytes] | None = None
         self.broker_start()
         password = broker_tool.BrokerDir(self.broker_dir).password_file(broker_tool.CONSOLE).read_text().strip()
-        self.recorder = Recorder(self.broker_port, password)
+        self.recorder = Recorder(broker_tool.BrokerDir(self.broker_dir).console_port(), password)
         self.http = AudioHttpServer(Routes(slow_bytes_per_s=400_000)).start()
         self.media = self._media()
 

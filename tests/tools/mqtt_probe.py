@@ -1,5 +1,5 @@
-"""A raw MQTT client for broker-rule tests: connects with a unit's bundle (certificate) and records everything the
-broker answers (CONNACK, SUBACK and PUBACK reason codes, deliveries, disconnects), so a test can assert on both
+"""A raw MQTT client for broker-rule tests: connects with a unit's bundle (certificate) or a user name and password,
+with a clean or a persistent session, and records everything the broker answers (CONNACK, SUBACK and PUBACK reason codes, deliveries, disconnects), so a test can assert on both
 return codes and actual delivery."""
 
 from __future__ import annotations
@@ -13,18 +13,22 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 
 @dataclass
 class Probe:
     url_port: int
-    ca: Path
+    ca: Path | None  # None: plain MQTT (the password listeners)
     cert: Path | None
     key: Path | None
     protocol: MQTTProtocolVersion = mqtt.MQTTv5
     client_id: str = ""
     username: str = ""
+    password: str = ""
+    clean: bool = True  # False: a persistent session (MQTT 5: one that outlives the connection by an hour)
     connected: queue.Queue[str] = field(default_factory=queue.Queue)
     inbox: queue.Queue[tuple[str, bytes]] = field(default_factory=queue.Queue)
     subacks: dict[int, list[Any]] = field(default_factory=dict)
@@ -32,12 +36,14 @@ class Probe:
     disconnects: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=self.protocol,
+        clean_session = self.clean if self.protocol == mqtt.MQTTv311 else None  # MQTT 5 says it at connect
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=self.protocol, clean_session=clean_session,
                                   client_id=self.client_id or f"probe-{uuid.uuid4().hex[:8]}")
-        self.client.tls_set(ca_certs=str(self.ca), certfile=str(self.cert) if self.cert else None,
-                            keyfile=str(self.key) if self.key else None)
+        if self.ca is not None:
+            self.client.tls_set(ca_certs=str(self.ca), certfile=str(self.cert) if self.cert else None,
+                                keyfile=str(self.key) if self.key else None)
         if self.username:
-            self.client.username_pw_set(self.username, "not-a-password")
+            self.client.username_pw_set(self.username, self.password or "not-a-password")
         self.client.on_connect = lambda _c, _u, _f, rc, _p: self.connected.put(str(rc))
         self.client.on_message = lambda _c, _u, m: self.inbox.put((m.topic, bytes(m.payload)))
         self.client.on_subscribe = lambda _c, _u, mid, codes, _p: self.subacks.__setitem__(mid, codes)
@@ -50,8 +56,13 @@ class Probe:
 
     def connect(self, timeout: float = 5.0) -> str:
         """'Success', a refusal reason, 'disconnected: ...' (a TLS handshake the broker cut) or 'no answer'."""
+        v5: dict[str, Any] = {}
+        if self.protocol == mqtt.MQTTv5:
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = 0 if self.clean else 3600
+            v5 = {"clean_start": self.clean, "properties": props}
         try:
-            self.client.connect("127.0.0.1", self.url_port, keepalive=30)
+            self.client.connect("127.0.0.1", self.url_port, keepalive=30, **v5)
         except OSError as exc:
             return f"error: {exc}"
         self.client.loop_start()

@@ -214,3 +214,14 @@ def test_with_a_port_the_firmware_is_compiled_and_copied_with_mpremote(image, bu
     assert copy.startswith("connect /dev/ttyACM9 fs cp ") and copy.endswith(":main.py + reset")
     assert ".mpy" in copy and "coproc.mpy" in copy
     assert "Firmware: flashed on /dev/ttyACM9" in done.stdout
+
+
+def test_a_crafted_target_name_runs_no_code(image, bundle, tmp_path):
+    """The target path is data: quotes and braces in a file name must not become part of an awk (or any) program."""
+    marker = tmp_path / "pwned"
+    crafted = tmp_path / 'card" } BEGIN { printf "x" > ENVIRON["LOA_PWN"] } { print "'
+    crafted.write_bytes(b"\0" * (16 * MIB))
+    line = refused(flash("--image", image, "--target", crafted, "--bundle", bundle,
+                         env={"LOA_PWN": str(marker)}))
+    assert not marker.exists()
+    assert line.startswith("flash.sh: refused: ") and "the image needs" in line, line

@@ -19,7 +19,7 @@ AUDIO = {"output": "null", "quiet_hours": "off", "warmup_s": 0.1, "tail_s": 0.2}
 
 def status_flags(broker: Broker) -> list[str]:
     password = broker_tool.BrokerDir(broker.dir).password_file(broker_tool.CONSOLE)
-    return ["--broker", broker.url, "--username", "console", "--password-file", str(password)]
+    return ["--broker", broker.console_url, "--username", "console", "--password-file", str(password)]
 
 
 def test_loa_status_shows_online_and_offline_units_per_commune(make_unit, console: Console, broker: Broker):

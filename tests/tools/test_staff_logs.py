@@ -23,7 +23,7 @@ def loa(*args: str) -> subprocess.CompletedProcess[str]:
 
 def console_flags(broker: Broker, keys: Path) -> list[str]:
     password = broker_tool.BrokerDir(broker.dir).password_file(broker_tool.CONSOLE)
-    return ["--key", str(keys / "signing.jwk"), "--broker", broker.url, "--username", "console",
+    return ["--key", str(keys / "signing.jwk"), "--broker", broker.console_url, "--username", "console",
             "--password-file", str(password)]
 
 

@@ -22,7 +22,7 @@ from typing import Any, cast
 from agent.core.topics import Target
 from agent.fakes.relays import read_journal
 from province import broker, keys
-from province.console import BrokerAccess, Console
+from province.console import Console
 from province.localnet import free_port
 from sim.proc_stats import rss_kib
 from tools.http_files import BulletinServer
@@ -61,8 +61,7 @@ def measure(root: Path, runs: int, output: str) -> dict[str, Any]:
                     extra={"audio": {"warmup_s": WARMUP_S, "tail_s": 0.2, "stagger_s": 0.0}, "hardware": {"zones": [1]}})
     agent = subprocess.Popen([sys.executable, "-m", "tools.cli", "agent", "--config", str(provision(spec))],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    password = b.password_file(broker.CONSOLE).read_text().strip()
-    console = Console(BrokerAccess(f"mqtt://127.0.0.1:{port}", broker.CONSOLE, password))
+    console = Console(broker.console_access(b.root))
     try:
         return _run(console, agent.pid, root, url, hashlib.sha256(body).hexdigest(), runs)
     finally:

@@ -1,6 +1,7 @@
 """The Pages port over the standard library's http.server: the e-board's kiosk page and the technician's status page.
 
-Two listeners, each a ThreadingHTTPServer on its own thread:
+Two listeners, each a threading HTTP server on its own thread, with the limits of agent.adapters.web.http_guard
+(connections capped, a deadline per request, a strict Content-Length):
 - kiosk (e-boards only): 127.0.0.1 only, every path under /kiosk/<per-boot token>/ (anything else is 404), for the
   board's own browser; it serves the page, its state (what the board shows) and the verified image being shown.
 - status (when configured): behind a login with the unit's password (scrypt hash from provisioning), a session
@@ -13,7 +14,6 @@ Must not import the core's desks, the runtime, or any other adapter.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import socket
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import partial
 from http import HTTPStatus
 from http.cookies import CookieError, SimpleCookie
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from agent import i18n
 from agent.adapters.web import render
 from agent.adapters.web.auth import Logins
+from agent.adapters.web.http_guard import GuardedServer, body_length, reader, same
 from agent.core.events import Event, LocalAction
 
 log = logging.getLogger("loa.web")
@@ -68,7 +69,7 @@ class PageServer:
         self.tz = ZoneInfo(settings.timezone)
         self.view: dict[str, Any] = {}
         self.logins = Logins(settings.password_hash, settings.session_s)
-        self._servers: list[ThreadingHTTPServer] = []
+        self._servers: list[_Server] = []
         try:
             if settings.kiosk_port is not None:
                 self.kiosk = self._serve(("127.0.0.1", settings.kiosk_port), KioskHandler)
@@ -78,7 +79,7 @@ class PageServer:
             self.close()  # nothing half-started
             raise
 
-    def _serve(self, addr: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    def _serve(self, addr: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> _Server:
         server_class = _Server6 if ":" in addr[0] else _Server
         server = server_class(addr, handler)
         server.pages = self
@@ -103,8 +104,7 @@ class PageServer:
             server.server_close()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(GuardedServer):
     pages: PageServer
 
 
@@ -117,6 +117,26 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 10  # seconds a connection may sit idle: a stalled client cannot hold a thread for long
     server_version = "loa"
     sys_version = ""
+    replied = False
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile = reader(self.connection, self.server.request_s)  # the whole request must arrive within one deadline
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        except (TimeoutError, ConnectionError):
+            self.close_connection = True
+        except Exception as exc:  # noqa: BLE001 - a request nobody foresaw: a 400 and a log line, never a traceback
+            log.warning("page request from %s refused: %s: %s", self.client_address[0], type(exc).__name__, exc)
+            self.close_connection = True
+            if not self.replied:
+                self.reply(HTTPStatus.BAD_REQUEST, b"bad request\n", "text/plain")
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.replied = True
+        super().send_response(code, message)
 
     @property
     def pages(self) -> PageServer:
@@ -156,7 +176,7 @@ class KioskHandler(_Handler):
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path).path.split("/")
-        if len(parts) < 3 or parts[1] != "kiosk" or not hmac.compare_digest(parts[2], self.pages.s.kiosk_token):
+        if len(parts) < 3 or parts[1] != "kiosk" or not same(parts[2], self.pages.s.kiosk_token):
             self.not_found()
         elif len(parts) == 3:
             self.redirect(f"/kiosk/{parts[2]}/")
@@ -187,7 +207,7 @@ class KioskHandler(_Handler):
     def image(self, sha256: str) -> None:
         """Only the verified file of the bulletin shown now; never any other path."""
         shown = ((self.pages.view.get("board") or {}).get("showing") or {}).get("image") or {}
-        if not shown.get("file") or not hmac.compare_digest(shown.get("sha256", ""), sha256):
+        if not shown.get("file") or not same(shown.get("sha256", ""), sha256):
             self.not_found()
             return
         try:
@@ -224,7 +244,8 @@ class StatusHandler(_Handler):
         url = urlsplit(self.path)
         form = self.form()
         if form is None:
-            self.reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, b"too large\n", "text/plain")
+            self.close_connection = True
+            self.reply(HTTPStatus.BAD_REQUEST, b"bad request\n", "text/plain")
         elif url.path == "/login":
             self.login(form)
         elif url.path in ("/logout", "/action"):
@@ -248,10 +269,15 @@ class StatusHandler(_Handler):
         return jar[name].value if name in jar else ""
 
     def form(self) -> dict[str, str] | None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
+        """The urlencoded form; None when its length is not plainly 0..MAX_BODY (refused before reading a byte) or
+        the body is shorter than announced."""
+        length = body_length(self.headers, MAX_BODY)
+        if length is None:
             return None
-        fields = parse_qs(self.rfile.read(length).decode("utf-8", "replace"), keep_blank_values=True)
+        body = self.rfile.read(length)
+        if len(body) != length:
+            return None
+        fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
         return {k: v[0] for k, v in fields.items()}
 
     def status_page(self, lang: str, query: dict[str, list[str]], headers: dict[str, str]) -> None:
@@ -286,7 +312,7 @@ class StatusHandler(_Handler):
     def act(self, path: str, form: dict[str, str]) -> None:
         sid = self.cookie(SESSION_COOKIE)
         session = self.pages.logins.session(sid, time.monotonic())
-        if session is None or not hmac.compare_digest(form.get("csrf", ""), session.csrf):
+        if session is None or not same(form.get("csrf", ""), session.csrf):
             lang, _ = self.language("")
             self.html(HTTPStatus.FORBIDDEN, render.login_page(lang, self.pages.s.device_id,
                                                               i18n.render(lang, "web_bad_request", {})))
@@ -298,7 +324,7 @@ class StatusHandler(_Handler):
 
     def action(self, form: dict[str, str]) -> None:
         action, zone = form.get("action", ""), form.get("zone", "0")
-        if action not in ACTIONS or not zone.isdigit():
+        if action not in ACTIONS or not (zone.isascii() and zone.isdigit()) or len(zone) > 3:
             self.reply(HTTPStatus.BAD_REQUEST, b"unknown action\n", "text/plain")
             return
         self.pages.post(partial(_local_action, action, int(zone)))

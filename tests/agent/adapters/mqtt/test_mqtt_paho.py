@@ -85,7 +85,7 @@ def test_the_unit_link_receives_every_message_intact_and_in_order(broker: Broker
         run_until(loop, lambda: up)
         link.subscribe((topic, topic + "/retained"))
         run_for(loop, 0.3)
-        sender.connect("127.0.0.1", broker.port)
+        sender.connect("127.0.0.1", int(access.url.rsplit(":", 1)[1]))  # the console listener
         sender.loop_start()
         props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
         props.UserProperty = ("origin", "test")

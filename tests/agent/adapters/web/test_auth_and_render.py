@@ -19,16 +19,24 @@ def test_a_password_verifies_only_against_its_own_hash() -> None:
     assert len(pw) == 19 and set(pw) <= set(passwords.ALPHABET + "-")
 
 
-def test_the_brake_locks_an_address_then_everyone_and_a_lock_grows() -> None:
+def test_the_brake_locks_an_address_and_its_lock_grows_but_never_locks_out_an_address_that_did_not_fail() -> None:
     logins = Logins(passwords.hash_password("right", n=FAST), session_s=60)
     for i in range(5):
         assert logins.login("10.0.0.1", "wrong", 100.0 + i) is None
     assert logins.wait_s("10.0.0.1", 105) == 59 and logins.wait_s("10.0.0.2", 105) == 0
     assert logins.login("10.0.0.1", "right", 106) is None  # locked: not even the right password
     assert logins.login("10.0.0.1", "right", 165) is not None
-    for i in range(20):
-        logins.login(f"10.1.0.{i}", "wrong", 200.0)
-    assert logins.wait_s("10.9.9.9", 200) == 60
+    for i in range(5):
+        logins.login("10.0.0.3", "wrong", 170.0 + i)
+    assert logins.login("10.0.0.3", "wrong", 235.0) is None and logins.wait_s("10.0.0.3", 235) == 0
+    for i in range(4):
+        logins.login("10.0.0.3", "wrong", 240.0 + i)
+    assert logins.wait_s("10.0.0.3", 243) == 120  # the second lock is twice the first
+    for i in range(20):  # 20 failures a minute from everywhere: the addresses that failed wait...
+        logins.login(f"10.1.0.{i // 4}", "wrong", 300.0 + i / 10)
+    assert logins.wait_s("10.1.0.9", 302) == 0 and logins.wait_s("10.1.0.1", 302) >= 58
+    assert logins.wait_s("10.9.9.9", 302) == 0  # ...but a new address may still try the right password
+    assert logins.login("10.9.9.9", "right", 302) is not None
 
 
 def test_a_session_expires_when_idle_and_on_logout() -> None:
