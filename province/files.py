@@ -1,17 +1,14 @@
 """Writing secrets and generated files safely (mode 0600 from the first byte, atomic replace, no symlink followed).
 
-Must not import the agent's adapters.
+Uses the agent's one atomic write (agent.adapters.storage.durable_files); must not import tools or sim.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 
+from agent.adapters.storage.durable_files import write_atomically
 from agent.errors import ConfigError
-
-_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
 def write_private(path: Path, text: str) -> None:
@@ -30,14 +27,4 @@ def write_public(path: Path, text: str) -> None:
 
 def _write(path: Path, text: str, mode: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, _NEW, mode)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomically(path, text.encode("utf-8"), mode)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 from pathlib import Path
 
 
@@ -20,12 +21,17 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
 def write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Write a temporary file beside `path`, fsync it, rename it over `path`, fsync the folder: after a power cut the
-    file is the old one or the new one, whole. The temporary file does not outlive a failure."""
-    tmp = path.with_name(f".{path.name}.tmp")
+    file is the old one or the new one, whole. The temporary file has a fresh name opened with O_EXCL|O_NOFOLLOW at
+    `mode` from its first byte (nobody can have planted it, nor a link in its place), and does not outlive a failure.
+    A symlink at `path` itself is replaced, never written through."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        fd = os.open(tmp, _NEW, mode)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
