@@ -56,7 +56,7 @@ def mosquitto_conf(root: Path, listeners: Listeners, tls: TlsFiles | None) -> st
     if listeners.port is not None:
         lines += [f"listener {listeners.port} {listeners.bind}", *_locked(root), f"password_file {root / 'passwd'}",
                   # A client id is a session: without this, unit A could connect as B's client id, kick B off and
-                  # wipe the commands queued for B (measured on Mosquitto 2.0.11). The user name is the only id.
+                  # wipe the commands queued for B (tests/province/test_broker_identity.py). The user name is the only id.
                   "use_username_as_clientid true"]
     if listeners.console_port is not None:
         lines += [f"listener {listeners.console_port} {listeners.bind}", *_locked(root),

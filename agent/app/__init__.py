@@ -207,7 +207,7 @@ def open_sound(cfg: Config, inbox: Inbox, stack: ExitStack) -> tuple[Preparer, V
     return preparer, stack.enter_context(closing(VlcPlayer(output=audio_output(cfg))))
 
 
-# ---- the unit's pages (issues 6 and 7): separate from everything above ---------------------------------------------
+# ---- the unit's pages: separate from everything above --------------------------------------------------------------
 
 
 def open_board_pages(cfg: Config, inbox: Inbox, stack: ExitStack) -> tuple[PageServer | None, ChromiumCamera | None]:
