@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,8 +35,8 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def cache_at(root: Path, quota_bytes: int = 10_000_000) -> DownloadCache:
-    return DownloadCache(root, quota_bytes=quota_bytes, timeout_s=5.0, retry_pause_s=0.01)
+def cache_at(root: Path, quota_bytes: int = 10_000_000, **options: Any) -> DownloadCache:
+    return DownloadCache(root, quota_bytes=quota_bytes, timeout_s=5.0, retry_pause_s=0.01, **options)
 
 
 def serve(server: AudioHttpServer, name: str, data: bytes) -> str:
@@ -122,7 +123,7 @@ def test_lru_eviction_keeps_the_quota_and_never_evicts_pinned(http_server: Audio
 
 def test_quota_full_of_pinned_entries_refuses_and_keeps_them(http_server: AudioHttpServer, tmp_path: Path) -> None:
     files = {name: blob(20 + i, 10_000) for i, name in enumerate("abc")}
-    cache = cache_at(tmp_path, quota_bytes=25_000)
+    cache = cache_at(tmp_path, quota_bytes=25_000, pinned_share=1.0)  # a unit that lets pins take the whole quota
     for name in "ab":
         cache.fetch(serve(http_server, name, files[name]), sha(files[name]), pin=True)
     with pytest.raises(QuotaExceeded):
