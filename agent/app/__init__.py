@@ -159,11 +159,15 @@ def attach_sound(cfg: Config, runtime: AgentRuntime) -> None:
     """libVLC for decoding, a verified content-addressed cache for downloads, espeak-ng for text."""
     from agent.adapters.audio.download_cache import DownloadCache
     from agent.adapters.audio.espeak_tts import EspeakSpeech
+    from agent.adapters.audio.stream_gate import StreamGate
     from agent.adapters.audio.vlc_player import VlcPlayer
+    from agent.core.sources import SourcePolicy
 
-    cache = DownloadCache(cfg.state_dir / "cache", quota_bytes=cfg.audio.cache_quota_mb * 1024 * 1024)
+    policy = SourcePolicy(cfg.sources.allowed_hosts, cfg.sources.plain_http_stream_hosts)
+    cache = DownloadCache(cfg.state_dir / "cache", quota_bytes=cfg.audio.cache_quota_mb * 1024 * 1024,
+                          deadline_s=cfg.sources.download_deadline_s, policy=policy)
     speech = EspeakSpeech(cfg.state_dir / "tts")
-    runtime.player = VlcPlayer(output=audio_output(cfg))
+    runtime.player = StreamGate(VlcPlayer(output=audio_output(cfg)), policy)
     runtime.preparer = Preparer(cache, speech, runtime.post_event)
 
 

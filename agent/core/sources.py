@@ -50,3 +50,6 @@ def host_matches(host: str, patterns: tuple[str, ...]) -> bool:
 
 def _short(url: str) -> str:
     return url if len(url) <= 120 else url[:117] + "..."
+
+
+ANY_HOST = SourcePolicy()  # the default: any host; streams need https

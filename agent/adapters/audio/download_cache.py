@@ -35,7 +35,7 @@ from typing import BinaryIO
 
 from agent.adapters.audio.checked_http import Deadline, Opened, open_checked
 from agent.adapters.storage.durable_files import file_sha256, fsync_dir
-from agent.core.sources import SourcePolicy
+from agent.core.sources import ANY_HOST, SourcePolicy
 from agent.errors import DownloadError, HashMismatch, LoaError, QuotaExceeded, StoreError
 
 _log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class DownloadCache:
 
     def __init__(self, root: Path, *, quota_bytes: int, timeout_s: float = 20.0, max_attempts: int = 5,
                  retry_pause_s: float = 1.0, chunk_bytes: int = 64 * 1024, deadline_s: float = 600.0,
-                 policy: SourcePolicy = SourcePolicy(), pin_days: float = 30.0, pinned_share: float = 0.5) -> None:
+                 policy: SourcePolicy = ANY_HOST, pin_days: float = 30.0, pinned_share: float = 0.5) -> None:
         self.root, self.quota_bytes = Path(root), quota_bytes
         self._timeout_s, self._max_attempts = timeout_s, max_attempts
         self._deadline_s, self._policy = deadline_s, policy
