@@ -41,6 +41,7 @@ from agent.errors import DownloadError, HashMismatch, LoaError, QuotaExceeded, S
 _log = logging.getLogger(__name__)
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-")
+CLOCK_FLOOR_NS = 1_735_689_600 * 10**9  # 2025-01-01: a wall clock before it has not been set since boot
 
 
 class _Interrupted(Exception):
@@ -139,12 +140,16 @@ class DownloadCache:
         (self._pins / check_sha256(sha256)).unlink(missing_ok=True)
 
     def is_pinned(self, sha256: str) -> bool:
-        """A pin that exists and has not lapsed (pin_days after it was last pinned)."""
+        """A pin that exists and has not lapsed (pin_days after it was last pinned). A unit has no battery-backed
+        clock: while the clock, or the pin's stamp, is before CLOCK_FLOOR_NS, the pin's age is unknown and it holds."""
         try:
             pinned_ns = (self._pins / check_sha256(sha256)).stat().st_mtime_ns
         except FileNotFoundError:
             return False
-        return time.time_ns() - pinned_ns < self._pin_ns
+        now = time.time_ns()
+        if now < CLOCK_FLOOR_NS or pinned_ns < CLOCK_FLOOR_NS:
+            return True
+        return now - pinned_ns < self._pin_ns
 
     def usage(self) -> CacheUsage:
         files = self._object_files()

@@ -95,8 +95,9 @@ class _RelayHandler(BaseHTTPRequestHandler):
 
     def _open(self, route: _Route, path: str) -> Opened:
         first, route.first = route.first, None
-        if first is not None and not self.headers.get("Range"):
-            return first
+        wanted = self.headers.get("Range")
+        if first is not None and (not wanted or wanted.strip() == "bytes=0-"):
+            return first  # the response checked before libVLC was told, from its first byte
         if first is not None:
             first.close()
         headers = {"Range": self.headers["Range"]} if self.headers.get("Range") else {}

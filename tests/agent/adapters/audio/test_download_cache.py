@@ -222,3 +222,13 @@ def test_pins_expire(http_server: AudioHttpServer, tmp_path: Path) -> None:
     assert not cache.is_pinned(sha(data))
     cache.pin(sha(data))  # pinned again (another emergency plays it): fresh again
     assert cache.is_pinned(sha(data))
+
+
+def test_a_pin_stamped_by_an_unset_clock_holds(http_server: AudioHttpServer, tmp_path: Path) -> None:
+    data = blob(61, 1000)
+    cache = cache_at(tmp_path, pin_days=1.0)
+    cache.pin(sha(data))
+    os.utime(tmp_path / "pins" / sha(data), (86400, 86400))  # pinned at boot, before the clock was set (1970)
+    assert cache.is_pinned(sha(data))
+    os.utime(tmp_path / "pins" / sha(data), (time.time() - 2 * 86400,) * 2)  # a real stamp two days old
+    assert not cache.is_pinned(sha(data))
