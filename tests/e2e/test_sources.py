@@ -51,6 +51,24 @@ def test_an_emergency_starts_at_once_while_a_normal_download_trickles(make_unit,
     assert max(waits) < 2000, waits
 
 
+def test_a_cached_emergency_starts_at_once_while_a_normal_download_trickles(make_unit, console, keys: Path,
+                                                                           http_server, media):
+    unit = sound_unit(make_unit)
+    watch, key = watch_of(console, unit), load_signing(keys / "signing.jwk")
+    alarm = file_source(http_server, "alarm.mp3", media["aac"].read_bytes())
+    stored = watch.send(key, "store", {"id": "alarm", "pin": True, **alarm})
+    assert watch.wait_acks(stored, {"finished", "failed"}, timeout=15)[-1] == "finished"
+    http_server.routes.slow_bytes_per_s = 2000
+    normal = watch.send(key, "play", {"source": file_source(http_server, "n.mp3", media["mp3"].read_bytes())})
+    watch.wait_acks(normal, {"accepted"}, timeout=10)
+    time.sleep(1.0)
+    emergency = watch.send(key, "play", {"source": {"ref": "alarm"}, "priority": "emergency"})
+    assert watch.wait_acks(emergency, {"finished", "failed"}, timeout=30)[-1] == "finished"
+    assert ack_ts(watch, emergency, "started") - ack_ts(watch, emergency, "accepted") < 2000
+    assert measure_wav(wav_of(unit, emergency)).rms > 0.1
+    assert watch.wait_acks(normal, {"finished", "failed"}, timeout=40)[-1] == "finished"
+
+
 def test_a_normal_download_past_its_deadline_fails_and_the_emergency_is_unaffected(make_unit, console, keys: Path,
                                                                                    http_server, media):
     unit = sound_unit(make_unit, sources={"download_deadline_s": 5})
