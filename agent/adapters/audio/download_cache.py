@@ -80,10 +80,11 @@ def _flock(path: Path) -> Iterator[None]:
 
 
 class DownloadCache:
-    """AudioCache port. `fetch()` blocks: the runtime calls it from a worker thread."""
+    """AudioCache port. `fetch()` blocks: the runtime calls it from a worker thread. `deadline_s` bounds one whole
+    fetch, retries included (audio passes `sources.download_deadline_s`; the default suits a release bundle on 4G)."""
 
     def __init__(self, root: Path, *, quota_bytes: int, timeout_s: float = 20.0, max_attempts: int = 5,
-                 retry_pause_s: float = 1.0, chunk_bytes: int = 64 * 1024, deadline_s: float = 600.0,
+                 retry_pause_s: float = 1.0, chunk_bytes: int = 64 * 1024, deadline_s: float = 3600.0,
                  policy: SourcePolicy = ANY_HOST, pin_days: float = 30.0, pinned_share: float = 0.5) -> None:
         self.root, self.quota_bytes = Path(root), quota_bytes
         self._timeout_s, self._max_attempts = timeout_s, max_attempts
