@@ -13,12 +13,13 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from agent.core.sources import MAX_REDIRECTS, SourcePolicy
 from agent.errors import DownloadError, DownloadTimeout, RedirectRefused, SourceRefused
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_URL_SAFE = "/:@!$&'()*+,;=%?~-._"
 
 
 @dataclass
@@ -97,7 +98,8 @@ def _get(url: str, deadline: Deadline, per_read_s: float, headers: dict[str, str
                                            context=ssl.create_default_context())
     else:
         conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    # a Vietnamese file name may come unquoted; what is already quoted (%XX) stays as it is
+    path = quote((parts.path or "/") + (f"?{parts.query}" if parts.query else ""), safe=_URL_SAFE)
     try:
         conn.request("GET", path, headers={"User-Agent": "loa-agent", **headers})
         sock = conn.sock  # kept: getresponse() may drop the connection's reference, the response still reads it

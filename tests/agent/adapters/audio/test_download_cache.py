@@ -232,3 +232,11 @@ def test_a_pin_stamped_by_an_unset_clock_holds(http_server: AudioHttpServer, tmp
     assert cache.is_pinned(sha(data))
     os.utime(tmp_path / "pins" / sha(data), (time.time() - 2 * 86400,) * 2)  # a real stamp two days old
     assert not cache.is_pinned(sha(data))
+
+
+def test_a_vietnamese_file_name_downloads(http_server: AudioHttpServer, tmp_path: Path) -> None:
+    data = blob(62, 2000)
+    http_server.routes.files["b%E1%BA%A3n-tin.mp3"] = data  # the server sees the name quoted, as on the wire
+    url = http_server.url("/files/bản-tin.mp3")
+    assert cache_at(tmp_path).fetch(url, sha(data)).read_bytes() == data
+    assert cache_at(tmp_path / "q").fetch(http_server.url("/files/b%E1%BA%A3n-tin.mp3"), sha(data)).read_bytes() == data
