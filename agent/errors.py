@@ -30,6 +30,24 @@ class DownloadError(LoaError, OSError):
     code = "download_failed"
 
 
+class DownloadTimeout(DownloadError):
+    """A download did not finish within its overall deadline (a server that trickles never trips a read timeout)."""
+
+    code = "download_timeout"
+
+
+class SourceRefused(DownloadError):
+    """An audio source's URL is not allowed by the unit's source policy (scheme, plain http, host allow-list)."""
+
+    code = "source_refused"
+
+
+class RedirectRefused(SourceRefused):
+    """A server redirected an audio source to a scheme or host the unit's source policy refuses."""
+
+    code = "redirect_refused"
+
+
 class HashMismatch(LoaError, ValueError):
     """Downloaded or cached content does not match the SHA-256 the signed command named."""
 

@@ -41,7 +41,7 @@ from agent.runtime.parts import Inbox, Parts
 from agent.runtime.preparer import Preparer
 
 if TYPE_CHECKING:  # imported where used, so a unit loads only the adapters its config asks for
-    from agent.adapters.audio.vlc_player import VlcPlayer
+    from agent.adapters.audio.stream_gate import StreamGate
     from agent.adapters.web.chromium_snapshot import ChromiumCamera
     from agent.adapters.web.http_pages import PageServer, PageSettings
     from agent.runtime.updater import Updater
@@ -195,16 +195,20 @@ def assemble(cfg: Config, keys: KeySet, password: str, stack: ExitStack) -> Agen
     return Agent(cfg, loop, store, parts, runtime, stack)
 
 
-def open_sound(cfg: Config, inbox: Inbox, stack: ExitStack) -> tuple[Preparer, VlcPlayer]:
+def open_sound(cfg: Config, inbox: Inbox, stack: ExitStack) -> tuple[Preparer, StreamGate]:
     """A verified content-addressed cache for downloads, espeak-ng for text, libVLC for decoding."""
     from agent.adapters.audio.download_cache import DownloadCache
     from agent.adapters.audio.espeak_tts import EspeakSpeech
+    from agent.adapters.audio.stream_gate import StreamGate
     from agent.adapters.audio.vlc_player import VlcPlayer
+    from agent.core.sources import SourcePolicy
 
-    cache = DownloadCache(cfg.state_dir / "cache", quota_bytes=cfg.audio.cache_quota_mb * 1024 * 1024)
+    policy = SourcePolicy(cfg.sources.allowed_hosts, cfg.sources.plain_http_stream_hosts)
+    cache = DownloadCache(cfg.state_dir / "cache", quota_bytes=cfg.audio.cache_quota_mb * 1024 * 1024,
+                          deadline_s=cfg.sources.download_deadline_s, policy=policy)
     speech = EspeakSpeech(cfg.state_dir / "tts")
     preparer = stack.enter_context(closing(Preparer(cache, speech, inbox.post_event)))
-    return preparer, stack.enter_context(closing(VlcPlayer(output=audio_output(cfg))))
+    return preparer, stack.enter_context(closing(StreamGate(VlcPlayer(output=audio_output(cfg)), policy)))
 
 
 # ---- the unit's pages: separate from everything above --------------------------------------------------------------

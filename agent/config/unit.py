@@ -95,6 +95,16 @@ class AudioSection:
 
 
 @dataclass(frozen=True)
+class SourcesSection:
+    """Where audio may come from (agent.core.sources): streams need https unless their host is listed for plain
+    http; `allowed_hosts` (empty: any) limits downloads, streams and every redirect; each download's deadline."""
+
+    download_deadline_s: float = field(default=600.0, metadata=checked(between(5, 24 * 3600)))
+    allowed_hosts: tuple[str, ...] = ()
+    plain_http_stream_hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class WebSection:
     """The unit's own pages: the technician's status page (off unless a port is given; it needs the password hash
     that `loa provision` writes) and, on an e-board, the kiosk page on 127.0.0.1 for the board's own browser."""
@@ -128,6 +138,7 @@ class Config:
     reports: ReportsSection = ReportsSection()
     hardware: HardwareSection = HardwareSection()
     audio: AudioSection = AudioSection()
+    sources: SourcesSection = SourcesSection()
     update: UpdateSection = UpdateSection()
     web: WebSection = WebSection()
     base_dir: Path = Path(".")

@@ -60,7 +60,8 @@ VERIFY_SOURCES = (CORE / "verify.py", CORE / "scopes.py", CORE / "device.py", CO
 SOUND_SOURCES = (CORE / "sound.py", CORE / "playout.py", CORE / "arbiter.py", CORE / "schedule.py", REPO / "agent/runtime/preparer.py")
 # The adapters behind the preparer's ports (AudioCache, SpeechSynth): the preparer turns every LoaError they raise
 # into a failed ack carrying that error's `code`.
-PREPARE_ADAPTERS = (REPO / "agent/adapters/audio/download_cache.py", REPO / "agent/adapters/audio/espeak_tts.py")
+PREPARE_ADAPTERS = (REPO / "agent/adapters/audio/download_cache.py", REPO / "agent/adapters/audio/espeak_tts.py",
+                    REPO / "agent/adapters/audio/checked_http.py", REPO / "agent/adapters/audio/stream_gate.py")
 
 EXAMPLES_REQUIRED = (
     "ack", "status", "heartbeat", "event", "claims", "cmd-relay", "cmd-volume", "cmd-config", "cmd-ping",

@@ -12,9 +12,14 @@ from tests.conftest import Unit
 FAST_POWER = {"warmup_s": 0.2, "tail_s": 0.5, "stagger_s": 0.1}
 
 
+# The test servers are plain http on 127.0.0.1: a unit must list that host before it plays a plain-http stream.
+LOCAL_STREAMS = {"plain_http_stream_hosts": ["127.0.0.1"]}
+
+
 def sound_unit(make_unit: Callable[..., Unit], quiet_hours: str = "off", mqtt: dict[str, Any] | None = None,
-               **audio: Any) -> Unit:
+               sources: dict[str, Any] | None = None, **audio: Any) -> Unit:
     sections: dict[str, Any] = {"mqtt": mqtt} if mqtt else {}
+    sections["sources"] = LOCAL_STREAMS if sources is None else sources
     return make_unit(audio={"output": "wav:wavs", "quiet_hours": quiet_hours, **FAST_POWER, **audio}, **sections)
 
 

@@ -13,6 +13,7 @@ CORE = REPO / "agent" / "core"
 
 PURE_STDLIB = {"__future__", "typing", "dataclasses", "enum", "collections", "functools", "itertools", "math",
                "json", "re", "hashlib", "base64", "unicodedata", "datetime", "random", "warnings"}
+PURE_SUBMODULES = {"urllib.parse"}  # string parsing only; urllib.request (I/O) stays out
 VERIFIERS = {"joserfc", "jsonschema"}  # pure computation on bytes and dicts: signatures and schemas
 AGENT_PURE = ("agent.core", "agent.ports", "agent.errors")
 # Package data read once at import: the same bytes on a unit, in tests and in the simulator.
@@ -34,7 +35,7 @@ def imported_modules(tree: ast.Module) -> set[str]:
 
 def allowed(module: str, extra: set[str]) -> bool:
     top = module.split(".")[0]
-    return (top in PURE_STDLIB | VERIFIERS | extra
+    return (top in PURE_STDLIB | VERIFIERS | extra or module in PURE_SUBMODULES
             or any(module == own or module.startswith(own + ".") for own in AGENT_PURE))
 
 

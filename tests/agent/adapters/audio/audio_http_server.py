@@ -31,6 +31,7 @@ class Routes:
     ignore_range: bool = False
     slow_bytes_per_s: int = 0
     seen: list[tuple[str, str | None]] = field(default_factory=list)
+    redirects: dict[str, str] = field(default_factory=dict)  # /redirect/NAME answers 302 to this Location
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -48,6 +49,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_file(name, routes.files[name])
         elif kind == "live" and name in routes.live:
             self._send_live(routes.live[name])
+        elif kind == "redirect" and name in routes.redirects:
+            self.send_response(302)
+            self.send_header("Location", routes.redirects[name])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         else:
             self.send_error(404)
 

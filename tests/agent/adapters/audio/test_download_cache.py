@@ -11,11 +11,13 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from agent.adapters.audio.download_cache import DownloadCache
-from agent.errors import DownloadError, HashMismatch, QuotaExceeded
+from agent.core.sources import SourcePolicy
+from agent.errors import DownloadError, DownloadTimeout, HashMismatch, QuotaExceeded, RedirectRefused, SourceRefused
 from agent.ports import AudioCache
 from tests.agent.adapters.audio.audio_http_server import AudioHttpServer
 
@@ -34,8 +36,8 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def cache_at(root: Path, quota_bytes: int = 10_000_000) -> DownloadCache:
-    return DownloadCache(root, quota_bytes=quota_bytes, timeout_s=5.0, retry_pause_s=0.01)
+def cache_at(root: Path, quota_bytes: int = 10_000_000, **options: Any) -> DownloadCache:
+    return DownloadCache(root, quota_bytes=quota_bytes, timeout_s=5.0, retry_pause_s=0.01, **options)
 
 
 def serve(server: AudioHttpServer, name: str, data: bytes) -> str:
@@ -122,7 +124,7 @@ def test_lru_eviction_keeps_the_quota_and_never_evicts_pinned(http_server: Audio
 
 def test_quota_full_of_pinned_entries_refuses_and_keeps_them(http_server: AudioHttpServer, tmp_path: Path) -> None:
     files = {name: blob(20 + i, 10_000) for i, name in enumerate("abc")}
-    cache = cache_at(tmp_path, quota_bytes=25_000)
+    cache = cache_at(tmp_path, quota_bytes=25_000, pinned_share=1.0)  # a unit that lets pins take the whole quota
     for name in "ab":
         cache.fetch(serve(http_server, name, files[name]), sha(files[name]), pin=True)
     with pytest.raises(QuotaExceeded):
@@ -160,3 +162,81 @@ def test_http_error_and_other_schemes_are_download_errors(http_server: AudioHttp
         cache.fetch(f"file://{os.devnull}", digest)
     with pytest.raises(DownloadError, match="attempts"):
         cache_at(tmp_path).fetch("http://127.0.0.1:9/refused", digest)
+
+
+# ---- the source policy, redirects, the overall deadline, pins that lapse ------------------------------------------
+
+
+def test_redirects_to_other_schemes_are_refused_without_a_retry(http_server: AudioHttpServer, tmp_path: Path) -> None:
+    data = blob(40, 1000)
+    for name, target in [("f", f"file://{tmp_path}/secret.mp3"), ("ftp", "ftp://127.0.0.1:9/a.mp3"),
+                         ("gopher", "gopher://127.0.0.1/a")]:
+        http_server.routes.redirects[name] = target
+        with pytest.raises(RedirectRefused, match="redirected to a refused source") as caught:
+            cache_at(tmp_path).fetch(http_server.url(f"/redirect/{name}"), sha(data))
+        assert caught.value.code == "redirect_refused"
+    assert [p for p, _ in http_server.routes.seen] == ["/redirect/f", "/redirect/ftp", "/redirect/gopher"]
+
+
+def test_redirects_stay_within_the_allow_list(http_server: AudioHttpServer, tmp_path: Path) -> None:
+    data = blob(41, 5000)
+    port = http_server.server_address[1]
+    http_server.routes.files["a.mp3"] = data
+    http_server.routes.redirects["same"] = "/files/a.mp3"  # a relative hop on an allowed host is fine
+    http_server.routes.redirects["away"] = f"http://localhost:{port}/files/a.mp3"  # the same server, another name
+    policy = SourcePolicy(allowed_hosts=("127.0.0.1",))
+    assert cache_at(tmp_path, policy=policy).fetch(http_server.url("/redirect/same"), sha(data)).read_bytes() == data
+    with pytest.raises(RedirectRefused, match="localhost is not in"):
+        cache_at(tmp_path / "b", policy=policy).fetch(http_server.url("/redirect/away"), sha(data))
+    with pytest.raises(SourceRefused, match="allowed_hosts"):
+        cache_at(tmp_path / "c", policy=policy).fetch(f"http://localhost:{port}/files/a.mp3", sha(data))
+
+
+def test_a_trickling_download_fails_at_its_deadline(http_server: AudioHttpServer, tmp_path: Path) -> None:
+    data = blob(42, 100_000)
+    http_server.routes.slow_bytes_per_s = 100  # ten bytes every 0.1 s: never a read timeout, never done
+    started = time.monotonic()
+    with pytest.raises(DownloadTimeout, match="deadline") as caught:
+        cache_at(tmp_path, deadline_s=1.5).fetch(serve(http_server, "slow", data), sha(data))
+    assert caught.value.code == "download_timeout"
+    assert 1.4 < time.monotonic() - started < 2.5
+
+
+def test_pins_beyond_their_share_lapse_so_new_audio_always_fits(http_server: AudioHttpServer, tmp_path: Path) -> None:
+    files = {name: blob(50 + i, 10_000) for i, name in enumerate("abcd")}
+    cache = cache_at(tmp_path, quota_bytes=30_000)  # pins may hold half: 15,000 bytes
+    for name in "ab":
+        cache.fetch(serve(http_server, name, files[name]), sha(files[name]), pin=True)
+    for name in "cd":
+        cache.fetch(serve(http_server, name, files[name]), sha(files[name]))
+    assert [cache.path_for(sha(files[n])) is not None for n in "abcd"] == [False, True, True, True]
+    assert cache.is_pinned(sha(files["b"])) and not cache.is_pinned(sha(files["a"]))
+
+
+def test_pins_expire(http_server: AudioHttpServer, tmp_path: Path) -> None:
+    data = blob(60, 1000)
+    cache = cache_at(tmp_path, pin_days=0.5 / 86400)  # half a second
+    cache.fetch(serve(http_server, "p", data), sha(data), pin=True)
+    assert cache.is_pinned(sha(data))
+    time.sleep(0.6)
+    assert not cache.is_pinned(sha(data))
+    cache.pin(sha(data))  # pinned again (another emergency plays it): fresh again
+    assert cache.is_pinned(sha(data))
+
+
+def test_a_pin_stamped_by_an_unset_clock_holds(http_server: AudioHttpServer, tmp_path: Path) -> None:
+    data = blob(61, 1000)
+    cache = cache_at(tmp_path, pin_days=1.0)
+    cache.pin(sha(data))
+    os.utime(tmp_path / "pins" / sha(data), (86400, 86400))  # pinned at boot, before the clock was set (1970)
+    assert cache.is_pinned(sha(data))
+    os.utime(tmp_path / "pins" / sha(data), (time.time() - 2 * 86400,) * 2)  # a real stamp two days old
+    assert not cache.is_pinned(sha(data))
+
+
+def test_a_vietnamese_file_name_downloads(http_server: AudioHttpServer, tmp_path: Path) -> None:
+    data = blob(62, 2000)
+    http_server.routes.files["b%E1%BA%A3n-tin.mp3"] = data  # the server sees the name quoted, as on the wire
+    url = http_server.url("/files/bản-tin.mp3")
+    assert cache_at(tmp_path).fetch(url, sha(data)).read_bytes() == data
+    assert cache_at(tmp_path / "q").fetch(http_server.url("/files/b%E1%BA%A3n-tin.mp3"), sha(data)).read_bytes() == data
