@@ -112,12 +112,14 @@ def sound_settings(cfg: Config) -> SoundSettings:
 
 
 def audio_output(cfg: Config) -> str:
-    """wav:<dir> is resolved against the config's folder, and the folder made, so a relative path works."""
-    if not cfg.audio.output.startswith("wav:"):
+    """wav:<dir> and tap:<dir> are resolved against the config's folder, and the folder made, so a relative path
+    works."""
+    kind, sep, target = cfg.audio.output.partition(":")
+    if kind not in ("wav", "tap") or not sep:
         return cfg.audio.output
-    folder = cfg.path(cfg.audio.output[4:])
+    folder = cfg.path(target)
     folder.mkdir(parents=True, exist_ok=True)
-    return f"wav:{folder}"
+    return f"{kind}:{folder}"
 
 
 def device_settings(cfg: Config, saved: dict[str, Any]) -> DeviceSettings:

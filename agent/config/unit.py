@@ -16,8 +16,8 @@ from agent.errors import ConfigError
 
 
 def _audio_output(v: str) -> str | None:
-    ok = v == "null" or v.startswith(("alsa:", "wav:"))
-    return None if ok else "must be null, alsa:<device> or wav:<dir>"
+    ok = v == "null" or v.startswith(("alsa:", "wav:", "tap:"))
+    return None if ok else "must be null, alsa:<device>, wav:<dir> or tap:<dir>"
 
 
 def _quiet_hours(v: str) -> str | None:

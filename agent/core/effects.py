@@ -39,6 +39,8 @@ class SetRelay:
 
 @dataclass(frozen=True, slots=True)
 class SetVolume:
+    """Change the level of the audio playing now (the core decides whose level it is: never an emergency's)."""
+
     volume_pct: int
 
 

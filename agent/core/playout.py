@@ -15,7 +15,7 @@ from typing import Protocol
 from agent.core import arbiter, schedule
 from agent.core.arbiter import EMERGENCY, Item
 from agent.core.clocktime import in_window
-from agent.core.effects import PlayAudio, StopAudio
+from agent.core.effects import PlayAudio, SetVolume, StopAudio
 from agent.ports import SwitchingHost
 
 PREFIX = "snd:"  # timer names of the sound desk and its playout
@@ -64,6 +64,15 @@ class Playout:
 
     def find(self, play_id: str) -> Item | None:
         return next((i for i in self.items() if i.play_id == play_id), None)
+
+    def follow_volume(self, volume_pct: int) -> None:
+        """A `volume` command (already capped): the latest order wins for the audio playing now and for every queued
+        item, except emergencies, which keep the unit's emergency level (they bypass volume caps)."""
+        for item in self.items():
+            if item.level != EMERGENCY:
+                item.volume_pct = volume_pct
+        if self.current is not None and self.playing and self.current.level != EMERGENCY:
+            self.host.emit(SetVolume(volume_pct))
 
     # ---- arbitration and power sequencing ------------------------------------------------------------------
 

@@ -73,7 +73,6 @@ class AgentRuntime:
         self.service = parts.service
         self.language = language
         self.online = False
-        self.volume_pct = 0
         self._timers: dict[str, TimerHandle] = {}
         self._event_now_ms = 0
         self._inflight: dict[int, int] = {}  # MQTT message id -> outbox row id
@@ -181,7 +180,8 @@ class AgentRuntime:
                 self.relays.set(zone, on)
                 self.post_event(lambda now, z=zone: RelayObserved(now, z, self.relays.read(z)))
             case SetVolume(volume_pct=pct):
-                self.volume_pct = pct
+                if self.player:
+                    self.player.set_volume(pct)
             case Prepare(play_id=play_id, source=source, pin=pin):
                 if self.preparer:
                     self.preparer.submit(play_id, source, pin)
