@@ -102,12 +102,12 @@ def time_zone(cfg: Config) -> ZoneInfo:
 
 
 def sound_settings(cfg: Config) -> SoundSettings:
-    a = cfg.audio
+    a, coproc = cfg.audio, hardware.coproc_on_time(cfg)
     return SoundSettings(
         zones=cfg.hardware.zones, tz=time_zone(cfg),
         quiet_window=None if a.quiet_hours == "off" else parse_window(a.quiet_hours),
         emergency_volume_pct=a.emergency_volume_pct, warmup_s=a.warmup_s, tail_s=a.tail_s, stagger_s=a.stagger_s,
-        max_on_s=min(a.max_on_s, hardware.COPROC_MAX_ON_S) if hardware.is_coproc(cfg) else a.max_on_s,
+        max_on_s=min(a.max_on_s, coproc[0]) if coproc else a.max_on_s, renew_s=coproc[1] if coproc else None,
     )
 
 
