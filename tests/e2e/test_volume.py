@@ -7,13 +7,16 @@ must drop by (20 / 80) ** 3 = 1/64."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from province.console import Console
 from province.keys import load_signing
 from tests.agent.adapters.audio.sound_helpers import make_tone_wav, rms_window
+from tests.conftest import Unit
 from tests.e2e.link_helpers import UnitWatch
 from tests.e2e.sound_helpers import FAST_POWER, file_source
 
@@ -21,11 +24,11 @@ TONE_RMS = 0.5 / 2 ** 0.5  # the helper's tone: a sine at half scale
 TONE_S = 8.0
 
 
-def tap_unit(make_unit):
+def tap_unit(make_unit: Callable[..., Unit]) -> Unit:
     return make_unit(audio={"output": "tap:wavs", "quiet_hours": "off", **FAST_POWER})
 
 
-def send_volume_mid_play(watch: UnitWatch, key, jti: str, pct: int) -> tuple[float, list[dict]]:
+def send_volume_mid_play(watch: UnitWatch, key: Any, jti: str, pct: int) -> tuple[float, list[dict[str, Any]]]:
     """Waits for `started`, sends `volume` 3 s later; returns when its `finished` came (s after `started`)."""
     watch.wait_acks(jti, {"started"}, timeout=20)
     started = time.monotonic()
