@@ -7,9 +7,9 @@ Pure typing: imports only the standard library and the core's value types (effec
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, runtime_checkable
 
 from agent.core.effects import Effect, UpdateEffect
 
@@ -26,6 +26,14 @@ class Relays(Protocol):
     def set(self, zone: int, on: bool) -> None: ...
     def read(self, zone: int) -> bool: ...
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class OnTimeLimited(Protocol):
+    """Relays that cut any relay on longer than their own maximum on-time unless it is renewed (the co-processor's
+    fail-safe). The runtime renews when the core says (agent.core.on_time); other relays have no such limit."""
+
+    def emergency_renew(self, zones: Iterable[int] | None = None) -> list[int]: ...
 
 
 class Preparing(Protocol):

@@ -102,22 +102,24 @@ def time_zone(cfg: Config) -> ZoneInfo:
 
 
 def sound_settings(cfg: Config) -> SoundSettings:
-    a = cfg.audio
+    a, coproc = cfg.audio, hardware.coproc_on_time(cfg)
     return SoundSettings(
         zones=cfg.hardware.zones, tz=time_zone(cfg),
         quiet_window=None if a.quiet_hours == "off" else parse_window(a.quiet_hours),
         emergency_volume_pct=a.emergency_volume_pct, warmup_s=a.warmup_s, tail_s=a.tail_s, stagger_s=a.stagger_s,
-        max_on_s=min(a.max_on_s, hardware.COPROC_MAX_ON_S) if hardware.is_coproc(cfg) else a.max_on_s,
+        max_on_s=min(a.max_on_s, coproc[0]) if coproc else a.max_on_s, renew_s=coproc[1] if coproc else None,
     )
 
 
 def audio_output(cfg: Config) -> str:
-    """wav:<dir> is resolved against the config's folder, and the folder made, so a relative path works."""
-    if not cfg.audio.output.startswith("wav:"):
+    """wav:<dir> and tap:<dir> are resolved against the config's folder, and the folder made, so a relative path
+    works."""
+    kind, sep, target = cfg.audio.output.partition(":")
+    if kind not in ("wav", "tap") or not sep:
         return cfg.audio.output
-    folder = cfg.path(cfg.audio.output[4:])
+    folder = cfg.path(target)
     folder.mkdir(parents=True, exist_ok=True)
-    return f"wav:{folder}"
+    return f"{kind}:{folder}"
 
 
 def device_settings(cfg: Config, saved: dict[str, Any]) -> DeviceSettings:

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from agent.adapters.system.modem_at import ModemAT
 
 log = logging.getLogger("loa.agent")
-COPROC_MAX_ON_S = 900  # the co-processor cuts any relay after 15 minutes unless an emergency renews it
 Post = Callable[[Callable[[int], Event]], None]  # hands an event factory to the loop (an inbox's post_event)
 
 
@@ -101,6 +100,19 @@ def open_coproc(board: Board | str, serial_url: str, *, zones: Iterable[int] | N
 
 def is_coproc(cfg: Config) -> bool:
     return cfg.hardware.relays == "board" and load_board(cfg.hardware.board).kind == "coproc"
+
+
+def coproc_on_time(cfg: Config) -> tuple[int, float] | None:
+    """On a co-processor board, (its maximum on-time, the renewal period): the firmware cuts any relay on for
+    hardware.coproc_max_on_s (its MAX_ON_MS) unless renewed, so the unit's own limit is never longer and plays the
+    core lets outlast it (agent.core.on_time) renew at the board's renew_interval_s, at most a third of it.
+    The renewal is not a blind keep-alive here: it would also keep on what the core is about to cut."""
+    if not is_coproc(cfg):
+        return None
+    coproc = load_board(cfg.hardware.board).coproc
+    assert coproc is not None
+    max_on_s = cfg.hardware.coproc_max_on_s
+    return max_on_s, min(coproc.renew_interval_s, max_on_s / 3)
 
 
 def _port(board: Board) -> PortSettings:

@@ -16,8 +16,8 @@ from agent.errors import ConfigError
 
 
 def _audio_output(v: str) -> str | None:
-    ok = v == "null" or v.startswith(("alsa:", "wav:"))
-    return None if ok else "must be null, alsa:<device> or wav:<dir>"
+    ok = v == "null" or v.startswith(("alsa:", "wav:", "tap:"))
+    return None if ok else "must be null, alsa:<device>, wav:<dir> or tap:<dir>"
 
 
 def _quiet_hours(v: str) -> str | None:
@@ -80,6 +80,8 @@ class HardwareSection:
     zones: tuple[int, ...] = (1, 2)
     volume_pct: int = field(default=70, metadata=checked(between(0, 100)))
     max_volume_pct: int = field(default=90, metadata=checked(between(0, 100)))
+    # the relay co-processor's own maximum on-time (firmware/config.py MAX_ON_MS, in s): renewals stay inside it
+    coproc_max_on_s: int = field(default=900, metadata=checked(between(2, 6 * 3600)))
 
 
 @dataclass(frozen=True)

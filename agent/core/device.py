@@ -30,7 +30,6 @@ from agent.core.effects import (
     RememberCommand,
     SaveSetting,
     SetRelay,
-    SetVolume,
     StartTimer,
     Subscribe,
 )
@@ -154,7 +153,6 @@ class Device:
     def _started(self, now: int, synced: bool) -> None:
         self.state.started_ms, self.state.clock_synced = now, synced
         self._fx.extend(SetRelay(z, False) for z in self.settings.zones)
-        self._fx.append(SetVolume(self.settings.volume_pct))
         self._fx.append(Connect())
         self._schedule_heartbeat(now)
         self.event(now, "started", ver=self.settings.version, clock_synced=synced)
@@ -341,6 +339,10 @@ class Device:
 
     def max_volume_pct(self) -> int:
         return self.settings.max_volume_pct
+
+    def volume_changed(self, volume_pct: int) -> None:
+        if self.sound:
+            self.sound.playout.follow_volume(volume_pct)
 
     def relay_on(self, zone: int) -> bool:
         return self.state.observed.get(zone, False)

@@ -38,7 +38,16 @@ class SetRelay:
 
 
 @dataclass(frozen=True, slots=True)
+class RenewOnTime:
+    """Restart the maximum on-time of these zones' relays where the relays keep their own (the co-processor)."""
+
+    zones: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class SetVolume:
+    """Change the level of the audio playing now (the core decides whose level it is: never an emergency's)."""
+
     volume_pct: int
 
 
@@ -157,4 +166,4 @@ class ClearOutcome:
 UpdateEffect = FetchRelease | InstallRelease | StartTrial | KeepRelease | RollBack | ClearOutcome
 
 
-Effect = TakeSnapshot | Prepare | PlayAudio | StopAudio | Publish | Subscribe | Connect | SetRelay | SetVolume | StartTimer | CancelTimer | RememberCommand | SaveSetting | Log | UpdateEffect
+Effect = TakeSnapshot | Prepare | PlayAudio | StopAudio | Publish | Subscribe | Connect | SetRelay | RenewOnTime | SetVolume | StartTimer | CancelTimer | RememberCommand | SaveSetting | Log | UpdateEffect

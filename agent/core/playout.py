@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Protocol
 
-from agent.core import arbiter, schedule
+from agent.core import arbiter, on_time, schedule
 from agent.core.arbiter import EMERGENCY, Item
 from agent.core.clocktime import in_window
-from agent.core.effects import PlayAudio, StopAudio
+from agent.core.effects import PlayAudio, RenewOnTime, SetVolume, StopAudio
 from agent.ports import SwitchingHost
 
 PREFIX = "snd:"  # timer names of the sound desk and its playout
@@ -32,6 +32,7 @@ class SoundSettings:
     tail_s: float = 2.0
     stagger_s: float = 0.5
     max_on_s: int = 3600
+    renew_s: float | None = None  # renewals of the on-time budget (agent.core.on_time); None: a third of max_on_s
 
 
 class Host(SwitchingHost, Protocol):
@@ -64,6 +65,15 @@ class Playout:
 
     def find(self, play_id: str) -> Item | None:
         return next((i for i in self.items() if i.play_id == play_id), None)
+
+    def follow_volume(self, volume_pct: int) -> None:
+        """A `volume` command (already capped): the latest order wins for the audio playing now and for every queued
+        item, except emergencies, which keep the unit's emergency level (they bypass volume caps)."""
+        for item in self.items():
+            if item.level != EMERGENCY:
+                item.volume_pct = volume_pct
+        if self.current is not None and self.playing and self.current.level != EMERGENCY:
+            self.host.emit(SetVolume(volume_pct))
 
     # ---- arbitration and power sequencing ------------------------------------------------------------------
 
@@ -115,6 +125,7 @@ class Playout:
             self.host.timer(PREFIX + "go", now + int(((len(new) - 1) * self.s.stagger_s + self.s.warmup_s) * 1000))
         else:
             self._go(now)
+        self._renew(now)
 
     def _power(self, zone: int, on: bool, now: int) -> None:
         (self.powered.add if on else self.powered.discard)(zone)
@@ -125,6 +136,17 @@ class Playout:
         if not self.powered:
             self.power_since_ms = None
             self.host.cancel(PREFIX + "max_on")
+            self.host.cancel(PREFIX + "renew")
+
+    def _renew(self, now: int) -> None:
+        """While an item that may outlast the hard limit is current (agent.core.on_time), the on-time budget of the
+        amplifiers that are on restarts now and every renewal period: the relays' own and this playout's."""
+        item = self.current
+        if item is None or not on_time.may_outlast(item) or not self.powered:
+            return
+        self.host.emit(RenewOnTime(tuple(sorted(self.powered))))
+        self.host.timer(PREFIX + "max_on", now + self.s.max_on_s * 1000)
+        self.host.timer(PREFIX + "renew", now + on_time.renew_period_ms(self.s.max_on_s, self.s.renew_s))
 
     def _go(self, now: int) -> None:
         item = self.current
@@ -229,6 +251,8 @@ class Playout:
             self._tail(now)
         elif kind == "max_on":
             self._max_on(now)
+        elif kind == "renew":
+            self._renew(now)
         elif kind == "until":
             self._expire(now, arg)
         elif kind in ("wake", "quiet"):

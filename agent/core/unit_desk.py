@@ -14,7 +14,7 @@ from joserfc.jwk import KeySet
 
 from agent.core import reports
 from agent.core.device_state import DeviceSettings, DeviceState
-from agent.core.effects import Publish, SaveSetting, SetRelay, SetVolume
+from agent.core.effects import Publish, SaveSetting, SetRelay
 from agent.core.verify import Command, TrustError, load_trust
 from agent.ports import SwitchingHost
 
@@ -32,6 +32,7 @@ class Host(SwitchingHost, Protocol):
     def fault(self, name: str, active: bool, detail: str) -> None: ...
     def event(self, now: int, name: str, **detail: Any) -> None: ...
     def topic(self, kind: str) -> str: ...
+    def volume_changed(self, volume_pct: int) -> None: ...
 
 
 class UnitDesk:
@@ -118,7 +119,7 @@ class UnitDesk:
         wanted = int(c.args["volume_pct"])
         volume = min(wanted, self.host.settings.max_volume_pct)
         self.host.settings = replace(self.host.settings, volume_pct=volume)
-        self.host.emit(SetVolume(volume))
+        self.host.volume_changed(volume)
         self.host.emit(SaveSetting("volume_pct", volume))
         self.state.status_dirty = True
         note = f" (capped at {volume})" if volume < wanted else ""

@@ -25,6 +25,7 @@ from agent.core.effects import (
     Prepare,
     Publish,
     RememberCommand,
+    RenewOnTime,
     RollBack,
     SaveSetting,
     SetRelay,
@@ -49,7 +50,8 @@ from agent.core.events import (
     Started,
     TimerFired,
 )
-from agent.errors import StoreError
+from agent.errors import LoaError, StoreError
+from agent.ports import OnTimeLimited
 from agent.runtime import pages_view
 from agent.runtime.loop import Loop, TimerHandle
 from agent.runtime.parts import EventFactory, Inbox, Parts
@@ -73,7 +75,6 @@ class AgentRuntime:
         self.service = parts.service
         self.language = language
         self.online = False
-        self.volume_pct = 0
         self._timers: dict[str, TimerHandle] = {}
         self._event_now_ms = 0
         self._inflight: dict[int, int] = {}  # MQTT message id -> outbox row id
@@ -180,8 +181,11 @@ class AgentRuntime:
             case SetRelay(zone=zone, on=on):
                 self.relays.set(zone, on)
                 self.post_event(lambda now, z=zone: RelayObserved(now, z, self.relays.read(z)))
+            case RenewOnTime(zones=zones):
+                self._renew_on_time(zones)
             case SetVolume(volume_pct=pct):
-                self.volume_pct = pct
+                if self.player:
+                    self.player.set_volume(pct)
             case Prepare(play_id=play_id, source=source, pin=pin):
                 if self.preparer:
                     self.preparer.submit(play_id, source, pin)
@@ -208,6 +212,14 @@ class AgentRuntime:
                 self._snapshot(rid, max_bytes)
             case _:
                 assert_never(e)
+
+    def _renew_on_time(self, zones: tuple[int, ...]) -> None:
+        """Relays without a limit of their own need nothing; a renewal that fails is retried at the next period."""
+        if isinstance(self.relays, OnTimeLimited):
+            try:
+                self.relays.emergency_renew(zones)
+            except LoaError as exc:
+                log.error("%s", exc)
 
     def post_event(self, make: Any) -> None:
         """From any thread: build the event with the time it is handled at, on the loop thread."""

@@ -1,15 +1,22 @@
 """The Player port over libVLC (python-vlc): local files and streams (HTTP, Icecast, HLS) to one output.
 
-Only this file imports vlc. Must not import the runtime or another adapter; of the core, only the stream watch's
-decisions (agent.core.stream_watch).
+Only this file imports vlc. Must not import the runtime or another adapter (its outputs, as data, are in
+agent.adapters.audio.outputs); of the core, only the stream watch's decisions (agent.core.stream_watch).
 
-Outputs, chosen by a string (like pySerial URLs); all three keep real time, as a unit on a pole would:
+Outputs, chosen by a string (like pySerial URLs); all four keep real time, as a unit on a pole would:
   alsa:<device>  the unit's sound card (`--aout=alsa --alsa-audio-device=<device>`), paced by the hardware.
   wav:<dir>      libVLC's own stream output writes the decoded audio to <dir>/<play_id>.wav (16-bit PCM,
                  unity gain; a stream retry n>=2 writes <play_id>.<n>.wav). A `display` output with neither
                  audio nor video paces the input; libVLC reads ~1 s ahead, so "finished" is held until the
                  audio written would have played.
   null           real decoding into libVLC's amem callbacks, each block held until its play date.
+  tap:<dir>      as null, and each block is written to <dir>/<play_id>.wav as it is due (48 kHz 16-bit
+                 stereo): what the sound card would get, after libVLC's volume (a cubic curve: gain is
+                 (volume_pct / 100) ** 3, as on alsa).
+
+Volume: libVLC takes a volume only once a try's audio output exists, so each try sets it as soon as it can
+(a short busy wait after play(), then at every poll; the very first block, ~50 ms, may still slip out at libVLC's
+default level); set_volume() changes the current try's level at once.
 
 Threads: libVLC calls back on its own threads; those callbacks only put a message on this adapter's inbox.
 One worker thread owns every libVLC player and calls `on_event`, which must itself only hand off.
@@ -27,6 +34,7 @@ last progress. Defaults: stall_s=3, give_up_s=10, poll_s=0.2. Audio already buff
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import queue
 import re
@@ -39,83 +47,38 @@ from typing import Any, assert_never
 import vlc  # untyped: the project config sets ignore_missing_imports
 
 from agent import ports as sp
+from agent.adapters.audio.outputs import (
+    AMEM_FRAME_BYTES,
+    AMEM_RATE,
+    Output,
+    PcmTap,
+    instance_args,
+    parse_output,
+    wav_dir,
+    wav_sout,
+    wav_written,
+)
 from agent.core import stream_watch
 from agent.core.stream_watch import Act, Limits, Seen, Step, Watch
-from agent.errors import AudioError, ConfigError
+from agent.errors import AudioError
+
+__all__ = ["VlcPlayer", "is_url", "parse_output"]
 
 _log = logging.getLogger(__name__)
 
 _URL = re.compile(r"^(https?|icyx?|mms[hu]?|rtsp|file)://", re.IGNORECASE)
-_AMEM_RATE = 48_000
-_BASE_ARGS = ("--no-video", "--no-xlib", "--no-spu", "--no-osd", "--no-lua", "--ignore-config",
-              "--no-metadata-network-access", "--verbose=0")
-
-
-@dataclass(frozen=True)
-class Output:
-    """Where audio goes: kind is "alsa", "wav" or "null"; target is the ALSA device or the WAV directory."""
-
-    kind: str
-    target: str = ""
-
-
-def parse_output(spec: str) -> Output:
-    """`alsa:<device>`, `wav:<dir>` or `null`; anything else is a ConfigError naming what is allowed."""
-    kind, sep, target = spec.partition(":")
-    if spec == "null" or (kind in ("alsa", "wav") and sep and target):
-        return Output(kind, target)
-    raise ConfigError(f"unknown audio output {spec!r}: expected alsa:<device>, wav:<dir> or null")
-
-
-def instance_args(output: Output, network_caching_ms: int) -> list[str]:
-    """libVLC instance options for an output: alsa picks the device; the others never probe a sound card."""
-    args = [*_BASE_ARGS, f"--network-caching={network_caching_ms}"]
-    if output.kind == "alsa":
-        return [*args, "--aout=alsa", f"--alsa-audio-device={output.target}"]
-    return [*args, "--aout=adummy"]
-
-
-def wav_sout(path: Path) -> str:
-    """Stream output: decode to 16-bit PCM, mux WAV into a file, and pace the input through `display`."""
-    dst = str(path).replace("\\", "\\\\").replace('"', '\\"')
-    return (':sout=#transcode{acodec=s16l,vcodec=none,scodec=none}'
-            f':duplicate{{dst=std{{access=file,mux=wav,dst="{dst}"}},dst=display{{noaudio,novideo}}}}')
+_VOLUME_WAIT_S = 0.1  # how long a new try waits for libVLC's audio output, to set its volume before audio flows
 
 
 def is_url(source: str) -> bool:
     return bool(_URL.match(source))
 
 
-def wav_written(path: Path) -> tuple[int, int]:
-    """(bytes, ms) of audio after the WAV header so far, (0, 0) if none yet: how the wav output shows progress."""
-    try:
-        with path.open("rb") as f:
-            head = f.read(128)
-            size = path.stat().st_size
-    except OSError:
-        return 0, 0
-    fmt, data = head.find(b"fmt "), head.find(b"data")
-    if fmt < 0 or data < 0:
-        return 0, 0
-    audio = max(0, size - data - 8)
-    byte_rate = int.from_bytes(head[fmt + 16 : fmt + 20], "little") or 1
-    return audio, audio * 1000 // byte_rate
-
-
-def _wav_dir(output: Output) -> Path | None:
-    if output.kind != "wav":
-        return None
-    try:
-        Path(output.target).mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise AudioError(f"cannot create the WAV output directory {output.target}: {exc}") from exc
-    return Path(output.target)
-
-
 class _Pacer:
     """amem callbacks that hold each decoded block until its play date, so `null` keeps real time."""
 
-    def __init__(self) -> None:
+    def __init__(self, tap: PcmTap | None = None) -> None:
+        self._tap = tap
         self._cancel = threading.Event()
         self._end_us = 0
         self.blocks = 0  # written by the audio thread only; an int read is atomic
@@ -125,14 +88,21 @@ class _Pacer:
 
     def attach(self, player: Any) -> None:
         player.audio_set_callbacks(self._play_cb, None, None, None, self._drain_cb, None)
-        player.audio_set_format("S16N", _AMEM_RATE, 2)
+        player.audio_set_format("S16N", AMEM_RATE, 2)
 
     def cancel(self) -> None:
         self._cancel.set()  # stop() waits for the audio thread: never leave it sleeping
 
-    def _on_play(self, _data: Any, _samples: Any, count: int, pts: int) -> None:
-        self._end_us = pts + count * 1_000_000 // _AMEM_RATE
+    def close(self) -> None:
+        """After the player stopped: libVLC's audio thread is done with the tap."""
+        if self._tap is not None:
+            self._tap.close()
+
+    def _on_play(self, _data: Any, samples: Any, count: int, pts: int) -> None:
+        self._end_us = pts + count * 1_000_000 // AMEM_RATE
         self._wait_until(pts)
+        if self._tap is not None and not self._cancel.is_set():
+            self._tap.write(ctypes.string_at(samples, count * AMEM_FRAME_BYTES))
         self.blocks += 1
 
     def _on_drain(self, _data: Any) -> None:
@@ -149,25 +119,41 @@ class _Attempt:
 
     def __init__(self, instance: Any, output: Output, wav_path: Path | None, token: int) -> None:
         self.token, self.wav_path, self._instance = token, wav_path, instance
-        self._pacer = _Pacer() if output.kind == "null" else None
+        self._sout = output.sout_wav
+        tap = PcmTap(wav_path) if output.kind == "tap" and wav_path is not None else None
+        self._pacer = _Pacer(tap) if output.amem else None
         self.player = instance.media_player_new()
         self.media: Any = None
         self.start_ms = 0
+        self.volume_pct, self._volume_set = 100, False
 
     def start(self, source: str, start_s: float, volume_pct: int, post: Any) -> bool:
         self.media = self._instance.media_new(source) if is_url(source) else self._instance.media_new_path(source)
         if start_s > 0:
             self.media.add_option(f":start-time={start_s:.3f}")
             self.start_ms = int(start_s * 1000)
-        if self.wav_path is not None:
+        if self._sout and self.wav_path is not None:
             self.wav_path.unlink(missing_ok=True)  # an old file would look like progress
             self.media.add_option(wav_sout(self.wav_path))
         self.player.set_media(self.media)
         if self._pacer is not None:
             self._pacer.attach(self.player)
         self._listen(post)
-        self.player.audio_set_volume(volume_pct)
-        return bool(self.player.play() == 0)
+        started = bool(self.player.play() == 0)
+        self.set_volume(volume_pct, wait_s=_VOLUME_WAIT_S if started else 0.0)
+        return started
+
+    def set_volume(self, pct: int, wait_s: float = 0.0) -> None:
+        """libVLC takes a volume only once its audio output exists (a little after play(), later for a stream that
+        is still connecting): until it does, look() tries again at every poll."""
+        self.volume_pct = pct
+        deadline = time.monotonic() + wait_s
+        while not self._apply_volume() and time.monotonic() < deadline:
+            time.sleep(0)
+
+    def _apply_volume(self) -> bool:
+        self._volume_set = self.player.audio_set_volume(self.volume_pct) == 0
+        return self._volume_set
 
     def _listen(self, post: Any) -> None:
         events = self.player.event_manager()
@@ -176,18 +162,20 @@ class _Attempt:
         events.event_attach(vlc.EventType.MediaPlayerEndReached, lambda _e: post(("vlc", token, "end")))
 
     def look(self) -> Seen:
+        if not self._volume_set:
+            self._apply_volume()
         stats = vlc.MediaStats()
         if self.media is not None:
             self.media.get_stats(stats)
-        refused = self.wav_path is None and stats.lost_abuffers > 0 and stats.played_abuffers == 0
+        refused = not self._sout and stats.lost_abuffers > 0 and stats.played_abuffers == 0
         progress, written_ms = self._progress(stats)
         time_ms = max(self.start_ms + written_ms if progress else 0, self.player.get_time())
         return Seen(progress, time_ms, written_ms, max(0, self.player.get_length()),
                      bool(self.player.is_seekable()), refused)
 
     def _progress(self, stats: Any) -> tuple[int, int]:
-        """Audio out so far (and WAV ms): exact for wav and null; libVLC's statistics (~4/s) for alsa."""
-        if self.wav_path is not None:
+        """Audio out so far (and WAV ms): exact for wav, tap and null; libVLC's statistics (~4/s) for alsa."""
+        if self._sout and self.wav_path is not None:
             return wav_written(self.wav_path)
         return (self._pacer.blocks if self._pacer is not None else int(stats.played_abuffers)), 0
 
@@ -206,6 +194,8 @@ class _Attempt:
         if self._pacer is not None:
             self._pacer.cancel()
         self.player.stop()  # synchronous in libVLC 3: never called from a libVLC thread
+        if self._pacer is not None:
+            self._pacer.close()
         self.player.release()
         if self.media is not None:
             self.media.release()
@@ -234,7 +224,7 @@ class VlcPlayer:
         self._output = parse_output(output)
         self._limits, self._poll_s = Limits(stall_s, give_up_s), poll_s
         self._stop_wait_s = stop_wait_s
-        self._wav_dir = _wav_dir(self._output)
+        self._wav_dir = wav_dir(self._output)
         self._instance = vlc.Instance(instance_args(self._output, network_caching_ms))
         if self._instance is None:
             raise AudioError(f"libVLC did not start for output {output!r}")
@@ -312,7 +302,7 @@ class VlcPlayer:
         if play is not None:
             play.volume_pct = pct
             if play.attempt is not None:
-                play.attempt.player.audio_set_volume(pct)
+                play.attempt.set_volume(pct)
 
     def _begin(self, play: _Play) -> None:
         if self._current is not None:

@@ -2,7 +2,9 @@
 URL (/dev/ttyAMA0 on a unit, socket://127.0.0.1:PORT for the firmware running on a PC).
 
 The co-processor owns the relays: it cuts them when heartbeat() stops arriving, so the runtime must call
-heartbeat() every wiring.heartbeat_interval_s (0.5 s). read() is the mask read back from its pins.
+heartbeat() every wiring.heartbeat_interval_s (0.5 s); and it cuts any relay on for its maximum on-time unless
+emergency_renew() renews it, which the runtime does when the core says (agent.core.on_time). read() is the mask read
+back from its pins.
 Its one library is pySerial; must not import firmware/ or the core.
 """
 

@@ -87,3 +87,13 @@ class EventLog:
         kinds = self.kinds(settle_s=seconds)
         assert not {"finished", "failed", "stopped"} & set(kinds), f"a play ended early: {self.seen}"
         return time.monotonic() - self.t0
+
+
+def rms_window(path: Path, start_s: float, end_s: float) -> float:
+    """RMS (0..1 of full scale) of a 16-bit PCM WAV between two times, by plain arithmetic on the samples."""
+    with wave.open(str(path), "rb") as w:
+        rate, channels = w.getframerate(), w.getnchannels()
+        w.setpos(min(int(start_s * rate), w.getnframes()))
+        samples = array("h", w.readframes(max(0, int((end_s - start_s) * rate))))
+    assert len(samples) >= channels * rate * (end_s - start_s) * 0.99, f"{path} is shorter than {end_s} s"
+    return math.sqrt(sum(s * s for s in samples) / len(samples)) / 32768
