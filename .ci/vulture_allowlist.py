@@ -92,3 +92,7 @@ boot_config
 
 # The tests' proof that a store survived a full card or a kill intact (PRAGMA integrity_check)
 integrity_ok
+
+# The cache's usage (bytes, files, pins): what the quota and pin-share tests assert on
+_.usage
+bytes_used
