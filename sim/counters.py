@@ -25,10 +25,10 @@ class Counters:
     msgs_in: int = 0
     out: dict[str, int] = field(default_factory=dict)
     plays: dict[str, int] = field(default_factory=dict)
-    up_times: array = field(default_factory=lambda: array("d"))  # type: ignore[type-arg]
-    up_units: array = field(default_factory=lambda: array("l"))  # type: ignore[type-arg]
-    attempt_times: array = field(default_factory=lambda: array("d"))  # type: ignore[type-arg]
-    play_starts: array = field(default_factory=lambda: array("d"))  # type: ignore[type-arg]
+    up_times: array[float] = field(default_factory=lambda: array("d"))
+    up_units: array[int] = field(default_factory=lambda: array("l"))
+    attempt_times: array[float] = field(default_factory=lambda: array("d"))
+    play_starts: array[float] = field(default_factory=lambda: array("d"))
     first_connect: HdrHistogram = field(default_factory=hist.new)  # ramp slot -> first CONNACK
 
     def attempt(self) -> None:

@@ -44,7 +44,7 @@ require_paho(paho.mqtt.__version__)
 # Shared by every fast PUBACK (the callbacks never change them): success, and "no matching subscribers" (0x10), which
 # Mosquitto answers under MQTT 5 for a report nobody subscribes to at that moment (statuses, most of the time).
 _PUBACK_CODES = {code: ReasonCode(PacketTypes.PUBACK, identifier=code) for code in (0x00, 0x10)}
-_NO_PROPERTIES = Properties(PacketTypes.PUBACK)  # type: ignore[no-untyped-call]
+_NO_PROPERTIES = Properties(PacketTypes.PUBACK)  # type: ignore[no-untyped-call]  # paho leaves it unannotated
 DISCONNECT = bytes([mqtt.DISCONNECT])
 
 

@@ -157,7 +157,7 @@ def _key(keys: KeySet, kid: Any) -> OKPKey | None:
     if not isinstance(kid, str):
         return None
     try:
-        return keys.get_by_kid(kid)  # type: ignore[return-value]
+        return keys.get_by_kid(kid)  # type: ignore[return-value]  # load_trust admits only OKP keys into the set
     except JoseError:
         return None
 

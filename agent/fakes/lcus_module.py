@@ -77,7 +77,7 @@ class LcusModuleSim:
         try:
             while not self._stop.is_set():
                 for key, _ in self._selector.select(0.02):
-                    self._ready(key.fileobj)  # type: ignore[arg-type]
+                    self._ready(key.fileobj)  # type: ignore[arg-type]  # only sockets are registered; the selector types it wider
         finally:
             for conn in list(self._buffers):
                 conn.close()

@@ -53,7 +53,7 @@ class ModbusRelayBoardSim:
 
     def stop(self) -> None:
         if self._server is not None:
-            self._call(self._server.shutdown()).result(5)  # type: ignore[no-untyped-call]
+            self._call(self._server.shutdown()).result(5)  # type: ignore[no-untyped-call]  # pymodbus leaves it unannotated
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
 
@@ -68,7 +68,7 @@ class ModbusRelayBoardSim:
         self.stuck[coil] = on
 
     def _call(self, coro: object) -> Future[int]:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]  # pymodbus's untyped coroutines
 
     async def _listen(self) -> int:
         self._server = ModbusTcpServer(self._device, framer=FramerType.RTU, address=("127.0.0.1", 0),

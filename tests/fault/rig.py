@@ -65,7 +65,7 @@ class Recorder:
         self.client.max_inflight_messages_set(1000)
         self.client.max_queued_messages_set(0)
         # paho's annotation says int, but it only sleeps on the value; the campaign wants fast reconnects
-        self.client.reconnect_delay_set(0.1, 1)  # type: ignore[arg-type]
+        self.client.reconnect_delay_set(0.1, 1)  # type: ignore[arg-type]  # paho annotates int; it takes seconds as float
         self.client.on_connect = self._on_connect
         self.client.on_message = lambda _c, _u, m: self._keep(m.topic, bytes(m.payload))
         self.client.connect("127.0.0.1", port, keepalive=10)

@@ -166,7 +166,7 @@ def test_the_batched_link_receives_what_paho_would(broker: Broker, monkeypatch: 
             loop.run_once(0.05)
         sender.connect("127.0.0.1", broker.port)
         sender.loop_start()
-        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]  # paho leaves it unannotated
         props.UserProperty = ("origin", "test")
         big = bytes(range(256)) * 800  # 200 KiB: more than one read of the socket
         sent = [(topic, b"qos0", 0, None), (topic, b"qos1", 1, None), (topic, b"with properties", 1, props),

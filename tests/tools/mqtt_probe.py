@@ -58,7 +58,7 @@ class Probe:
         """'Success', a refusal reason, 'disconnected: ...' (a TLS handshake the broker cut) or 'no answer'."""
         v5: dict[str, Any] = {}
         if self.protocol == mqtt.MQTTv5:
-            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho leaves it unannotated
             props.SessionExpiryInterval = 0 if self.clean else 3600
             v5 = {"clean_start": self.clean, "properties": props}
         try:

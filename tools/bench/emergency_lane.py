@@ -35,15 +35,17 @@ UNIT = "bench-lane"
 class _Trickle(BaseHTTPRequestHandler):
     """Any path: 64 KiB announced, one byte every 0.5 s (never a read timeout, never done)."""
 
+    stopping = threading.Event()
+
     def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Length", str(64 * 1024))
         self.end_headers()
         try:
-            while not getattr(self.server, "stopping", False):
+            while not self.stopping.is_set():
                 self.wfile.write(b"\0")
                 self.wfile.flush()
-                time.sleep(0.5)
+                self.stopping.wait(0.5)
         except OSError:
             pass  # the unit gave up (its deadline) or went away
 
@@ -83,7 +85,7 @@ def measure(root: Path, runs: int) -> dict[str, Any]:
         agent.terminate()
         agent.wait(10)
         mosq.terminate()
-        trickle.stopping = True  # type: ignore[attr-defined]
+        _Trickle.stopping.set()
         trickle.shutdown()
         trickle.server_close()
 

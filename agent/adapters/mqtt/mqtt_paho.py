@@ -103,7 +103,7 @@ def paho_connect(client: mqtt.Client, s: LinkSettings, bind_address: str = "") -
     """paho's connect with the settings' session: kept across connects (MQTT 5 session expiry, 3.1.1 clean=False)."""
     host, port = broker_address(s.url)
     if s.protocol == "5":
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho leaves it unannotated
         props.SessionExpiryInterval = s.session_expiry_s
         client.connect(host, port, s.keepalive_s, bind_address=bind_address, clean_start=False, properties=props)
     else:

@@ -64,7 +64,7 @@ class ModbusRelays:
             for zone in self._coils:
                 self.set(zone, False)
         finally:
-            self._client.close()  # type: ignore[no-untyped-call]
+            self._client.close()  # type: ignore[no-untyped-call]  # pymodbus leaves it unannotated
 
     def _call(self, what: str, request: Callable[[], Any]) -> Any:
         """One request; a library exception or a Modbus exception reply becomes HardwareError with its code."""

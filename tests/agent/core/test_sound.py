@@ -90,7 +90,7 @@ def test_emergency_uses_emergency_volume_and_normal_is_capped() -> None:
             volumes.append(e.volume_pct)
         original(e)
 
-    w._do = spy  # type: ignore[method-assign]
+    w._do = spy  # type: ignore[method-assign]  # a spy on the world's effects
     send(w, "play", {"source": FILE, "volume_pct": 100}, "n1")
     w.run_until(T0 + 10_000)
     send(w, "play", {"source": FILE, "priority": "emergency", "volume_pct": 10}, "e1")

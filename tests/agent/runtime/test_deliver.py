@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 
 from agent.core.device import Device, DeviceSettings, DeviceState
+from agent.core.effects import Effect
 from agent.core.events import Event, Fault
 from agent.core.verify import Policy, load_trust
 from agent.fakes.relays import FakeRelays
@@ -19,7 +20,7 @@ from tests.agent.runtime.test_store_faults import Clock, FullDiskStore
 class Recording(Device):
     seen: list[str]
 
-    def handle(self, event: Event) -> list:  # type: ignore[type-arg]
+    def handle(self, event: Event) -> list[Effect]:
         self.seen.append(f"{type(event).__name__}:{getattr(event, 'name', '')}")
         return super().handle(event)
 
@@ -35,12 +36,12 @@ def test_a_delivered_event_waits_for_the_one_in_hand_and_goes_before_queued_work
     inner = Fault(T0, "inner", True, "")
     original = device.handle
 
-    def handle_and_deliver(event: Event) -> list:  # type: ignore[type-arg]
+    def handle_and_deliver(event: Event) -> list[Effect]:
         if getattr(event, "name", "") == "first":
             rt.deliver(lambda _now: inner)  # from inside the event in hand
         return original(event)
 
-    device.handle = handle_and_deliver  # type: ignore[method-assign]
+    device.handle = handle_and_deliver  # type: ignore[method-assign]  # a spy on the event in hand
     rt.deliver(lambda _now: Fault(T0, "first", True, ""))  # not feeding: handled at once
     loop.run_once(0)
     assert device.seen == ["Fault:first", "Fault:inner", "Fault:queued"]

@@ -87,7 +87,7 @@ def test_the_unit_link_receives_every_message_intact_and_in_order(broker: Broker
         run_for(loop, 0.3)
         sender.connect("127.0.0.1", int(access.url.rsplit(":", 1)[1]))  # the console listener
         sender.loop_start()
-        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]  # paho leaves it unannotated
         props.UserProperty = ("origin", "test")
         big = bytes(range(256)) * 800
         sent = [(b"qos0", 0, None), (b"qos1", 1, None), (b"with properties", 1, props), (big, 1, None),
