@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.core.effects import Prepare
+from agent.core.effects import Effect, Prepare
 from tests.agent.core.device_helpers import T0, sound_device
 from tests.agent.core.test_sound import FILE, send
 from tests.agent.core.world import World
@@ -52,7 +52,13 @@ def test_the_title_is_spoken_from_the_command_and_asked_for_before_the_download(
     w = World(device, now=T0)
     asked: list[Prepare] = []
     original = w._do
-    w._do = lambda e: (asked.append(e) if isinstance(e, Prepare) else None, original(e))[1]  # type: ignore[method-assign]
+
+    def spy(e: Effect) -> None:
+        if isinstance(e, Prepare):
+            asked.append(e)
+        original(e)
+
+    w._do = spy  # type: ignore[method-assign]
     send(w, "play", EMERGENCY, "e1")
     send(w, "play", {"source": FILE, "priority": "emergency"}, "e2")
     assert [(p.play_id, p.source.get("tts")) for p in asked] == [
