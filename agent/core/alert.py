@@ -12,8 +12,9 @@ from typing import Any
 
 from agent.core.arbiter import EMERGENCY, Item
 
-# A bulletin whose audio is verified within this time after `accepted` (a cache hit) sounds without an alert; the
-# time is short enough that, with the amplifier's warm-up, the tone still starts well inside 2 s.
+# A bulletin whose audio is verified within this time after `accepted` (a cache hit) sounds without an alert. When
+# the amplifiers must first warm up, the warm-up is the grace (the bulletin takes it over from the tone), so the
+# tone is not delayed twice and still starts well inside 2 s.
 GRACE_MS = 300
 TONE, TITLE = "tone", "title"
 
@@ -34,14 +35,19 @@ def speech(bulletin: Item, phrase: str, lang: str) -> dict[str, Any]:
     return {"tts": bulletin.title.strip() or phrase, "lang": lang}
 
 
-def parts(bulletin: Item, tone_media: str, now: int, seq: int) -> tuple[Item, Item]:
-    """The tone (its media is a file shipped with the unit) and the spoken title (media once synthesized); both wait
-    out the grace so a cached bulletin goes first, and both rank by `seq` after what was accepted before."""
-    b = bulletin
+def grace_ms(warmup_s: float, zones_to_power: bool) -> int:
+    """How long the alert waits for a cache hit before it may start."""
+    return 0 if zones_to_power and warmup_s * 1000 >= GRACE_MS else GRACE_MS
+
+
+def parts(bulletin: Item, tone_media: str, start_ms: int, seq: int) -> tuple[Item, Item]:
+    """The tone (its media is a file made by the unit) and the spoken title (media once synthesized); both wait
+    until `start_ms` (the grace) so a cached bulletin goes first, and rank by `seq` after what came before."""
+    b, now = bulletin, start_ms
     tone = Item(play_id=part_id(b, TONE), jti=b.jti, level=b.level, source={"alert": TONE}, title=b.title,
-                zones=b.zones, volume_pct=b.volume_pct, seq=seq, not_before_ms=now + GRACE_MS, replace=b.replace,
+                zones=b.zones, volume_pct=b.volume_pct, seq=seq, not_before_ms=now, replace=b.replace,
                 media=tone_media, alert_of=b.play_id)
     title = Item(play_id=part_id(b, TITLE), jti=b.jti, level=b.level, source={"alert": TITLE}, title=b.title,
-                 zones=b.zones, volume_pct=b.volume_pct, seq=seq + 1, not_before_ms=now + GRACE_MS, replace=b.replace,
+                 zones=b.zones, volume_pct=b.volume_pct, seq=seq + 1, not_before_ms=now, replace=b.replace,
                  alert_of=b.play_id)
     return tone, title

@@ -203,7 +203,8 @@ class SoundDesk:
         pinned = bool(self.refs.get(item.source.get("ref", ""), {}).get("pin"))
         if not alert.wanted(item, self.s.alert_tone, now, pinned):
             return
-        tone, title = alert.parts(item, self.s.alert_tone, now, self._seq + 1)
+        grace = alert.grace_ms(self.s.warmup_s, not set(item.zones) <= self.playout.powered)
+        tone, title = alert.parts(item, self.s.alert_tone, now + grace, self._seq + 1)
         self._seq += 2
         self.playout.add(tone)
         self.playout.add(title)

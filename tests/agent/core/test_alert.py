@@ -35,9 +35,9 @@ def test_tone_then_title_at_once_then_the_bulletin_when_verified_with_amplifiers
     w.prepare_ms["e1"] = SLOW
     send(w, "play", EMERGENCY, "e1")
     w.run_until(T0 + 20_000)
-    # grace 0.3 s, zone 1 on, zone 2 staggered 0.5 s, warm-up 1 s: the tone at 1.8 s, the title after it, the
-    # bulletin as soon as it is verified (no second warm-up), then the tail
-    assert audio(w) == [(1800, "e1.tone"), (2800, None), (2800, "e1.title"), (4300, None), (10_000, "e1"),
+    # zone 1 on at once, zone 2 staggered 0.5 s, warm-up 1 s (the warm-up is the grace): the tone at 1.5 s, the
+    # title after it, the bulletin as soon as it is verified (no second warm-up), then the tail
+    assert audio(w) == [(1500, "e1.tone"), (2500, None), (2500, "e1.title"), (4000, None), (10_000, "e1"),
                         (13_000, None)]
     assert relay_offs(w) == [15_000, 15_000]
     assert w.acks("e1") == ["accepted", "started", "finished"]
@@ -74,12 +74,35 @@ def test_a_cached_bulletin_sounds_without_an_alert() -> None:
     assert [p["play_id"] for p in w.playlogs()] == ["e1"]
 
 
+def test_audio_verified_during_the_warm_up_takes_it_over_and_no_alert_sounds() -> None:
+    w = world()
+    w.prepare_ms["e1"] = 1200
+    send(w, "play", EMERGENCY, "e1")
+    w.run_until(T0 + 20_000)
+    assert [(t, pid) for t, pid in audio(w) if pid] == [(1500, "e1")]
+    assert [p["play_id"] for p in w.playlogs()] == ["e1"]
+
+
+def test_with_the_amplifiers_on_the_alert_waits_a_short_grace_for_a_cache_hit() -> None:
+    w = world()
+    send(w, "play", {"source": FILE}, "n1")
+    w.durations_ms |= {"n1": 60_000, "e1": 60_000}
+    w.run_until(T0 + 2000)
+    send(w, "play", EMERGENCY, "e1")  # cached: verified in 5 ms, cuts in with no alert
+    w.run_until(T0 + 5000)
+    w.prepare_ms["e2"] = SLOW
+    send(w, "play", {**EMERGENCY, "replace": True}, "e2")
+    w.run_until(T0 + 30_000)
+    assert [(t, pid) for t, pid in audio(w) if pid][:4] == [(1505, "n1"), (2005, "e1"), (5300, "e2.tone"),
+                                                           (6300, "e2.title")]
+
+
 def test_audio_ready_during_the_tone_follows_it_and_the_title_is_skipped() -> None:
     w = world()
     w.prepare_ms["e1"] = 2000
     send(w, "play", EMERGENCY, "e1")
     w.run_until(T0 + 20_000)
-    assert [(t, pid) for t, pid in audio(w) if pid] == [(1800, "e1.tone"), (2800, "e1")]
+    assert [(t, pid) for t, pid in audio(w) if pid] == [(1500, "e1.tone"), (2500, "e1")]
     assert [p["play_id"] for p in w.playlogs()] == ["e1.tone", "e1"]
 
 
@@ -93,7 +116,7 @@ def test_a_failed_download_is_acked_as_before_and_the_alert_was_still_given() ->
     assert [pid for _, pid in audio(w) if pid] == ["e1.tone", "e1.title"]
     assert [(p["play_id"], p["result"]) for p in w.playlogs()] == [
         ("e1", "failed"), ("e1.tone", "completed"), ("e1.title", "completed")]
-    assert relay_offs(w) == [6300, 6300]  # the tail after the title: nothing is left to wait for
+    assert relay_offs(w) == [6000, 6000]  # the tail after the title: nothing is left to wait for
 
 
 def test_a_second_emergency_during_the_alert_waits_for_the_first_bulletin() -> None:
@@ -103,7 +126,7 @@ def test_a_second_emergency_during_the_alert_waits_for_the_first_bulletin() -> N
     w.run_until(T0 + 2000)
     send(w, "play", EMERGENCY, "e2")  # its audio is ready at 5 s, while the first still downloads
     w.run_until(T0 + 30_000)
-    assert [(t, pid) for t, pid in audio(w) if pid] == [(1800, "e1.tone"), (2800, "e1.title"), (10_000, "e1"),
+    assert [(t, pid) for t, pid in audio(w) if pid] == [(1500, "e1.tone"), (2500, "e1.title"), (10_000, "e1"),
                                                         (13_000, "e2")]
     assert relay_offs(w) == [18_000, 18_000]
     assert w.acks("e2") == ["accepted", "started", "finished"]
@@ -116,7 +139,7 @@ def test_a_replacing_emergency_during_the_alert_ends_the_first_with_its_alert() 
     w.run_until(T0 + 2000)
     send(w, "play", {**EMERGENCY, "replace": True}, "e3")
     w.run_until(T0 + 30_000)
-    assert [(t, pid) for t, pid in audio(w) if pid] == [(1800, "e1.tone"), (2300, "e3.tone"), (3300, "e3.title"),
+    assert [(t, pid) for t, pid in audio(w) if pid] == [(1500, "e1.tone"), (2300, "e3.tone"), (3300, "e3.title"),
                                                         (12_000, "e3")]
     assert w.acks("e1") == ["accepted", "preempted"] and w.ack_codes("e1")[-1] == "replaced"
     assert [(p["play_id"], p["result"]) for p in w.playlogs()] == [
