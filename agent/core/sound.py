@@ -198,8 +198,8 @@ class SoundDesk:
         self.playout.advance(now)
 
     def _alert(self, item: Item, now: int) -> None:
-        """Queue the alert's parts; the title is asked for before the bulletin's download, so it never waits behind
-        it (the preparer works in order)."""
+        """Queue the alert's parts; the title's speech is asked for before the bulletin's download, so it never waits
+        behind it (the preparer works in order)."""
         pinned = bool(self.refs.get(item.source.get("ref", ""), {}).get("pin"))
         if not alert.wanted(item, self.s.alert_tone, now, pinned):
             return
@@ -209,7 +209,8 @@ class SoundDesk:
         self.playout.add(tone)
         self.playout.add(title)
         self.host.timer(f"{PREFIX}wake:{tone.play_id}", tone.not_before_ms)
-        self.host.emit(Prepare(title.play_id, alert.speech(item, self.s.alert_phrase, self.s.alert_lang)))
+        speech = alert.speech(item, self.s.alert_phrase, self.s.alert_lang)
+        self.host.emit(Prepare(title.play_id, speech, pin=True))  # an emergency's, like the bulletin's own
 
     def prepared(self, now: int, play_id: str, media: str) -> None:
         if play_id in self._stores:

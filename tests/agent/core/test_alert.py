@@ -63,7 +63,7 @@ def test_the_title_is_spoken_from_the_command_and_asked_for_before_the_download(
     send(w, "play", {"source": FILE, "priority": "emergency"}, "e2")
     assert [(p.play_id, p.source.get("tts")) for p in asked] == [
         ("e1.title", "Cảnh báo lũ quét"), ("e1", None), ("e2.title", "Thông báo khẩn cấp"), ("e2", None)]
-    assert asked[0].source["lang"] == "vi"
+    assert asked[0].source["lang"] == "vi" and asked[0].pin  # an emergency's speech, prepared as one
 
 
 def test_a_cached_bulletin_sounds_without_an_alert() -> None:
