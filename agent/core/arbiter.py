@@ -41,7 +41,8 @@ class Item:
 
     @property
     def source_kind(self) -> str:
-        return next((k for k in ("ref", "url", "stream", "tts", "alert") if k in self.source), "unknown")  # a ref keeps its url
+        kinds = ("ref", "url", "stream", "tts", "alert")  # a ref keeps its url: it is tried first
+        return next((k for k in kinds if k in self.source), "unknown")
 
     @property
     def acked(self) -> bool:

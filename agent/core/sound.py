@@ -208,7 +208,8 @@ class SoundDesk:
         self._seq += 2
         self.playout.add(tone)
         self.playout.add(title)
-        self.host.timer(f"{PREFIX}wake:{tone.play_id}", tone.not_before_ms)
+        if grace:
+            self.host.timer(f"{PREFIX}wake:{tone.play_id}", tone.not_before_ms)
         speech = alert.speech(item, self.s.alert_phrase, self.s.alert_lang)
         self.host.emit(Prepare(title.play_id, speech, pin=True))  # an emergency's, like the bulletin's own
 
