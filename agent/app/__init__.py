@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from joserfc.jwk import KeySet
 
+from agent import i18n
+from agent.adapters.audio import alert_tone
 from agent.adapters.mqtt.mqtt_paho import LinkCallbacks, LinkSettings, PahoLink
 from agent.adapters.storage.sqlite_store import SqliteStore
 from agent.adapters.system.release_slots import ReleaseSlots, running_release
@@ -108,6 +110,8 @@ def sound_settings(cfg: Config) -> SoundSettings:
         quiet_window=None if a.quiet_hours == "off" else parse_window(a.quiet_hours),
         emergency_volume_pct=a.emergency_volume_pct, warmup_s=a.warmup_s, tail_s=a.tail_s, stagger_s=a.stagger_s,
         max_on_s=min(a.max_on_s, coproc[0]) if coproc else a.max_on_s, renew_s=coproc[1] if coproc else None,
+        alert_tone=str(alert_tone.write(cfg.state_dir / "alert-tone.wav")),
+        alert_phrase=i18n.render(cfg.device.language, "alert_phrase", {}), alert_lang=cfg.device.language,
     )
 
 

@@ -35,11 +35,19 @@ class Item:
     started_ms: int | None = None
     plays_done: int = 0
     relay_confirmed: bool = False
+    alert_of: str | None = None  # a part of the alert before this bulletin (agent.core.alert)
+    alerted: bool = False  # its alert has sounded: the amplifiers stay on until its audio is ready
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def source_kind(self) -> str:
-        return next((k for k in ("ref", "url", "stream", "tts") if k in self.source), "unknown")  # a ref keeps its url
+        kinds = ("ref", "url", "stream", "tts", "alert")  # a ref keeps its url: it is tried first
+        return next((k for k in kinds if k in self.source), "unknown")
+
+    @property
+    def acked(self) -> bool:
+        """Whether its transitions are acked: a command's bulletin, not a programme slot nor a part of an alert."""
+        return self.jti is not None and self.alert_of is None
 
     @property
     def is_stream(self) -> bool:
@@ -72,7 +80,10 @@ def supersedes(current: Item, candidate: Item) -> bool:
 
 def may_preempt(current: Item, candidate: Item) -> bool:
     """Emergency cuts into anything lower; a newer emergency only with `replace`; any command cuts the programme.
-    Priority does not cut a normal bulletin: it goes next ("at the next opportunity", Circular 39/2020)."""
+    Priority does not cut a normal bulletin: it goes next ("at the next opportunity", Circular 39/2020).
+    The parts of one command (an alert and its bulletin) never cut each other."""
+    if candidate.jti is not None and candidate.jti == current.jti:
+        return False
     if candidate.level == EMERGENCY:
         return current.level < EMERGENCY or candidate.replace
     return current.level == SCHEDULED and candidate.level > SCHEDULED

@@ -33,6 +33,9 @@ class SoundSettings:
     stagger_s: float = 0.5
     max_on_s: int = 3600
     renew_s: float | None = None  # renewals of the on-time budget (agent.core.on_time); None: a third of max_on_s
+    alert_tone: str = ""  # the tone before an emergency still downloading (agent.core.alert); "" gives no alert
+    alert_phrase: str = ""  # spoken after the tone when the bulletin has no title (the unit's language)
+    alert_lang: str = "vi"
 
 
 class Host(SwitchingHost, Protocol):
@@ -81,16 +84,48 @@ class Playout:
         quiet = self._quiet(now)
         if quiet:
             self._hold_or_drop_for_quiet_hours(now)
+        self._skip_alerts()
         allowed = [i for i in self.queue if i.level == EMERGENCY or not quiet]
+        awaited = self._awaited()
+        if awaited is not None:  # an alerted emergency is still in progress: only its parts, or a replacing one
+            allowed = [i for i in allowed if i.jti == awaited.jti or arbiter.may_preempt(awaited, i)]
         if self.current is None:
             candidate = arbiter.choose(allowed, now)
             if candidate is not None:
+                if awaited is not None and candidate.jti != awaited.jti:
+                    self._supersede(awaited, candidate, now)
                 self._start(candidate, now)
             else:
                 self._schedule_tail(now)
         elif (cutter := arbiter.preemptor(allowed, self.current, now)) is not None:
             self._preempt(self.current, cutter, now)
             self._start(cutter, now)
+
+    def _skip_alerts(self) -> None:
+        """Parts of an alert that have not sounded yet are skipped once their bulletin's audio is ready; a part in
+        its warm-up hands the warm-up to the bulletin. A part already sounding plays to its end (never cut mid-word)."""
+        for part in [i for i in self.queue if i.alert_of and self._ready_bulletin(i.alert_of)]:
+            self.queue.remove(part)
+        cur = self.current
+        if cur is not None and cur.alert_of and not self.playing:
+            bulletin = self._ready_bulletin(cur.alert_of)
+            if bulletin is not None:
+                self.queue.remove(bulletin)
+                self.current = bulletin  # the pending `go` timer plays it
+
+    def _ready_bulletin(self, play_id: str) -> Item | None:
+        item = next((i for i in self.queue if i.play_id == play_id), None)
+        return item if item is not None and item.media is not None else None
+
+    def _awaited(self) -> Item | None:
+        """The emergency whose alert sounded and whose audio is still being prepared, if any."""
+        return next((i for i in self.queue if i.alerted and i.media is None), None)
+
+    def _supersede(self, item: Item, by: Item, now: int) -> None:
+        """A replacing emergency ends `item` for good, with every other part of the same command."""
+        for other in [i for i in self.items() if item.jti is not None and i.jti == item.jti and i is not item]:
+            self.end(other, now, "preempted", "preempted", "replaced", f"replaced by emergency {by.jti}")
+        self.end(item, now, "preempted", "preempted", "replaced", f"replaced by emergency {by.jti}")
 
     def _quiet(self, now: int) -> bool:
         window = self.s.quiet_window
@@ -110,6 +145,9 @@ class Playout:
     def _start(self, item: Item, now: int) -> None:
         self.queue.remove(item)
         self.current, self.playing = item, False
+        bulletin = self.find(item.alert_of) if item.alert_of else None
+        if bulletin is not None:
+            bulletin.alerted = True
         self.host.cancel(PREFIX + "tail")
         self.tail_due_ms = None
         self.host.cancel(PREFIX + "go")  # a warm-up still pending for a cut item must not start this one twice
@@ -156,7 +194,7 @@ class Playout:
         self.host.emit(PlayAudio(item.play_id, item.media, item.volume_pct))
 
     def _schedule_tail(self, now: int) -> None:
-        if self.powered and self.tail_due_ms is None:
+        if self.powered and self.tail_due_ms is None and self._awaited() is None:
             self.tail_due_ms = now + int(self.s.tail_s * 1000)
             self.host.timer(PREFIX + "tail", self.tail_due_ms)
 
@@ -172,12 +210,12 @@ class Playout:
         """The cut item goes back to the front of its level and plays again from the start (see docs), unless a
         replacing emergency supersedes it."""
         if arbiter.supersedes(item, by):
-            self.end(item, now, "preempted", "preempted", "replaced", f"replaced by emergency {by.jti}")
+            self._supersede(item, by, now)
             return
         self.host.emit(StopAudio(item.play_id))
         if item.started_ms is not None:
             self._record(item, now, "preempted")
-            if item.jti:
+            if item.jti and item.acked:
                 self.host.ack(now, item.jti, "play", "preempted", "requeued", "cut by a higher-level bulletin; re-queued")
         item.started_ms, item.plays_done, item.front = None, 0, True
         self.queue.append(item)
@@ -192,7 +230,7 @@ class Playout:
         if kind == "started" and item.started_ms is None:
             item.started_ms = now
             item.relay_confirmed = all(self.host.relay_on(z) for z in item.zones)  # read back, not assumed
-            if item.jti:
+            if item.jti and item.acked:
                 self.host.ack(now, item.jti, "play", "started", "ok", "playing")
         elif kind == "finished":
             item.plays_done += 1
@@ -214,9 +252,10 @@ class Playout:
             self.queue.remove(item)
         self.host.cancel(f"{PREFIX}until:{item.play_id}")
         self.host.cancel(f"{PREFIX}wake:{item.play_id}")
-        if item.jti:
+        if item.jti and item.acked:
             self.host.ack(now, item.jti, "play", state, code, msg)
-        self._record(item, now, result)
+        if item.alert_of is None or item.started_ms is not None:  # a part of an alert is recorded if it sounded
+            self._record(item, now, result)
 
     def level(self, dbfs: float | None) -> None:
         """Keep the loudest level measured while the current item plays: proof that sound reached the output."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from agent.core import arbiter, schedule
+from agent.core import alert, arbiter, schedule
 from agent.core.arbiter import EMERGENCY, SCHEDULED, Item
 from agent.core.clocktime import in_window
 from agent.core.effects import Prepare
@@ -115,7 +115,8 @@ class SoundDesk:
         self.host.ack(now, c.jti, c.cmd, "accepted", "ok", "stop accepted")
         for item in targets:
             self.playout.end(item, now, "stopped", "stopped", "ok", f"stopped by command {c.jti}")
-        self.host.ack(now, c.jti, c.cmd, "finished", "ok", f"stopped {len(targets)} bulletin(s)")
+        stopped = len([i for i in targets if i.alert_of is None])
+        self.host.ack(now, c.jti, c.cmd, "finished", "ok", f"stopped {stopped} bulletin(s)")
         self.playout.advance(now)
 
     def holds(self, args: dict[str, Any]) -> bool:
@@ -192,8 +193,25 @@ class SoundDesk:
         if item.is_stream:
             item.media = item.source["stream"]
         else:
+            self._alert(item, now)
             self.host.emit(Prepare(item.play_id, item.source, pin=item.level == EMERGENCY))
         self.playout.advance(now)
+
+    def _alert(self, item: Item, now: int) -> None:
+        """Queue the alert's parts; the title's speech is asked for before the bulletin's download, so it never waits
+        behind it (the preparer works in order)."""
+        pinned = bool(self.refs.get(item.source.get("ref", ""), {}).get("pin"))
+        if not alert.wanted(item, self.s.alert_tone, now, pinned):
+            return
+        grace = alert.grace_ms(self.s.warmup_s, not set(item.zones) <= self.playout.powered)
+        tone, title = alert.parts(item, self.s.alert_tone, now + grace, self._seq + 1)
+        self._seq += 2
+        self.playout.add(tone)
+        self.playout.add(title)
+        if grace:
+            self.host.timer(f"{PREFIX}wake:{tone.play_id}", tone.not_before_ms)
+        speech = alert.speech(item, self.s.alert_phrase, self.s.alert_lang)
+        self.host.emit(Prepare(title.play_id, speech, pin=True))  # an emergency's, like the bulletin's own
 
     def prepared(self, now: int, play_id: str, media: str) -> None:
         if play_id in self._stores:

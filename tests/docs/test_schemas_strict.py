@@ -152,7 +152,8 @@ def test_the_schemas_require_what_the_doc_says_every_report_carries() -> None:
     for name, fields in (("ack", {"dev"}), ("playlog", {"dev", "play_id"}), ("event", {"dev"}),
                          ("displaylog", {"dev"})):
         assert fields <= set(validator(name).schema["required"]), name
-    assert validator("playlog").schema["properties"]["source_kind"]["enum"] == ["url", "stream", "tts", "ref"]
+    kinds = validator("playlog").schema["properties"]["source_kind"]["enum"]
+    assert kinds == ["url", "stream", "tts", "ref", "alert"]  # alert: section 3.7; never an undocumented "unknown"
 
 
 # ---- text limits: within the token cap, never blank ----------------------------------------------------------

@@ -19,6 +19,7 @@ class World:
     now: int
     durations_ms: dict[str, int] = field(default_factory=dict)  # per source key; default 3 s
     failing: set[str] = field(default_factory=set)  # play ids whose preparation fails
+    prepare_ms: dict[str, int] = field(default_factory=dict)  # per play id; default 5 ms (a cache hit)
     relays: dict[int, bool] = field(default_factory=dict)
     audio: str | None = None
     timeline: list[tuple[int, str, Any]] = field(default_factory=list)
@@ -46,9 +47,10 @@ class World:
                 self.timeline.append((self.now, "relay", (zone, on)))
                 self._later(self.now, RelayObserved(self.now, zone, on))
             case Prepare(play_id=pid):
-                ev = PrepareFailed(self.now + 5, pid, "hash_mismatch", "bad") if pid in self.failing else \
-                    Prepared(self.now + 5, pid, f"/cache/{pid}")
-                self._later(self.now + 5, ev)
+                at = self.now + self.prepare_ms.get(pid, 5)
+                ev = PrepareFailed(at, pid, "hash_mismatch", "bad") if pid in self.failing else \
+                    Prepared(at, pid, f"/cache/{pid}")
+                self._later(at, ev)
             case PlayAudio(play_id=pid):
                 self.audio = pid
                 self.timeline.append((self.now, "audio", pid))
