@@ -18,6 +18,7 @@ from province.console import Console
 from province.keys import load_signing
 from tests.conftest import wait_until
 from tests.e2e.link_helpers import UnitWatch
+from tests.e2e.sound_helpers import LOCAL_STREAMS
 
 MAX_ON_S = 3.0
 CUT_S = 3.0
@@ -48,7 +49,8 @@ def coproc() -> Iterator[HostServer]:
 def short_max_on_unit(make_unit, coproc: HostServer):
     return make_unit(hardware={"relays": "board", "board": "pico-coproc", "serial_url": coproc.url, "zones": [1, 2],
                                "coproc_max_on_s": int(MAX_ON_S)},
-                     audio={"output": "null", "quiet_hours": "off", "warmup_s": 0.2, "tail_s": 0.3, "stagger_s": 0.1})
+                     audio={"output": "null", "quiet_hours": "off", "warmup_s": 0.2, "tail_s": 0.3, "stagger_s": 0.1},
+                     sources=LOCAL_STREAMS)
 
 
 def relays_on(coproc: HostServer) -> bool:

@@ -164,7 +164,7 @@ def test_the_batched_link_receives_what_paho_would(broker: Broker, monkeypatch: 
         end = time.monotonic() + 0.3  # the SUBACK
         while time.monotonic() < end:
             loop.run_once(0.05)
-        sender.connect("127.0.0.1", broker.port)
+        sender.connect("127.0.0.1", int(access.url.rsplit(":", 1)[1]))  # the console listener
         sender.loop_start()
         props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]  # paho leaves it unannotated
         props.UserProperty = ("origin", "test")
