@@ -186,6 +186,7 @@ def assemble(cfg: Config, keys: KeySet, password: str, stack: ExitStack) -> Agen
                   updater=updater, pages=pages, camera=camera, service=service)
     runtime = AgentRuntime(device, loop, parts, inbox=inbox, language=cfg.device.language,
                            flush_rate_per_s=cfg.reports.outbox_rate_per_s)
+    loop.on_error = runtime.internal_fault  # a failing loop callback is a fault in status, never an exit
     goodbye.callback(runtime.stop, offline_status(), Topics(cfg.mqtt.topic_prefix).report(cfg.device.id, "status"))
     if store.open_fault:  # a full card: the unit runs and says so
         runtime.store_fault(store.open_fault)

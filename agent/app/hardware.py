@@ -9,6 +9,7 @@ adapter, and an adapter only when a board of its kind is opened. Holds no decisi
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -18,7 +19,8 @@ from typing import TYPE_CHECKING
 
 from agent.catalog.boards import Board, Channel, load_board, load_modem
 from agent.config.unit import Config
-from agent.core.events import Event, LevelObserved, Telemetry
+from agent.core.backoff import Backoff
+from agent.core.events import Event, Fault, LevelObserved, Telemetry
 from agent.errors import ConfigError, HardwareError, LoaError
 from agent.fakes.relays import FakeRelays
 from agent.ports import Relays
@@ -124,27 +126,51 @@ def _need_url(board: Board, serial_url: str | None) -> str:
 # ---- duties on the loop and the modem's thread -----------------------------------------------------------------
 
 
-def every(loop: Loop, period_s: float, duty: Callable[[], object]) -> None:
-    """Run a hardware duty on the loop at a fixed period; a failure is logged and the duty goes on."""
+class PartFault:
+    """A part's fault as its periodic duties see it: reported once when it appears (the first failure) and once when
+    it clears (the first success after), not at every beat."""
+
+    def __init__(self, report: Callable[[bool, str], None]) -> None:
+        self.report, self.active = report, False
+
+    def failed(self, exc: LoaError) -> None:
+        if not self.active:
+            self.active = True
+            log.error("%s", exc)
+            self.report(True, str(exc))
+
+    def ok(self) -> None:
+        if self.active:
+            self.active = False
+            self.report(False, "")
+
+
+def every(loop: Loop, period_s: float, duty: Callable[[], object], fault: PartFault) -> None:
+    """Run a hardware duty on the loop at a fixed period; a failure is the part's fault and the duty goes on (the
+    heartbeat keeps its pace: it is what keeps the co-processor's relays allowed)."""
     def tick() -> None:
         loop.call_later(period_s, tick)
         try:
             duty()
-        except HardwareError as exc:
-            log.error("%s", exc)
+        except LoaError as exc:
+            fault.failed(exc)
+        else:
+            fault.ok()
 
     loop.call_later(0.0, tick)
 
 
 def attach_coproc(loop: Loop, relays: CoprocRelays, post: Post) -> None:
-    """The host heartbeat keeps the co-processor's fail-safe from cutting the relays; levels are proof of play."""
-    every(loop, relays.wiring.heartbeat_interval_s, relays.heartbeat)
+    """The host heartbeat keeps the co-processor's fail-safe from cutting the relays; levels are proof of play. A
+    co-processor that stops answering is the `coproc` fault until it answers again."""
+    fault = PartFault(lambda active, detail: post(lambda now: Fault(now, "coproc", active, detail)))
+    every(loop, relays.wiring.heartbeat_interval_s, relays.heartbeat, fault)
 
     def level() -> None:
         measured = [v for v in relays.levels() if v is not None]
         post(lambda now: LevelObserved(now, max(measured, default=None)))
 
-    every(loop, 1.0, level)
+    every(loop, 1.0, level, fault)
 
 
 def open_modem(serial_url: str, name: str, *, timeout_s: float | None = None) -> ModemAT:
@@ -163,15 +189,26 @@ def start_modem_poller(cfg: Config, post: Post) -> threading.Thread | None:
     if not hw.modem_url:
         return None
     modem = open_modem(hw.modem_url, hw.modem)
+    fault = PartFault(lambda active, detail: post(lambda now: Fault(now, "modem", active, detail)))
+    backoff = Backoff(min(5.0, hw.modem_poll_s), hw.modem_poll_s, random.Random())
 
     def poll() -> None:
         while True:
-            try:
-                post(partial(Telemetry, modem=modem.query()))
-            except HardwareError as exc:
-                log.warning("%s", exc)
-            time.sleep(hw.modem_poll_s)
+            time.sleep(poll_once(modem, post, fault, backoff, hw.modem_poll_s))
 
     thread = threading.Thread(target=poll, name="modem", daemon=True)
     thread.start()
     return thread
+
+
+def poll_once(modem: ModemAT, post: Post, fault: PartFault, backoff: Backoff, period_s: float) -> float:
+    """One query; the seconds to wait before the next: the period, or a capped backoff after a failure."""
+    try:
+        telemetry = modem.query()
+    except LoaError as exc:
+        fault.failed(exc)
+        return backoff.next_delay_s()
+    fault.ok()
+    backoff.reset()
+    post(partial(Telemetry, modem=telemetry))
+    return period_s

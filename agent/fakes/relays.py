@@ -1,6 +1,8 @@
 """Fake relays that ship with the agent (used by tests, the demo and the simulator): they record every switch
-and accept fault injection (a stuck relay keeps its state and says so on read-back). With a journal path, every
-switch is also appended to a file, so a test outside the process sees the hardware, not only the reports.
+and accept fault injection: a stuck relay keeps its state and says so on read-back; `fail_sets`/`fail_reads` make
+the next N switches or read-backs raise HardwareError (or all of them, until `heal`), like a co-processor that
+misses its replies. With a journal path, every switch is also appended to a file, so a test outside the process
+sees the hardware, not only the reports.
 
 Must not import the core.
 """
@@ -12,6 +14,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent.errors import HardwareError
+
+FOREVER = -1
 
 @dataclass
 class FakeRelays:
@@ -20,11 +25,14 @@ class FakeRelays:
     states: dict[int, bool] = field(default_factory=dict)
     history: list[tuple[float, int, bool]] = field(default_factory=list)
     stuck: dict[int, bool] = field(default_factory=dict)
+    failing: dict[str, int] = field(default_factory=lambda: {"set": 0, "read": 0})  # calls left to fail; -1: all
+    failed: list[tuple[str, int]] = field(default_factory=list)  # (op, zone) of each injected failure
 
     def __post_init__(self) -> None:
         self.states = {z: False for z in self.zones}
 
     def set(self, zone: int, on: bool) -> None:
+        self._maybe_fail("set", zone)
         self.history.append((time.time(), zone, on))
         if zone not in self.stuck:
             self.states[zone] = on
@@ -33,6 +41,7 @@ class FakeRelays:
                 f.write(json.dumps({"ts": time.time(), "zone": zone, "on": on, "state": self.states[zone]}) + "\n")
 
     def read(self, zone: int) -> bool:
+        self._maybe_fail("read", zone)
         return self.states[zone]
 
     def stick(self, zone: int, on: bool) -> None:
@@ -40,9 +49,30 @@ class FakeRelays:
         self.stuck[zone] = on
         self.states[zone] = on
 
+    def fail_sets(self, count: int = FOREVER) -> None:
+        """Fault injection: the next `count` switches raise HardwareError and change nothing (all: FOREVER)."""
+        self.failing["set"] = count
+
+    def fail_reads(self, count: int = FOREVER) -> None:
+        """Fault injection: the next `count` read-backs raise HardwareError (all: FOREVER)."""
+        self.failing["read"] = count
+
+    def heal(self) -> None:
+        self.failing = {"set": 0, "read": 0}
+
     def close(self) -> None:
+        self.heal()  # the way out switches everything off whatever was injected
         for zone in self.zones:
             self.set(zone, False)
+
+    def _maybe_fail(self, op: str, zone: int) -> None:
+        left = self.failing[op]
+        if left == 0:
+            return
+        if left > 0:
+            self.failing[op] = left - 1
+        self.failed.append((op, zone))
+        raise HardwareError(f"fake relays: no reply to {op} of zone {zone} (injected)")
 
 
 def read_journal(path: Path) -> list[dict[str, object]]:
