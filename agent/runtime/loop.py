@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import os
 import queue
 import selectors
 import socket
@@ -36,7 +37,7 @@ class ErrorKinds:
     def note(self, where: str, exc: BaseException) -> str | None:
         """The kind when it is new (else None), after logging it."""
         frames = traceback.extract_tb(exc.__traceback__)
-        at = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+        at = f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
         kind = f"{type(exc).__name__}{at}"
         count = self.counts[kind] = self.counts.get(kind, 0) + 1
         if count == 1:
