@@ -158,7 +158,7 @@ class AgentRuntime:
         self._event_now_ms = event.now_ms  # timers it asks for count from this, not from a later clock read
         try:
             effects = self.device.handle(event)
-        except Exception as exc:  # a core bug must not take the unit off the air; it is logged with its traceback
+        except Exception as exc:  # noqa: BLE001 - a core bug must not take the unit off the air; logged by kind
             kind = self.loop.errors.note(f"the core, handling {type(event).__name__}", exc)
             if kind is not None:
                 self.internal_fault(kind)

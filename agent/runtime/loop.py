@@ -190,7 +190,7 @@ class Loop:
             for fn in due:
                 try:
                     fn()
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - logged by kind in _failed; the loop goes on
                     self._failed(fn, exc)
 
     def _timeout(self, max_wait_s: float) -> float:
@@ -207,13 +207,13 @@ class Loop:
         if pair and mask & selectors.EVENT_READ and pair[0]:
             try:
                 pair[0]()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - logged by kind in _failed; the loop goes on
                 self._failed(pair[0], exc)
         pair = self._handlers.get(fd)  # the read handler may have closed the socket
         if pair and mask & selectors.EVENT_WRITE and pair[1]:
             try:
                 pair[1]()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - logged by kind in _failed; the loop goes on
                 self._failed(pair[1], exc)
 
     def _run_posted(self) -> None:
@@ -227,7 +227,7 @@ class Loop:
                 return
             try:
                 fn()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - logged by kind in _failed; the loop goes on
                 self._failed(fn, exc)
             if time.monotonic() > deadline:
                 return
@@ -239,7 +239,7 @@ class Loop:
             if not handle.cancelled:
                 try:
                     handle.fn()
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - logged by kind in _failed; the loop goes on
                     self._failed(handle.fn, exc)
 
     def _failed(self, fn: Callback, exc: Exception) -> None:
@@ -247,7 +247,7 @@ class Loop:
         if kind is not None and self.on_error is not None:
             try:
                 self.on_error(kind)
-            except Exception as again:  # the reporter itself failed: logged once, never raised out of the loop
+            except Exception as again:  # noqa: BLE001 - the reporter failed: logged, never raised out of the loop
                 self.errors.note("on_error", again)
 
     def close(self) -> None:

@@ -54,7 +54,7 @@ def test_a_modem_that_does_not_answer_is_a_fault_retried_sooner_than_its_period_
     modem, posted = Modem(), list[Event]()
     fault = hardware.PartFault(lambda active, detail: posted.append(Fault(0, "modem", active, detail)))
     backoff = Backoff(5.0, 60.0, random.Random(1))
-    post = lambda make: posted.append(make(0))  # noqa: E731
+    post = lambda make: posted.append(make(0))
     waits = [hardware.poll_once(modem, post, fault, backoff, 60.0) for _ in range(3)]  # type: ignore[arg-type]
     assert all(w <= 60.0 for w in waits) and waits[0] <= 5.0
     modem.down = False

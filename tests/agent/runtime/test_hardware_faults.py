@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -60,7 +60,7 @@ class Unit:
         return False
 
     def errors(self) -> list[str]:
-        return self.device.status(0)["errors"]
+        return list(self.device.status(0)["errors"])
 
     def logged(self) -> list[str]:
         return [line["key"] for line in self.device.state.log_lines]
@@ -70,7 +70,7 @@ class Unit:
 
 
 @pytest.fixture
-def unit_with() -> Callable[..., Unit]:
+def unit_with() -> Iterator[Callable[..., Unit]]:
     made: list[Unit] = []
 
     def make(relays: FakeRelays | None = None, player: NullPlayer | None = None) -> Unit:
