@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agent.catalog.boards import Board, Channel, load_board, load_modem
 from agent.config.unit import Config
@@ -43,7 +43,7 @@ Post = Callable[[Callable[[int], Event]], None]  # hands an event factory to the
 
 def relays_for(cfg: Config, loop: Loop, post: Post) -> Relays:
     """The unit's relays from [hardware]: the fake ones (with their journal), or the board named there; a
-    co-processor's duties (heartbeat, levels) start on the loop with it."""
+    co-processor's duties (heartbeat, levels) start on the loop with it, even when it does not answer yet."""
     hw = cfg.hardware
     if hw.relays == "fake":
         return FakeRelays(hw.zones, journal=cfg.state_dir / "fake-relays.jsonl")
@@ -51,13 +51,62 @@ def relays_for(cfg: Config, loop: Loop, post: Post) -> Relays:
         board = load_board(hw.board)
         if board.kind != "coproc":
             return open_relays(board, zones=hw.zones, serial_url=hw.serial_url or None)
-        relays = open_coproc(board, _need_url(board, hw.serial_url or None), zones=hw.zones)
-    except HardwareError:
-        raise
+        relays = LateCoproc(partial(open_coproc, board, _need_url(board, hw.serial_url or None), zones=hw.zones),
+                            board.coproc.heartbeat_interval_s if board.coproc else 0.5)
+        relays.opened()
+    except HardwareError as exc:
+        if board.kind != "coproc":
+            raise
+        log.error("%s", exc)  # the co-processor does not answer yet: the unit runs, and its duties try again
     except LoaError as exc:
         raise ConfigError(f"hardware.board: {exc}") from None
     attach_coproc(loop, relays, post)
     return relays
+
+
+class LateCoproc:
+    """The co-processor's relays, opened on first use: a co-processor that does not answer at start (or is being
+    flashed) must not keep the unit off the air. Opening is tried again with capped backoff (each try costs the
+    loop a serial timeout; in between an operation fails at once); its other duties (renewals, counters) go to the
+    opened board."""
+
+    def __init__(self, opener: Callable[[], CoprocRelays], heartbeat_interval_s: float) -> None:
+        self._opener = opener
+        self._relays: CoprocRelays | None = None
+        self._failed: tuple[float, str] | None = None  # when to try again, and why the last try failed
+        self._backoff = Backoff(1.0, 10.0, random.Random())
+        self.heartbeat_interval_s = heartbeat_interval_s
+
+    def opened(self) -> CoprocRelays:
+        if self._relays is not None:
+            return self._relays
+        if self._failed is not None and time.monotonic() < self._failed[0]:
+            raise HardwareError(self._failed[1])
+        try:
+            self._relays = self._opener()
+        except HardwareError as exc:
+            self._failed = (time.monotonic() + self._backoff.next_delay_s(), str(exc))
+            raise
+        return self._relays
+
+    def set(self, zone: int, on: bool) -> None:
+        self.opened().set(zone, on)
+
+    def read(self, zone: int) -> bool:
+        return self.opened().read(zone)
+
+    def heartbeat(self) -> int:
+        return self.opened().heartbeat()
+
+    def levels(self) -> list[float | None]:
+        return self.opened().levels()
+
+    def close(self) -> None:
+        if self._relays is not None:
+            self._relays.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.opened(), name)
 
 
 def open_relays(board: Board | str, *, zones: Iterable[int] | None = None, pin_factory: Factory | None = None,
@@ -160,11 +209,11 @@ def every(loop: Loop, period_s: float, duty: Callable[[], object], fault: PartFa
     loop.call_later(0.0, tick)
 
 
-def attach_coproc(loop: Loop, relays: CoprocRelays, post: Post) -> None:
+def attach_coproc(loop: Loop, relays: LateCoproc, post: Post) -> None:
     """The host heartbeat keeps the co-processor's fail-safe from cutting the relays; levels are proof of play. A
     co-processor that stops answering is the `coproc` fault until it answers again."""
     fault = PartFault(lambda active, detail: post(lambda now: Fault(now, "coproc", active, detail)))
-    every(loop, relays.wiring.heartbeat_interval_s, relays.heartbeat, fault)
+    every(loop, relays.heartbeat_interval_s, relays.heartbeat, fault)
 
     def level() -> None:
         measured = [v for v in relays.levels() if v is not None]

@@ -80,3 +80,25 @@ def test_a_silent_coprocessor_mid_emergency_is_a_fault_the_audio_plays_on_and_th
     for key in ("coproc_error", "relay_io_error", "coproc_recovered", "relay_io_recovered"):  # the staff's lines
         line = i18n.render("vi", key, {"reason": "\0"}).split("\0")[0]
         assert line in unit.output(), (key, unit.output())
+
+
+def test_a_unit_whose_coprocessor_is_silent_at_start_runs_plays_an_emergency_and_takes_it_when_it_answers(
+    make_unit, console: Console, keys: Path, coproc: PausableCoproc, http_server, tmp_path: Path
+):
+    coproc.paused.set()  # before the agent starts: the co-processor is hung (or being flashed)
+    unit = make_unit(hardware={"relays": "board", "board": "pico-coproc", "serial_url": coproc.server.url,
+                               "zones": [1, 2]},
+                     audio={"output": "wav:wavs", "quiet_hours": "off", "warmup_s": 0.2, "tail_s": 0.3})
+    watch = UnitWatch(console, unit)
+    watch.wait_online(15)  # the agent exited at start before
+    assert watch.pump(5, lambda: {"coproc", "relay_io"} <= set(watch.last_status().get("errors", []))), \
+        (watch.last_status(), unit.output())
+    source = file_source(http_server, "alert.wav", make_tone_wav(tmp_path / "alert.wav", 12.0).read_bytes())
+    jti = watch.send(load_signing(keys / "signing.jwk"), "play", {"source": source, "priority": "emergency"})
+    assert "started" in watch.wait_acks(jti, {"started", "failed"}, timeout=10), unit.output()
+    coproc.paused.clear()
+    assert watch.pump(15, lambda: watch.last_status().get("errors") == []), (watch.last_status(), unit.output())
+    assert wait_until(lambda: coproc.on(0) and coproc.on(1), 3), "the emergency's relays are on once it answers"
+    assert "finished" in watch.wait_acks(jti, {"finished", "failed"}, timeout=20), unit.output()
+    played = measure_wav(wav_of(unit, jti))
+    assert played.seconds == pytest.approx(12.0, abs=0.3) and played.rms > 0.2, played

@@ -62,3 +62,19 @@ def test_a_modem_that_does_not_answer_is_a_fault_retried_sooner_than_its_period_
     assert [(type(e).__name__, getattr(e, "active", None)) for e in posted] == [
         ("Fault", True), ("Fault", False), ("Telemetry", None)]
     assert isinstance(posted[-1], Telemetry) and backoff.attempt == 0
+
+
+def test_a_coprocessor_that_did_not_answer_at_start_is_opened_later_and_not_at_every_beat() -> None:
+    tries: list[float] = []
+
+    def opener() -> object:
+        tries.append(time.monotonic())
+        raise HardwareError("coproc socket://127.0.0.1:1: no reply to GET_VERSION (seq 1) within 0.25 s")
+
+    late = hardware.LateCoproc(opener, 0.5)  # type: ignore[arg-type]
+    for _ in range(50):  # a heartbeat, a level and relay retries: each fails at once between tries
+        try:
+            late.heartbeat()
+        except HardwareError as exc:
+            assert "GET_VERSION" in str(exc)
+    assert len(tries) == 1, "one serial timeout per try, not one per beat"
