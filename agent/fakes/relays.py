@@ -2,7 +2,8 @@
 and accept fault injection: a stuck relay keeps its state and says so on read-back; `fail_sets`/`fail_reads` make
 the next N switches or read-backs raise HardwareError (or all of them, until `heal`), like a co-processor that
 misses its replies. With a journal path, every switch is also appended to a file, so a test outside the process
-sees the hardware, not only the reports.
+sees the hardware, not only the reports; and while a file named like the journal plus `.fail` exists, every switch
+and read-back raises (fault injection from outside the process: the fault campaign's relay faults).
 
 Must not import the core.
 """
@@ -18,6 +19,7 @@ from agent.errors import HardwareError
 
 FOREVER = -1
 
+
 @dataclass
 class FakeRelays:
     zones: tuple[int, ...]
@@ -30,6 +32,7 @@ class FakeRelays:
 
     def __post_init__(self) -> None:
         self.states = {z: False for z in self.zones}
+        self.fault_switch = fault_switch(self.journal.resolve()) if self.journal else None
 
     def set(self, zone: int, on: bool) -> None:
         self._maybe_fail("set", zone)
@@ -62,17 +65,23 @@ class FakeRelays:
 
     def close(self) -> None:
         self.heal()  # the way out switches everything off whatever was injected
+        self.fault_switch = None
         for zone in self.zones:
             self.set(zone, False)
 
     def _maybe_fail(self, op: str, zone: int) -> None:
         left = self.failing[op]
-        if left == 0:
+        if left == 0 and not (self.fault_switch and self.fault_switch.exists()):
             return
         if left > 0:
             self.failing[op] = left - 1
         self.failed.append((op, zone))
         raise HardwareError(f"fake relays: no reply to {op} of zone {zone} (injected)")
+
+
+def fault_switch(journal: Path) -> Path:
+    """The file whose presence makes the relays of this journal fail (created and removed by a test)."""
+    return journal.with_name(journal.name + ".fail")
 
 
 def read_journal(path: Path) -> list[dict[str, object]]:
