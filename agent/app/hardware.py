@@ -8,6 +8,7 @@ adapter, and an adapter only when a board of its kind is opened. Holds no decisi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from agent.adapters.system.modem_at import ModemAT
 
 log = logging.getLogger("loa.agent")
+REOPEN_AFTER_S = 3.0  # longer than the firmware's heartbeat timeout (2 s): by then it has cut its relays itself
 COPROC_MAX_ON_S = 900  # the co-processor cuts any relay after 15 minutes unless an emergency renews it
 Post = Callable[[Callable[[int], Event]], None]  # hands an event factory to the loop (an inbox's post_event)
 
@@ -65,15 +67,16 @@ def relays_for(cfg: Config, loop: Loop, post: Post) -> Relays:
 
 
 class LateCoproc:
-    """The co-processor's relays, opened on first use: a co-processor that does not answer at start (or is being
-    flashed) must not keep the unit off the air. Opening is tried again with capped backoff (each try costs the
-    loop a serial timeout; in between an operation fails at once); its other duties (renewals, counters) go to the
-    opened board."""
+    """The co-processor's relays, opened on first use and opened again after a long silence: a co-processor that does
+    not answer at start (or is being flashed), or whose port went away (a USB reset, a restarted host firmware), must
+    not keep the unit off the air. Opening is tried again with capped backoff (each try costs the loop a serial
+    timeout; in between an operation fails at once); its other duties (renewals, counters) go to the opened board."""
 
     def __init__(self, opener: Callable[[], CoprocRelays], heartbeat_interval_s: float) -> None:
         self._opener = opener
         self._relays: CoprocRelays | None = None
-        self._failed: tuple[float, str] | None = None  # when to try again, and why the last try failed
+        self._failed: tuple[float, str] | None = None  # when to try opening again, and why the last try failed
+        self._silent_since: float | None = None  # the first failure of the opened board since it last answered
         self._backoff = Backoff(1.0, 10.0, random.Random())
         self.heartbeat_interval_s = heartbeat_interval_s
 
@@ -87,19 +90,20 @@ class LateCoproc:
         except HardwareError as exc:
             self._failed = (time.monotonic() + self._backoff.next_delay_s(), str(exc))
             raise
+        self._backoff.reset()
         return self._relays
 
     def set(self, zone: int, on: bool) -> None:
-        self.opened().set(zone, on)
+        self._use(lambda r: r.set(zone, on))
 
     def read(self, zone: int) -> bool:
-        return self.opened().read(zone)
+        return bool(self._use(lambda r: r.read(zone)))
 
     def heartbeat(self) -> int:
-        return self.opened().heartbeat()
+        return int(self._use(lambda r: r.heartbeat()))
 
     def levels(self) -> list[float | None]:
-        return self.opened().levels()
+        return list(self._use(lambda r: r.levels()))
 
     def close(self) -> None:
         if self._relays is not None:
@@ -107,6 +111,28 @@ class LateCoproc:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.opened(), name)
+
+    def _use(self, op: Callable[[CoprocRelays], Any]) -> Any:
+        relays = self.opened()
+        try:
+            result = op(relays)
+        except HardwareError as exc:
+            now = time.monotonic()
+            self._silent_since = self._silent_since or now
+            if now - self._silent_since > REOPEN_AFTER_S:
+                self._reopen_later(relays, str(exc))
+            raise
+        self._silent_since = None
+        return result
+
+    def _reopen_later(self, relays: CoprocRelays, why: str) -> None:
+        """Silent past its heartbeat timeout, the co-processor has cut the relays already: opening it afresh (all
+        off, then the core sends the commanded state again) loses nothing, and is the only way back from a port
+        that went away."""
+        with contextlib.suppress(HardwareError):
+            relays.close()
+        self._relays, self._silent_since = None, None
+        self._failed = (time.monotonic() + self._backoff.next_delay_s(), why)
 
 
 def open_relays(board: Board | str, *, zones: Iterable[int] | None = None, pin_factory: Factory | None = None,

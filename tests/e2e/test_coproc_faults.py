@@ -29,8 +29,8 @@ class PausableCoproc:
     """The host firmware whose main loop can be stopped: frames then wait unread in its serial link, as on a
     co-processor that hangs."""
 
-    def __init__(self) -> None:
-        self.server = HostServer(board=HostBoard(relay_count=4, sensor_count=2))
+    def __init__(self, port: int = 0) -> None:
+        self.server = HostServer(port, board=HostBoard(relay_count=4, sensor_count=2))
         self.paused = threading.Event()
         node = self.server.board.node
         step = node.step
@@ -102,3 +102,26 @@ def test_a_unit_whose_coprocessor_is_silent_at_start_runs_plays_an_emergency_and
     assert "finished" in watch.wait_acks(jti, {"finished", "failed"}, timeout=20), unit.output()
     played = measure_wav(wav_of(unit, jti))
     assert played.seconds == pytest.approx(12.0, abs=0.3) and played.rms > 0.2, played
+
+
+def test_a_coprocessor_whose_link_went_away_is_opened_again_when_it_is_back(
+    make_unit, console: Console, keys: Path, coproc: PausableCoproc
+):
+    unit = make_unit(hardware={"relays": "board", "board": "pico-coproc", "serial_url": coproc.server.url,
+                               "zones": [1, 2]},
+                     audio={"output": "null", "quiet_hours": "off", "warmup_s": 0.2, "tail_s": 0.3})
+    watch = UnitWatch(console, unit)
+    watch.wait_online()
+    jti = watch.send(load_signing(keys / "signing.jwk"), "relay", {"zone": 2, "on": True, "for_s": 60})
+    assert "started" in watch.wait_acks(jti, {"started"})
+    assert wait_until(lambda: coproc.on(1), 3), unit.output()
+    coproc.server.stop()  # the firmware dies and its link closes (a USB co-processor that reset)
+    assert watch.pump(10, lambda: "coproc" in watch.last_status().get("errors", [])), unit.output()
+    again = PausableCoproc(port=coproc.server.port)  # back on the same port, all relays off after its reset
+    again.server.start()
+    try:
+        assert watch.pump(20, lambda: watch.last_status().get("errors") == []), (watch.last_status(), unit.output())
+        assert wait_until(lambda: again.on(1), 3), "zone 2's relay test is still on: its relay is switched again"
+        assert unit.proc is not None and unit.proc.poll() is None
+    finally:
+        again.server.stop()

@@ -3,6 +3,7 @@ when it clears, and the duty goes on (the modem's next query after a capped back
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 
@@ -78,3 +79,36 @@ def test_a_coprocessor_that_did_not_answer_at_start_is_opened_later_and_not_at_e
         except HardwareError as exc:
             assert "GET_VERSION" in str(exc)
     assert len(tries) == 1, "one serial timeout per try, not one per beat"
+
+
+class SilentBoard:
+    """An opened co-processor that stopped answering."""
+
+    closed = False
+
+    def heartbeat(self) -> int:
+        raise HardwareError("coproc socket://127.0.0.1:1: HEARTBEAT: read failed: socket disconnected")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_coprocessor_silent_past_its_heartbeat_timeout_is_opened_afresh(monkeypatch) -> None:
+    now = [100.0]
+    monkeypatch.setattr("agent.app.hardware.time.monotonic", lambda: now[0])
+    boards: list[SilentBoard] = []
+
+    def opener() -> SilentBoard:
+        boards.append(SilentBoard())
+        return boards[-1]
+
+    late = hardware.LateCoproc(opener, 0.5)  # type: ignore[arg-type]
+    for step in range(8):  # a heartbeat every 0.5 s for 4 s
+        now[0] = 100.0 + step * 0.5
+        with contextlib.suppress(HardwareError):
+            late.heartbeat()
+    assert boards[0].closed and len(boards) == 1, "past REOPEN_AFTER_S the silent board is closed, not reused"
+    now[0] += 11.0  # past the longest backoff
+    with contextlib.suppress(HardwareError):
+        late.heartbeat()
+    assert len(boards) == 2, "the next beat opens the port afresh"
