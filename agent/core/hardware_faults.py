@@ -52,7 +52,8 @@ class HardwareFaults:
         what = f"zone {e.zone}" if e.part == "relays" else e.play_id
         self._show(e.part, True, f"{e.op} {what}: {e.detail}")
         first = not self.pending[e.part]
-        self.pending[e.part][(e.op, e.zone, e.play_id)] = e
+        op = "set" if e.part == "relays" else e.op  # a failed read-back is redone by switching again, like a set
+        self.pending[e.part][(op, e.zone, e.play_id)] = e
         if first:
             delay_ms = int(self.backoff[e.part].next_delay_s() * 1000)
             self.host.timer(PREFIX + e.part, e.now_ms + delay_ms)

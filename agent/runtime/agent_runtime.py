@@ -250,6 +250,8 @@ class AgentRuntime:
             self.player.stop(play_id)
         except LoaError as exc:
             self._hardware_failed("player", "stop", exc, play_id=play_id)
+            return
+        self._recovered("player")
 
     def _hardware_failed(self, part: str, op: str, exc: LoaError, *, zone: int = 0, play_id: str = "") -> None:
         """Handled right after the event in hand: the effects after this one are still carried out (audio for an

@@ -161,3 +161,10 @@ def test_a_failed_stop_is_sent_again() -> None:
     device = sound_device()
     device.handle(HardwareFailed(T0 + 1000, "player", "stop", "x", play_id="n1"))
     assert [e.play_id for e in device.handle(TimerFired(T0 + 3000, "hw:player")) if isinstance(e, StopAudio)] == ["n1"]
+
+
+def test_a_failed_switch_and_a_failed_read_back_of_one_zone_are_one_retry() -> None:
+    device = make_device()
+    device.handle(HardwareFailed(T0 + 1000, "relays", "set", "x", zone=1))
+    device.handle(HardwareFailed(T0 + 1001, "relays", "read", "x", zone=1))
+    assert relays(device.handle(TimerFired(T0 + 3000, "hw:relays"))) == [(1, False)]
