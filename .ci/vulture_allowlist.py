@@ -76,6 +76,9 @@ FAIL_REASONS
 # and read by tests
 _.fail_source
 _.fail_next
+_.refuse_next
+_.fail_sets
+_.fail_reads
 _.fail
 _.dropped_bytes
 _.noise_sent

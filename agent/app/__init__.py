@@ -167,7 +167,8 @@ def build(cfg: Config) -> Agent:
 def assemble(cfg: Config, keys: KeySet, password: str, stack: ExitStack) -> Agent:
     """Start in dependency order, each part's stop pushed as it starts: the stack stops them in reverse (audio and
     relays off, the goodbye status, the link, the store, the loop)."""
-    loop = Loop()
+    loop = Loop(on_error=lambda kind: inbox.internal_fault(kind))  # a failing callback is a fault, never an exit
+    inbox = Inbox(loop)  # the parts' way to the runtime, which opens it as it is made
     stack.callback(loop.close)
     clock = SystemClock(cfg.trust.time_sync)
     store = SqliteStore(cfg.state_dir / "agent.sqlite3", max_outbox_rows=cfg.reports.outbox_max_rows)
@@ -178,7 +179,6 @@ def assemble(cfg: Config, keys: KeySet, password: str, stack: ExitStack) -> Agen
     state = DeviceState(seen=store.seen_commands(clock.now_ms() // 1000), time_floor_s=int(saved.get("time_floor_s", 0)),
                         saved=saved)
     device = Device(device_settings(cfg, saved), keys, state, random.Random())
-    inbox = Inbox(loop)
     link = PahoLink(loop, link_settings(cfg, password), LinkCallbacks(
         on_up=inbox.link_up, on_down=inbox.link_down, on_message=inbox.message, on_puback=inbox.puback))
     stack.callback(link.close)

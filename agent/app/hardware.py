@@ -8,17 +8,20 @@ adapter, and an adapter only when a board of its kind is opened. Holds no decisi
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agent.catalog.boards import Board, Channel, load_board, load_modem
 from agent.config.unit import Config
-from agent.core.events import Event, LevelObserved, Telemetry
+from agent.core.backoff import Backoff
+from agent.core.events import Event, Fault, LevelObserved, Telemetry
 from agent.errors import ConfigError, HardwareError, LoaError
 from agent.fakes.relays import FakeRelays
 from agent.ports import Relays
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
     from agent.adapters.system.modem_at import ModemAT
 
 log = logging.getLogger("loa.agent")
+REOPEN_AFTER_S = 3.0  # longer than the firmware's heartbeat timeout (2 s): by then it has cut its relays itself
 Post = Callable[[Callable[[int], Event]], None]  # hands an event factory to the loop (an inbox's post_event)
 
 
@@ -40,7 +44,7 @@ Post = Callable[[Callable[[int], Event]], None]  # hands an event factory to the
 
 def relays_for(cfg: Config, loop: Loop, post: Post) -> Relays:
     """The unit's relays from [hardware]: the fake ones (with their journal), or the board named there; a
-    co-processor's duties (heartbeat, levels) start on the loop with it."""
+    co-processor's duties (heartbeat, levels) start on the loop with it, even when it does not answer yet."""
     hw = cfg.hardware
     if hw.relays == "fake":
         return FakeRelays(hw.zones, journal=cfg.state_dir / "fake-relays.jsonl")
@@ -48,13 +52,86 @@ def relays_for(cfg: Config, loop: Loop, post: Post) -> Relays:
         board = load_board(hw.board)
         if board.kind != "coproc":
             return open_relays(board, zones=hw.zones, serial_url=hw.serial_url or None)
-        relays = open_coproc(board, _need_url(board, hw.serial_url or None), zones=hw.zones)
-    except HardwareError:
-        raise
+        relays = LateCoproc(partial(open_coproc, board, _need_url(board, hw.serial_url or None), zones=hw.zones),
+                            board.coproc.heartbeat_interval_s if board.coproc else 0.5)
+        relays.opened()
+    except HardwareError as exc:
+        if board.kind != "coproc":
+            raise
+        log.error("%s", exc)  # the co-processor does not answer yet: the unit runs, and its duties try again
     except LoaError as exc:
         raise ConfigError(f"hardware.board: {exc}") from None
     attach_coproc(loop, relays, post)
     return relays
+
+
+class LateCoproc:
+    """The co-processor's relays, opened on first use and opened again after a long silence: a co-processor that does
+    not answer at start (or is being flashed), or whose port went away (a USB reset, a restarted host firmware), must
+    not keep the unit off the air. Opening is tried again with capped backoff (each try costs the loop a serial
+    timeout; in between an operation fails at once); its other duties (renewals, counters) go to the opened board."""
+
+    def __init__(self, opener: Callable[[], CoprocRelays], heartbeat_interval_s: float) -> None:
+        self._opener = opener
+        self._relays: CoprocRelays | None = None
+        self._failed: tuple[float, str] | None = None  # when to try opening again, and why the last try failed
+        self._silent_since: float | None = None  # the first failure of the opened board since it last answered
+        self._backoff = Backoff(1.0, 10.0, random.Random())
+        self.heartbeat_interval_s = heartbeat_interval_s
+
+    def opened(self) -> CoprocRelays:
+        if self._relays is not None:
+            return self._relays
+        if self._failed is not None and time.monotonic() < self._failed[0]:
+            raise HardwareError(self._failed[1])
+        try:
+            self._relays = self._opener()
+        except HardwareError as exc:
+            self._failed = (time.monotonic() + self._backoff.next_delay_s(), str(exc))
+            raise
+        self._backoff.reset()
+        return self._relays
+
+    def set(self, zone: int, on: bool) -> None:
+        self._use(lambda r: r.set(zone, on))
+
+    def read(self, zone: int) -> bool:
+        return bool(self._use(lambda r: r.read(zone)))
+
+    def heartbeat(self) -> int:
+        return int(self._use(lambda r: r.heartbeat()))
+
+    def levels(self) -> list[float | None]:
+        return list(self._use(lambda r: r.levels()))
+
+    def close(self) -> None:
+        if self._relays is not None:
+            self._relays.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.opened(), name)
+
+    def _use(self, op: Callable[[CoprocRelays], Any]) -> Any:
+        relays = self.opened()
+        try:
+            result = op(relays)
+        except HardwareError as exc:
+            now = time.monotonic()
+            self._silent_since = self._silent_since or now
+            if now - self._silent_since > REOPEN_AFTER_S:
+                self._reopen_later(relays, str(exc))
+            raise
+        self._silent_since = None
+        return result
+
+    def _reopen_later(self, relays: CoprocRelays, why: str) -> None:
+        """Silent past its heartbeat timeout, the co-processor has cut the relays already: opening it afresh (all
+        off, then the core sends the commanded state again) loses nothing, and is the only way back from a port
+        that went away."""
+        with contextlib.suppress(HardwareError):
+            relays.close()
+        self._relays, self._silent_since = None, None
+        self._failed = (time.monotonic() + self._backoff.next_delay_s(), why)
 
 
 def open_relays(board: Board | str, *, zones: Iterable[int] | None = None, pin_factory: Factory | None = None,
@@ -136,27 +213,51 @@ def _need_url(board: Board, serial_url: str | None) -> str:
 # ---- duties on the loop and the modem's thread -----------------------------------------------------------------
 
 
-def every(loop: Loop, period_s: float, duty: Callable[[], object]) -> None:
-    """Run a hardware duty on the loop at a fixed period; a failure is logged and the duty goes on."""
+class PartFault:
+    """A part's fault as its periodic duties see it: reported once when it appears (the first failure) and once when
+    it clears (the first success after), not at every beat."""
+
+    def __init__(self, report: Callable[[bool, str], None]) -> None:
+        self.report, self.active = report, False
+
+    def failed(self, exc: LoaError) -> None:
+        if not self.active:
+            self.active = True
+            log.error("%s", exc)
+            self.report(True, str(exc))
+
+    def ok(self) -> None:
+        if self.active:
+            self.active = False
+            self.report(False, "")
+
+
+def every(loop: Loop, period_s: float, duty: Callable[[], object], fault: PartFault) -> None:
+    """Run a hardware duty on the loop at a fixed period; a failure is the part's fault and the duty goes on (the
+    heartbeat keeps its pace: it is what keeps the co-processor's relays allowed)."""
     def tick() -> None:
         loop.call_later(period_s, tick)
         try:
             duty()
-        except HardwareError as exc:
-            log.error("%s", exc)
+        except LoaError as exc:
+            fault.failed(exc)
+        else:
+            fault.ok()
 
     loop.call_later(0.0, tick)
 
 
-def attach_coproc(loop: Loop, relays: CoprocRelays, post: Post) -> None:
-    """The host heartbeat keeps the co-processor's fail-safe from cutting the relays; levels are proof of play."""
-    every(loop, relays.wiring.heartbeat_interval_s, relays.heartbeat)
+def attach_coproc(loop: Loop, relays: LateCoproc, post: Post) -> None:
+    """The host heartbeat keeps the co-processor's fail-safe from cutting the relays; levels are proof of play. A
+    co-processor that stops answering is the `coproc` fault until it answers again."""
+    fault = PartFault(lambda active, detail: post(lambda now: Fault(now, "coproc", active, detail)))
+    every(loop, relays.heartbeat_interval_s, relays.heartbeat, fault)
 
     def level() -> None:
         measured = [v for v in relays.levels() if v is not None]
         post(lambda now: LevelObserved(now, max(measured, default=None)))
 
-    every(loop, 1.0, level)
+    every(loop, 1.0, level, fault)
 
 
 def open_modem(serial_url: str, name: str, *, timeout_s: float | None = None) -> ModemAT:
@@ -175,15 +276,26 @@ def start_modem_poller(cfg: Config, post: Post) -> threading.Thread | None:
     if not hw.modem_url:
         return None
     modem = open_modem(hw.modem_url, hw.modem)
+    fault = PartFault(lambda active, detail: post(lambda now: Fault(now, "modem", active, detail)))
+    backoff = Backoff(min(5.0, hw.modem_poll_s), hw.modem_poll_s, random.Random())
 
     def poll() -> None:
         while True:
-            try:
-                post(partial(Telemetry, modem=modem.query()))
-            except HardwareError as exc:
-                log.warning("%s", exc)
-            time.sleep(hw.modem_poll_s)
+            time.sleep(poll_once(modem, post, fault, backoff, hw.modem_poll_s))
 
     thread = threading.Thread(target=poll, name="modem", daemon=True)
     thread.start()
     return thread
+
+
+def poll_once(modem: ModemAT, post: Post, fault: PartFault, backoff: Backoff, period_s: float) -> float:
+    """One query; the seconds to wait before the next: the period, or a capped backoff after a failure."""
+    try:
+        telemetry = modem.query()
+    except LoaError as exc:
+        fault.failed(exc)
+        return backoff.next_delay_s()
+    fault.ok()
+    backoff.reset()
+    post(partial(Telemetry, modem=telemetry))
+    return period_s

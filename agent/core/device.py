@@ -37,6 +37,7 @@ from agent.core.events import (
     ClockSyncChanged,
     Event,
     Fault,
+    HardwareFailed,
     LevelObserved,
     LinkDown,
     LinkUp,
@@ -55,6 +56,8 @@ from agent.core.events import (
     Telemetry,
     TimerFired,
 )
+from agent.core.hardware_faults import PREFIX as HW_TIMER
+from agent.core.hardware_faults import HardwareFaults
 from agent.core.schemas import args_problem, known_commands
 from agent.core.sound import PREFIX as SOUND_TIMER
 from agent.core.sound import SoundDesk
@@ -95,6 +98,7 @@ class Device:
             if self.sound is not None:
                 self._commands["play"] = partial(play_and_show, self.sound, self.board)
         self.updates = UpdateDesk(settings.update, self, state.saved, settings.version)
+        self.hardware = HardwareFaults(self, state, rng, lambda: self.sound.current if self.sound else None)
         self._commands["update"] = self.updates.command
 
     # ---- entry point ---------------------------------------------------------------------------------------
@@ -127,7 +131,9 @@ class Device:
                 if self.sound:
                     self.sound.level(dbfs)
             case Fault(name=name, active=active, detail=detail):
-                self.fault(name, active, detail)
+                self.hardware.fault(name, active, detail)
+            case HardwareFailed():
+                self.hardware.failed(event)
             case Prepared(play_id=pid) | PrepareFailed(play_id=pid):
                 if self.board and pid.startswith(BOARD_ID):
                     self.board.prepared(event)
@@ -216,6 +222,8 @@ class Device:
             self.sound.timer(now, name)
         elif name.startswith(BOARD_TIMER) and self.board:
             self.board.timer(now, name)
+        elif name.startswith(HW_TIMER):
+            self.hardware.timer(now, name)
         elif name == "status":  # _flush_status, which runs after every event, publishes it
             self.state.status_timer_ms = None
 

@@ -100,6 +100,19 @@ class Fault:
 
 
 @dataclass(frozen=True, slots=True)
+class HardwareFailed:
+    """An adapter raised while the runtime carried out an effect: `part` is relays or player, `op` what failed (set,
+    read, play, stop), for `zone` or `play_id`. The core shows the fault and does the operation again later."""
+
+    now_ms: int
+    part: str
+    op: str
+    detail: str
+    zone: int = 0
+    play_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Telemetry:
     """Modem readings: signal_dbm, operator, registration, iccid (values may be None)."""
 
@@ -174,4 +187,4 @@ UpdateEvent = ReleaseFetched | ReleaseInstalled | ReleaseStepFailed
 SoundEvent = Prepared | PrepareFailed | PlayerEvent | RelayObserved | LevelObserved
 
 Event = (Started | LinkUp | LinkDown | MessageArrived | TimerFired | ClockSyncChanged | OutboxChanged | Fault | Telemetry
-         | SoundEvent | LocalAction | SnapshotTaken | UpdateEvent)
+         | HardwareFailed | SoundEvent | LocalAction | SnapshotTaken | UpdateEvent)

@@ -20,6 +20,7 @@ from agent.core.events import (
     ClockSyncChanged,
     Event,
     Fault,
+    HardwareFailed,
     LevelObserved,
     LinkDown,
     LinkUp,
@@ -156,7 +157,7 @@ class UpdateDesk:
             case RelayObserved(now_ms=now, zone=zone, on=on):
                 if self.trial and zone == self.s.test_zone:
                     self._relay_read(now, on)
-            case (LinkDown() | MessageArrived() | ClockSyncChanged() | Fault() | Telemetry() | Prepared()
+            case (LinkDown() | MessageArrived() | ClockSyncChanged() | Fault() | HardwareFailed() | Telemetry() | Prepared()
                   | PrepareFailed() | PlayerEvent() | LevelObserved() | LocalAction() | SnapshotTaken()):
                 pass  # nothing an update or its health check waits for
             case _:

@@ -32,7 +32,8 @@ class NowPlaying:
 
 
 class NullPlayer:
-    """Player port without audio. `fail_source(src)` and `fail_next()` inject faults, like Mopidy's dummy."""
+    """Player port without audio. `fail_source(src)` and `fail_next()` inject faults, like Mopidy's dummy;
+    `refuse_next(n)` makes the next n play() calls raise AudioError (a dead output), with no event."""
 
     def __init__(self) -> None:
         self.history: list[PlayerCall] = []
@@ -41,6 +42,7 @@ class NullPlayer:
         self._on_event: sp.PlayEventCallback | None = None
         self._failing_sources: dict[str, str] = {}
         self._fail_next: list[str] = []
+        self._refusals = 0
         self._closed = False
 
     # --- fault injection and driving -------------------------------------------------------------
@@ -52,6 +54,9 @@ class NullPlayer:
     def fail_next(self, reason: str = sp.DECODE_ERROR) -> None:
         """The next play fails at once with `reason`, whatever its source."""
         self._fail_next.append(reason)
+
+    def refuse_next(self, count: int = 1) -> None:
+        self._refusals = count
 
     def finish(self) -> str | None:
         """The current play reaches its end; returns its id (None if nothing plays)."""
@@ -66,6 +71,9 @@ class NullPlayer:
     def play(self, play_id: str, source: str, *, volume_pct: int, on_event: sp.PlayEventCallback) -> None:
         if self._closed:
             raise AudioError("the player is closed")
+        if self._refusals:
+            self._refusals -= 1
+            raise AudioError(f"null player: cannot open the output for {play_id} (injected)")
         self.history.append(PlayerCall("play", play_id, source, volume_pct))
         self._end(sp.STOPPED, "")
         self.now, self._on_event = NowPlaying(play_id, source, volume_pct), on_event

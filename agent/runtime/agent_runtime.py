@@ -40,6 +40,7 @@ from agent.core.events import (
     ClockSyncChanged,
     Event,
     Fault,
+    HardwareFailed,
     LinkDown,
     LinkUp,
     MessageArrived,
@@ -83,6 +84,7 @@ class AgentRuntime:
         self._flush_sent_at = -1e9  # loop time of the last row sent (a kick waits out the gap since then)
         self._feeding = False
         self._follow_ups: deque[EventFactory] = deque()  # events to handle once the one in hand is done (deliver)
+        self._internal_raised = False  # once: raising it must not loop on itself when the core is what fails
         if inbox is not None:
             inbox.open_for(self)
 
@@ -157,8 +159,10 @@ class AgentRuntime:
         self._event_now_ms = event.now_ms  # timers it asks for count from this, not from a later clock read
         try:
             effects = self.device.handle(event)
-        except Exception:  # a core bug must not take the unit off the air; it is logged with its traceback
-            log.exception("internal error while handling %s", type(event).__name__)
+        except Exception as exc:  # noqa: BLE001 - a core bug must not take the unit off the air; logged by kind
+            kind = self.loop.errors.note(f"the core, handling {type(event).__name__}", exc)
+            if kind is not None:
+                self.internal_fault(kind)
             return
         for effect in effects:
             self._carry_out(effect)
@@ -179,8 +183,7 @@ class AgentRuntime:
                 if self.link:
                     self.link.connect()
             case SetRelay(zone=zone, on=on):
-                self.relays.set(zone, on)
-                self.post_event(lambda now, z=zone: RelayObserved(now, z, self.relays.read(z)))
+                self._switch(zone, on)
             case RenewOnTime(zones=zones):
                 self._renew_on_time(zones)
             case SetVolume(volume_pct=pct):
@@ -191,10 +194,10 @@ class AgentRuntime:
                     self.preparer.submit(play_id, source, pin)
             case PlayAudio(play_id=play_id, media=media, volume_pct=pct):
                 if self.player:
-                    self.player.play(play_id, media, volume_pct=pct, on_event=self._player_event)
+                    self._play(play_id, media, pct)
             case StopAudio(play_id=play_id):
                 if self.player:
-                    self.player.stop(play_id)
+                    self._stop(play_id)
             case StartTimer(name=name, at_ms=at_ms):
                 self._start_timer(name, at_ms)
             case CancelTimer(name=name):
@@ -224,6 +227,59 @@ class AgentRuntime:
     def post_event(self, make: Any) -> None:
         """From any thread: build the event with the time it is handled at, on the loop thread."""
         self.loop.post(lambda: self.feed(make(self.clock.now_ms())))
+
+    # ---- hardware: an adapter's error is the core's fault, never an exit ------------------------------------
+
+    def _switch(self, zone: int, on: bool) -> None:
+        try:
+            self.relays.set(zone, on)
+        except LoaError as exc:
+            self._hardware_failed("relays", "set", exc, zone=zone)
+            return
+        self.post_event(lambda now: self._read_back(now, zone))
+
+    def _read_back(self, now: int, zone: int) -> Event:
+        try:
+            on = self.relays.read(zone)
+        except LoaError as exc:
+            return HardwareFailed(now, "relays", "read", str(exc), zone=zone)
+        self._recovered("relay_io")
+        return RelayObserved(now, zone, on)
+
+    def _play(self, play_id: str, media: str, volume_pct: int) -> None:
+        """The player's own failures come later as events; this is the call itself raising (a dead output)."""
+        assert self.player is not None
+        try:
+            self.player.play(play_id, media, volume_pct=volume_pct, on_event=self._player_event)
+        except LoaError as exc:
+            self._hardware_failed("player", "play", exc, play_id=play_id)
+            return
+        self._recovered("player")
+
+    def _stop(self, play_id: str) -> None:
+        assert self.player is not None
+        try:
+            self.player.stop(play_id)
+        except LoaError as exc:
+            self._hardware_failed("player", "stop", exc, play_id=play_id)
+            return
+        self._recovered("player")
+
+    def _hardware_failed(self, part: str, op: str, exc: LoaError, *, zone: int = 0, play_id: str = "") -> None:
+        """Handled right after the event in hand: the effects after this one are still carried out (audio for an
+        emergency plays even when its relay does not answer)."""
+        self.deliver(lambda now: HardwareFailed(now, part, op, str(exc), zone=zone, play_id=play_id))
+
+    def _recovered(self, name: str) -> None:
+        if name in self.device.state.faults:
+            self.post_event(lambda now: Fault(now, name, False))
+
+    def internal_fault(self, detail: str) -> None:
+        """An unexpected error (a bug) in the core or a loop callback: in status and staff logs until the agent
+        restarts; its traceback is in the system journal."""
+        if not self._internal_raised:
+            self._internal_raised = True
+            self.post_event(lambda now: Fault(now, "internal", True, detail))
 
     def _snapshot(self, request_id: str, max_bytes: int) -> None:
         if self.camera:

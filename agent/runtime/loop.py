@@ -1,22 +1,55 @@
 """A small single-threaded event loop: a `selectors` poller, one timer heap, and a thread-safe post().
 
-The agent runs one MQTT client on it; a simulator shard runs thousands. Must not import paho or the core.
+Every callback is guarded: an unexpected exception is logged with its traceback the first time its kind is seen,
+handed to `on_error` (the agent makes it a fault in status), and the loop goes on: a bug in one callback must
+never take the unit off the air. The agent runs one MQTT client on it; a simulator shard runs thousands.
+Must not import paho or the core.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import logging
+import os
 import queue
 import selectors
 import socket
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
 Callback = Callable[[], None]
 POSTED_SLICE_S = 0.02
+log = logging.getLogger("loa.loop")
+
+
+class ErrorKinds:
+    """Unexpected exceptions by kind (type and the line that raised it): the first of a kind is logged with its
+    traceback, the later ones only counted (a line at the 2nd, 4th, 8th... time), so a failing timer cannot flood
+    the journal."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def note(self, where: str, exc: BaseException) -> str | None:
+        """The kind when it is new (else None), after logging it."""
+        frames = traceback.extract_tb(exc.__traceback__)
+        at = f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+        kind = f"{type(exc).__name__}{at}"
+        count = self.counts[kind] = self.counts.get(kind, 0) + 1
+        if count == 1:
+            log.error("unexpected error in %s: %s (%s); going on", where, kind, exc, exc_info=exc)
+            return f"{kind}: {exc}"
+        if count & (count - 1) == 0:
+            log.error("unexpected error %s again (%d times)", kind, count)
+        return None
+
+
+def _name(fn: Callback) -> str:
+    return getattr(fn, "__qualname__", None) or type(fn).__name__
 
 
 class TimerHandle:
@@ -33,9 +66,12 @@ class TimerHandle:
 
 
 class Loop:
-    """Callbacks run on the loop's thread only; other threads hand work over with post()."""
+    """Callbacks run on the loop's thread only; other threads hand work over with post(). `on_error` hears of each
+    new kind of unexpected exception in a callback, on the loop thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_error: Callable[[str], None] | None = None) -> None:
+        self.on_error = on_error
+        self.errors = ErrorKinds()
         self._selector = selectors.DefaultSelector()
         self._timers: list[tuple[float, int, TimerHandle]] = []  # tuples: the heap compares in C
         self._seq = itertools.count()
@@ -152,7 +188,10 @@ class Loop:
         while self._end_of_turn:
             due, self._end_of_turn = self._end_of_turn, []
             for fn in due:
-                fn()
+                try:
+                    fn()
+                except Exception as exc:  # noqa: BLE001 - logged by kind in _failed; the loop goes on
+                    self._failed(fn, exc)
 
     def _timeout(self, max_wait_s: float) -> float:
         if not self._posted.empty():
@@ -166,10 +205,16 @@ class Loop:
     def _dispatch(self, fd: int, mask: int) -> None:
         pair = self._handlers.get(fd)
         if pair and mask & selectors.EVENT_READ and pair[0]:
-            pair[0]()
+            try:
+                pair[0]()
+            except Exception as exc:  # noqa: BLE001 - logged by kind in _failed; the loop goes on
+                self._failed(pair[0], exc)
         pair = self._handlers.get(fd)  # the read handler may have closed the socket
         if pair and mask & selectors.EVENT_WRITE and pair[1]:
-            pair[1]()
+            try:
+                pair[1]()
+            except Exception as exc:  # noqa: BLE001 - logged by kind in _failed; the loop goes on
+                self._failed(pair[1], exc)
 
     def _run_posted(self) -> None:
         """In FIFO order, for at most POSTED_SLICE_S: a burst of posted work (thousands of simulated units) then
@@ -180,7 +225,10 @@ class Loop:
                 fn = self._posted.get_nowait()
             except queue.Empty:
                 return
-            fn()
+            try:
+                fn()
+            except Exception as exc:  # noqa: BLE001 - logged by kind in _failed; the loop goes on
+                self._failed(fn, exc)
             if time.monotonic() > deadline:
                 return
 
@@ -189,7 +237,18 @@ class Loop:
         while self._timers and self._timers[0][0] <= now:
             handle = heapq.heappop(self._timers)[2]
             if not handle.cancelled:
-                handle.fn()
+                try:
+                    handle.fn()
+                except Exception as exc:  # noqa: BLE001 - logged by kind in _failed; the loop goes on
+                    self._failed(handle.fn, exc)
+
+    def _failed(self, fn: Callback, exc: Exception) -> None:
+        kind = self.errors.note(_name(fn), exc)
+        if kind is not None and self.on_error is not None:
+            try:
+                self.on_error(kind)
+            except Exception as again:  # noqa: BLE001 - the reporter failed: logged, never raised out of the loop
+                self.errors.note("on_error", again)
 
     def close(self) -> None:
         self._selector.close()

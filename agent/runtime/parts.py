@@ -45,6 +45,7 @@ class Reader(Protocol):
     def link_down(self, reason: str) -> None: ...
     def message(self, topic: str, payload: bytes, retained: bool) -> None: ...
     def puback(self, mid: int, refused: str = "") -> None: ...
+    def internal_fault(self, detail: str) -> None: ...
 
 
 class Inbox:
@@ -75,6 +76,10 @@ class Inbox:
 
     def puback(self, mid: int, refused: str = "") -> None:
         self._to().puback(mid, refused)
+
+    def internal_fault(self, detail: str) -> None:
+        """The loop's error hook: a callback that raised is a fault in status, never an exit."""
+        self._to().internal_fault(detail)
 
     def _to(self) -> Reader:
         if self._reader is None:

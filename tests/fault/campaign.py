@@ -23,8 +23,8 @@ from tests.fault.netcut import Netns
 from tests.fault.rig import Rig
 from tests.fault.run import KINDS, RSS_LIMIT_KB, Run, execute
 
-ORDER = ("runs", "kills", "outages", "net_cuts", "disk_full", "clock_jumps", "valid", "downloads", "hostile",
-         "replay", "fuzz", "reports_committed", "reports_received", "damaged_refused", "plays_completed",
+ORDER = ("runs", "kills", "outages", "net_cuts", "disk_full", "clock_jumps", "relay_faults", "valid", "downloads",
+         "hostile", "replay", "fuzz", "reports_committed", "reports_received", "damaged_refused", "plays_completed",
          "unanswered_commands", "unexpected_exits", "violations")
 
 

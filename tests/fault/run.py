@@ -2,7 +2,8 @@
 cleared, the unit brought to rest, and the invariants checked (also at every kill: the crashed files as they are).
 
 Fault kinds: kill9, broker, netcut (a forwarder refuses the broker), netns (the unit's only link goes down), diskfull
-(its tmpfs filled to the last byte), clock (unsynchronised at boot, then jumps), storm (hostile commands), mixed.
+(its tmpfs filled to the last byte), clock (unsynchronised at boot, then jumps), storm (hostile commands), relays
+(every relay switch and read-back raises for a while, like a co-processor that misses its replies), mixed.
 Imports the agent only through tools and the campaign's own modules.
 """
 
@@ -22,9 +23,10 @@ from tests.fault.rig import Rig
 from tests.fault.traffic import Traffic
 from tests.fault.unit import POWER, ZONES, FaultUnit
 
-KINDS = ("kill9", "broker", "netcut", "netns", "diskfull", "clock", "storm", "mixed")
+KINDS = ("kill9", "broker", "netcut", "netns", "diskfull", "clock", "storm", "relays", "mixed")
 RSS_LIMIT_KB = 160 * 1024
 YEARS_20_S = 20 * 365 * 86400
+RELAY_RETRY_MAX_S = 10.0  # agent.core.hardware_faults.RETRY_MAX_S: a switch that failed is done again within this
 
 
 @dataclass
@@ -41,6 +43,7 @@ class Run:
     exits: list[str] = field(default_factory=list)  # the agent stopped by itself: its last words
     lock: threading.Lock = field(default_factory=threading.Lock)
     down: bool = False  # killed on purpose, not yet started again
+    relay_faults: list[tuple[float, float]] = field(default_factory=list)  # wall times the relays did not answer
 
     def start(self) -> None:
         with self.lock:
@@ -149,14 +152,29 @@ def storm(run: Run, seconds: float) -> None:
     run.traffic.storm(int(seconds * 120))
 
 
+def relays(run: Run, seconds: float) -> None:
+    """Bulletins arrive while the relays do not answer: the agent must live, play, and switch them when they answer."""
+    for _ in range(run.rng.randrange(1, 3)):
+        run.pause(0.3, 1.0)
+        run.unit.fail_relays(True)
+        began = time.time()
+        run.counts["relay_faults"] += 1
+        run.traffic.valid("relay", {"zone": run.rng.choice(ZONES), "on": True, "for_s": 1})  # switches at once
+        for _ in range(3):
+            run.traffic.random_valid()
+        run.pause(1.0, 3.0)
+        run.unit.fail_relays(False)
+        run.relay_faults.append((began, time.time()))
+
+
 def mixed(run: Run, seconds: float) -> None:
     for _ in range(run.rng.randrange(2, 4)):
-        run.rng.choice((kill9, broker, netcut, diskfull, storm))(run, seconds / 3)
+        run.rng.choice((kill9, broker, netcut, diskfull, storm, relays))(run, seconds / 3)
 
 
 TIMELINES: dict[str, Callable[[Run, float], None]] = {
     "kill9": kill9, "broker": broker, "netcut": netcut, "netns": netns, "diskfull": diskfull, "clock": clock,
-    "storm": storm, "mixed": mixed,
+    "storm": storm, "relays": relays, "mixed": mixed,
 }
 
 
@@ -201,6 +219,7 @@ def _drive(run: Run, seconds: float) -> None:
 
 
 def _clear(run: Run) -> None:
+    run.unit.fail_relays(False)
     run.unit.restore()
     run.unit.free_disk()
     run.unit.set_clock(0)
@@ -218,7 +237,8 @@ def _resting(run: Run) -> bool:
     status = _status(run)
     journal = run.unit.journal_entries()
     return (run.unit.outbox_count() == 0 and status.get("online") is True and status.get("playing") is None
-            and status.get("queued") == 0 and not inv.off_at_rest(journal, ZONES))
+            and status.get("queued") == 0 and not inv.off_at_rest(journal, ZONES)
+            and (not run.relay_faults or not status.get("errors")))  # relay faults clear once the relays answer
 
 
 def _wait(predicate: Callable[[], bool], timeout: float, stable_s: float = 0.0) -> bool:
@@ -274,9 +294,11 @@ def _check(run: Run) -> list[str]:
 def _windows(run: Run, received: list[tuple[float, str, bytes]]) -> list[tuple[float, float]]:
     """Play windows in the unit's own time, or (clock runs: that time is wrong on purpose) as the server saw them."""
     lead, tail = POWER["warmup_s"] + POWER["stagger_s"] * len(ZONES), POWER["tail_s"]
+    # a relay that did not answer its switch-off stays on until a retry reaches it
+    stuck = [(began, ended + RELAY_RETRY_MAX_S + 1.0) for began, ended in run.relay_faults]
     if run.kind == "clock":
-        return inv.received_windows(received, lead, tail, time.time() - time.monotonic())
-    return inv.play_windows(inv.decoded(received, "playlog"), lead, tail)
+        return sorted(inv.received_windows(received, lead, tail, time.time() - time.monotonic()) + stuck)
+    return sorted(inv.play_windows(inv.decoded(received, "playlog"), lead, tail) + stuck)
 
 
 def _count(run: Run) -> None:

@@ -42,6 +42,7 @@ HIT: dict[str, Callable[[Run], bool]] = {
     "diskfull": lambda run: "SQLITE_FULL" in run.unit.output() or "disk is full" in run.unit.output(),
     "clock": lambda run: first_status(run).get("clock_synced") is False,
     "storm": lambda run: rejected(run) >= 200,
+    "relays": lambda run: run.counts["relay_faults"] >= 1 and "Cannot switch or read the relays" in run.unit.output(),
 }
 
 

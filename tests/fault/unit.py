@@ -151,6 +151,14 @@ class FaultUnit:
             assert self.proc is not None
             resource.prlimit(self.proc.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
+    def fail_relays(self, failing: bool) -> None:
+        """While failing, every switch and read-back of the unit's fake relays raises (agent.fakes.relays)."""
+        switch = self.journal.with_name(self.journal.name + ".fail")
+        if failing:
+            switch.touch()
+        else:
+            switch.unlink(missing_ok=True)
+
     def cut(self) -> None:
         (self.netns.cut if self.netns else self.mqtt_proxy.cut)()
 

@@ -39,3 +39,29 @@ def test_end_of_turn_callbacks_run_once_after_the_turns_posted_work_and_timers()
     loop.run_once(0)
     assert order == ["posted", "timer", "end"]
     loop.close()
+
+
+def test_a_raising_io_or_end_of_turn_callback_is_one_error_report_and_the_loop_goes_on() -> None:
+    heard: list[str] = []
+    loop = Loop(on_error=heard.append)
+    ours, theirs = socket.socketpair()
+    theirs.send(b"x")
+
+    def reader() -> None:
+        raise OSError("a socket handler with a bug")
+
+    def end() -> None:
+        raise ZeroDivisionError("an end-of-turn flush with a bug")
+
+    loop.add_reader(ours, reader)
+    fired: list[str] = []
+    for _ in range(3):
+        loop.at_end_of_turn(end)
+        loop.call_later(0, lambda: fired.append("timer"))
+        loop.run_once(0.05)  # raised out of run_once before: the loop, and the agent, stopped
+    assert fired == ["timer"] * 3
+    assert [k.split(" at ")[0] for k in heard] == ["OSError", "ZeroDivisionError"]
+    assert loop.errors.counts and max(loop.errors.counts.values()) == 3
+    loop.close()
+    ours.close()
+    theirs.close()

@@ -23,10 +23,10 @@ class LimitedRelays(FakeRelays):
     """Relays with their own maximum on-time, like the co-processor: renewals are recorded, or fail on demand."""
 
     renewed: list[tuple[int, ...]]
-    failing: bool = False
+    renew_fails: bool = False
 
     def emergency_renew(self, zones: Iterable[int] | None = None) -> list[int]:
-        if self.failing:
+        if self.renew_fails:
             raise HardwareError("coproc socket://x: no reply to EMERGENCY_RENEW (seq 9) within 0.25 s")
         self.renewed.append(tuple(zones or ()))
         return list(zones or ())
@@ -63,7 +63,7 @@ def test_a_renewal_reaches_relays_with_a_limit_and_is_nothing_for_others() -> No
     rt._carry_out(RenewOnTime((1, 2)))
     plain, _ = runtime(FakeRelays((1, 2)), NullPlayer())
     plain._carry_out(RenewOnTime((1, 2)))  # no such limit: nothing to do, and no error
-    limited.failing = True
+    limited.renew_fails = True
     rt._carry_out(RenewOnTime((1,)))  # a missed reply is logged; the next period tries again
     loop.close()
     assert limited.renewed == [(1, 2)]
