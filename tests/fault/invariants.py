@@ -6,7 +6,8 @@
 - the SQLite store passes `PRAGMA integrity_check`;
 - relays are off whenever nothing plays: off first thing after every start, off at rest, and on only inside the
   window of a play (or until the agent died with it on);
-- the agent's memory stays below a limit.
+- the agent's memory stays below a limit;
+- (hostile kinds) every valid command sent is answered.
 
 Pure functions over what a run recorded. Imports only the standard library.
 """
@@ -133,11 +134,14 @@ def on_intervals(journal: list[dict[str, Any]]) -> list[tuple[int, float, float]
 
 
 def on_only_while_playing(journal: list[dict[str, Any]], windows: list[tuple[float, float]],
-                          kills: list[float]) -> list[str]:
+                          kills: list[float], faults: Iterable[tuple[float, float]] = ()) -> list[str]:
+    """`faults`: (from, to) wall times while the relays themselves failed (a switch that raised changed nothing)."""
     problems = []
     for zone, on, off in on_intervals(journal):
         if any(on - DEATH_SLACK_S <= k <= off + DEATH_SLACK_S for k in kills):
             continue  # the agent died with the relay on; the next start switched it off (on a unit: the co-processor)
+        if any(a - DEATH_SLACK_S <= off and on <= b + DEATH_SLACK_S for a, b in faults):
+            continue  # the relay could not be switched while it failed
         if not _covered(on, off, windows):
             problems.append(f"zone {zone} on from {on:.3f} to {off:.3f} with no play in progress")
     return problems
@@ -155,3 +159,11 @@ def _covered(start: float, end: float, windows: list[tuple[float, float]]) -> bo
 
 def memory(rss_max_kb: int, limit_kb: int) -> list[str]:
     return [f"agent RSS reached {rss_max_kb} kB, the limit is {limit_kb} kB"] if rss_max_kb > limit_kb else []
+
+
+def answered(acks: list[dict[str, Any]], valid_jtis: Iterable[str]) -> list[str]:
+    """Every valid command got at least one ack."""
+    seen = {a.get("jti") for a in acks}
+    missing = [j for j in valid_jtis if j not in seen]
+    return [f"valid command {j} was never answered" for j in missing[:5]] + (
+        [f"... and {len(missing) - 5} more"] if len(missing) > 5 else [])

@@ -108,6 +108,17 @@ class Rig:
         self.recorder = Recorder(broker_tool.BrokerDir(self.broker_dir).console_port(), password)
         self.http = AudioHttpServer(Routes(slow_bytes_per_s=400_000)).start()
         self.media = self._media()
+        # Hostile sources: a server that trickles (100 B/s: no unit deadline is met), and redirects out of policy.
+        self.trickle = AudioHttpServer(Routes(slow_bytes_per_s=100)).start()
+        slow = tone(4.0, 520)
+        self.trickle.routes.files["slow.wav"] = slow
+        self.trickle_sha = hashlib.sha256(slow).hexdigest()
+        self.local_wav = root / "local.wav"  # what a redirect to file: would play, with the hash the command signs
+        local = tone(1.0, 660)
+        self.local_wav.write_bytes(local)
+        self.local_sha = hashlib.sha256(local).hexdigest()
+        self.http.routes.redirects.update(self._redirects())
+        self._intruder: tuple[str, str] | None = None
 
     def _media(self) -> Media:
         media = Media()
@@ -122,8 +133,24 @@ class Rig:
             media.seconds[name] = seconds
         return media
 
+    def _redirects(self) -> dict[str, str]:
+        """Redirects the unit's source policy must refuse (its allow-list is 127.0.0.1, see tests/fault/hostile)."""
+        port = self.http.server_address[1]
+        return {"file": self.local_wav.as_uri(), "ftp": "ftp://127.0.0.1/local.wav",
+                "other-host": f"http://localhost:{port}/files/tone-0.wav", "far-host": "http://10.255.255.1/a.wav",
+                "data": "data:audio/wav;base64,UklGRg==", "chain": self.http.url("/redirect/file"),
+                "gopher": "gopher://127.0.0.1/local.wav"}
+
     def url(self, name: str) -> str:
         return self.http.url(f"/files/{name}")
+
+    def intruder(self) -> tuple[str, str]:
+        """Another unit's identity on the unit listener (user name and password), for takeover attempts."""
+        if self._intruder is None:
+            password = broker_tool.add_device(self.broker_dir, "fault-intruder", ("commune-f",))
+            assert password is not None
+            self._intruder = ("fault-intruder", password.read_text().strip())
+        return self._intruder
 
     # ---- the broker ----------------------------------------------------------------------------------------
 
@@ -136,6 +163,9 @@ class Rig:
             time.sleep(0.05)
         raise RuntimeError("mosquitto did not start for the fault campaign")
 
+    def broker_log(self) -> str:
+        return broker_tool.BrokerDir(self.broker_dir).log.read_text(errors="replace")
+
     def broker_stop(self) -> None:
         """SIGTERM: Mosquitto saves its persistent sessions (queued messages) before it exits."""
         if self.broker and self.broker.poll() is None:
@@ -145,4 +175,5 @@ class Rig:
     def close(self) -> None:
         self.recorder.close()
         self.http.stop()
+        self.trickle.stop()
         self.broker_stop()

@@ -2,7 +2,8 @@
 cleared, the unit brought to rest, and the invariants checked (also at every kill: the crashed files as they are).
 
 Fault kinds: kill9, broker, netcut (a forwarder refuses the broker), netns (the unit's only link goes down), diskfull
-(its tmpfs filled to the last byte), clock (unsynchronised at boot, then jumps), storm (hostile commands), mixed.
+(its tmpfs filled to the last byte), clock (unsynchronised at boot, then jumps), storm (hostile commands), mixed, and
+the hostile kinds of tests/fault/hostile.py: takeover, sources, pages, relays.
 Imports the agent only through tools and the campaign's own modules.
 """
 
@@ -16,13 +17,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tests.fault import hostile
 from tests.fault import invariants as inv
 from tests.fault.netcut import Netns
 from tests.fault.rig import Rig
 from tests.fault.traffic import Traffic
 from tests.fault.unit import POWER, ZONES, FaultUnit
 
-KINDS = ("kill9", "broker", "netcut", "netns", "diskfull", "clock", "storm", "mixed")
+KINDS = ("kill9", "broker", "netcut", "netns", "diskfull", "clock", "storm", "mixed", *hostile.HOSTILE)
 RSS_LIMIT_KB = 160 * 1024
 YEARS_20_S = 20 * 365 * 86400
 
@@ -41,6 +43,8 @@ class Run:
     exits: list[str] = field(default_factory=list)  # the agent stopped by itself: its last words
     lock: threading.Lock = field(default_factory=threading.Lock)
     down: bool = False  # killed on purpose, not yet started again
+    expect: list[Callable[[Run], list[str]]] = field(default_factory=list)  # a timeline's own checks, at the end
+    faults: list[tuple[float, float]] = field(default_factory=list)  # wall times while the relays failed
 
     def start(self) -> None:
         with self.lock:
@@ -156,7 +160,7 @@ def mixed(run: Run, seconds: float) -> None:
 
 TIMELINES: dict[str, Callable[[Run, float], None]] = {
     "kill9": kill9, "broker": broker, "netcut": netcut, "netns": netns, "diskfull": diskfull, "clock": clock,
-    "storm": storm, "mixed": mixed,
+    "storm": storm, "mixed": mixed, **hostile.TIMELINES,
 }
 
 
@@ -168,8 +172,10 @@ def execute(rig: Rig, index: int, kind: str, seed: int, seconds: float) -> Run:
     ns = Netns(index) if kind == "netns" else None
     if ns:
         ns.create()
-    unit = FaultUnit(rig, f"f{index}-{kind}-{seed % 1000}", netns=ns)
-    run = Run(rig, unit, Traffic(rig, unit, random.Random(rng.random()), time_hostile=kind != "clock"), rng, kind)
+    unit = FaultUnit(rig, f"f{index}-{kind}-{seed % 1000}", netns=ns, **hostile.unit_options(kind))
+    traffic = Traffic(rig, unit, random.Random(rng.random()), time_hostile=kind != "clock",
+                      emergencies=kind != "sources")
+    run = Run(rig, unit, traffic, rng, kind)
     try:
         _drive(run, seconds)
     finally:
@@ -267,7 +273,11 @@ def _check(run: Run) -> list[str]:
              + inv.never_played_damaged(acks, damaged) + inv.cache_intact(unit.state / "cache")
              + inv.integrity(unit.integrity()) + inv.off_after_start(journal, run.starts, ZONES)
              + inv.memory(unit.rss_max_kb, RSS_LIMIT_KB))
-    found += inv.on_only_while_playing(journal, _windows(run, received), run.kills)
+    found += inv.on_only_while_playing(journal, _windows(run, received), run.kills, run.faults)
+    if run.kind in hostile.HOSTILE:
+        found += hostile.answered(run)
+    for check in run.expect:
+        found += check(run)
     return found
 
 
