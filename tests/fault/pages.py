@@ -9,6 +9,7 @@ Imports only the standard library.
 from __future__ import annotations
 
 import random
+import re
 import socket
 import threading
 import time
@@ -17,6 +18,7 @@ from collections import Counter
 REFUSALS = frozenset({400, 403, 404, 408, 411, 413, 414, 431, 501, 503, 505})
 ANSWER_S = 15.0  # the page's whole-request deadline is 10 s
 SLOW_S = 12.0  # a slow client keeps sending for longer than that deadline
+_ERROR_PAGE = re.compile(rb"<p>Error code: (\d{3})</p>")
 SLOW_ADDRESS, FLOOD_ADDRESS, BAD_ADDRESS = "127.0.0.2", "127.0.0.3", "127.0.0.4"
 
 
@@ -61,17 +63,34 @@ def _connect(port: int, source: str) -> socket.socket:
 
 
 def _status(sock: socket.socket) -> str:
-    """The answer's status code, `closed` (cut without an answer), or `hung` (nothing within ANSWER_S)."""
+    """The answer's status code, `closed` (cut without an answer), or `hung` (nothing within ANSWER_S). A request
+    line the standard library cannot parse gets its error page without a status line (HTTP/0.9 style): the code is
+    then read from the page."""
     try:
         head = sock.recv(64)
+        if head and not head.startswith(b"HTTP/"):
+            head += _rest(sock, 4096)
     except TimeoutError:
         return "hung"
     except ConnectionError:
         return "closed"
     if not head:
         return "closed"
+    if not head.startswith(b"HTTP/"):
+        match = _ERROR_PAGE.search(head)
+        return match.group(1).decode() if match else f"junk {head[:20]!r}"
     parts = head.split(b" ", 2)
-    return parts[1].decode("latin-1") if len(parts) > 1 and head.startswith(b"HTTP/") else f"junk {head[:20]!r}"
+    return parts[1].decode("latin-1") if len(parts) > 1 else f"junk {head[:20]!r}"
+
+
+def _rest(sock: socket.socket, limit: int) -> bytes:
+    data = b""
+    while len(data) < limit:
+        chunk = sock.recv(limit - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 def request(port: int, raw: bytes, body_bytes: int = 0, source: str = BAD_ADDRESS) -> str:
