@@ -2,12 +2,6 @@
 and accept fault injection (a stuck relay keeps its state and says so on read-back). With a journal path, every
 switch is also appended to a file, so a test outside the process sees the hardware, not only the reports.
 
-Faults from outside the process (the fault campaign, which runs the real agent): while a file named like the journal
-with the suffix `.faults` (`fake-relays.faults` next to `fake-relays.jsonl`) exists, it names the operations that
-fail — `set`, `read`, or both, separated by commas or spaces — and each of them raises HardwareError, as a board
-that missed a reply does, without switching anything. Removing the file ends the fault. Fake only: no real adapter
-reads such a file.
-
 Must not import the core.
 """
 
@@ -17,10 +11,6 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from agent.errors import HardwareError
-
-FAULTS_SUFFIX = ".faults"
 
 
 @dataclass
@@ -35,7 +25,6 @@ class FakeRelays:
         self.states = {z: False for z in self.zones}
 
     def set(self, zone: int, on: bool) -> None:
-        self._injected("set", zone)
         self.history.append((time.time(), zone, on))
         if zone not in self.stuck:
             self.states[zone] = on
@@ -44,25 +33,12 @@ class FakeRelays:
                 f.write(json.dumps({"ts": time.time(), "zone": zone, "on": on, "state": self.states[zone]}) + "\n")
 
     def read(self, zone: int) -> bool:
-        self._injected("read", zone)
         return self.states[zone]
 
     def stick(self, zone: int, on: bool) -> None:
         """Fault injection: from now on the relay stays `on` whatever it is told."""
         self.stuck[zone] = on
         self.states[zone] = on
-
-    def _injected(self, operation: str, zone: int) -> None:
-        """Raise when the fault file names this operation (read on every call: the file is switched while the agent
-        runs)."""
-        if self.journal is None:
-            return
-        try:
-            named = self.journal.with_suffix(FAULTS_SUFFIX).read_text(encoding="utf-8").replace(",", " ").split()
-        except FileNotFoundError:
-            return
-        if operation in named:
-            raise HardwareError(f"fake relays: injected {operation} fault on zone {zone}")
 
     def close(self) -> None:
         for zone in self.zones:

@@ -25,7 +25,7 @@ from tests.fault.run import KINDS, RSS_LIMIT_KB, Run, execute
 
 ORDER = ("runs", "kills", "outages", "net_cuts", "disk_full", "clock_jumps", "valid", "downloads", "hostile",
          "replay", "fuzz", "takeover_attempts", "redirects", "trickles", "emergencies", "page_requests",
-         "slow_clients", "relay_faults", "reports_committed", "reports_received", "damaged_refused",
+         "slow_clients", "reports_committed", "reports_received", "damaged_refused",
          "plays_completed", "unanswered_commands", "unexpected_exits", "violations")
 
 

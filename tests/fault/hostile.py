@@ -11,10 +11,9 @@
 - pages: malformed, oversized and slow requests and floods of connections against the unit's status page, from
   several client addresses. Every answer to a malformed request is a refusal (or the connection is closed), no
   traceback reaches the agent's log, and a good request is answered afterwards.
-- relays: the fake relays' set and read fail for a while (their fault file, agent/fakes/relays.py) while commands
-  arrive.
 
-All four also require every valid command sent to the unit to be answered. Imports no agent internals.
+All three, and the relays kind (tests/fault/run.py: the relays fail while commands arrive), also require every valid
+command sent to the unit to be answered. Imports no agent internals.
 """
 
 from __future__ import annotations
@@ -34,7 +33,8 @@ from tests.fault import pages as page_attacks
 if TYPE_CHECKING:
     from tests.fault.run import Run
 
-HOSTILE = ("takeover", "sources", "pages", "relays")
+HOSTILE = ("takeover", "sources", "pages")
+ANSWERED = (*HOSTILE, "relays")  # the kinds in which every valid command must be answered, not only the last probe
 LINK_LOST = "Lost the connection to the provincial server"
 EMERGENCY_START_S = 2.0
 REDIRECT_CODES = frozenset({"redirect_refused", "source_refused"})
@@ -220,25 +220,6 @@ def pages(run: Run, seconds: float) -> None:
     run.expect.append(lambda r: problems)
 
 
-# ---- relays ------------------------------------------------------------------------------------------------------
-
-
-def relays(run: Run, seconds: float) -> None:
-    until = time.monotonic() + seconds
-    while time.monotonic() < until or run.counts["relay_faults"] < 1:
-        run.pause(0.2, 0.8)
-        began = time.time()
-        run.unit.relay_fault(run.rng.choice(("set", "read", "set,read")))
-        run.counts["relay_faults"] += 1
-        for _ in range(run.rng.randrange(1, 4)):
-            run.traffic.valid("play", {"source": {"tts": WARNING}, "priority": run.rng.choice(("normal", "emergency")),
-                                       "title": "relay fault"})
-            run.traffic.valid("ping", {})
-        run.pause(0.5, 1.5)
-        run.unit.relay_fault(None)
-        run.faults.append((began, time.time()))
-
-
 # ---- every hostile kind ------------------------------------------------------------------------------------------
 
 
@@ -248,5 +229,4 @@ def answered(run: Run) -> list[str]:
     return inv.answered(acks, [s.jti for s in run.traffic.sent if s.kind == "valid" and s.jti])
 
 
-TIMELINES: dict[str, Callable[[Run, float], None]] = {
-    "takeover": takeover, "sources": sources, "pages": pages, "relays": relays}
+TIMELINES: dict[str, Callable[[Run, float], None]] = {"takeover": takeover, "sources": sources, "pages": pages}

@@ -7,7 +7,7 @@
 - relays are off whenever nothing plays: off first thing after every start, off at rest, and on only inside the
   window of a play (or until the agent died with it on);
 - the agent's memory stays below a limit;
-- (hostile kinds) every valid command sent is answered.
+- (hostile and relay kinds) every valid command sent is answered.
 
 Pure functions over what a run recorded. Imports only the standard library.
 """
@@ -134,14 +134,11 @@ def on_intervals(journal: list[dict[str, Any]]) -> list[tuple[int, float, float]
 
 
 def on_only_while_playing(journal: list[dict[str, Any]], windows: list[tuple[float, float]],
-                          kills: list[float], faults: Iterable[tuple[float, float]] = ()) -> list[str]:
-    """`faults`: (from, to) wall times while the relays themselves failed (a switch that raised changed nothing)."""
+                          kills: list[float]) -> list[str]:
     problems = []
     for zone, on, off in on_intervals(journal):
         if any(on - DEATH_SLACK_S <= k <= off + DEATH_SLACK_S for k in kills):
             continue  # the agent died with the relay on; the next start switched it off (on a unit: the co-processor)
-        if any(a - DEATH_SLACK_S <= off and on <= b + DEATH_SLACK_S for a, b in faults):
-            continue  # the relay could not be switched while it failed
         if not _covered(on, off, windows):
             problems.append(f"zone {zone} on from {on:.3f} to {off:.3f} with no play in progress")
     return problems

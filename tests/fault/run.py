@@ -3,7 +3,7 @@ cleared, the unit brought to rest, and the invariants checked (also at every kil
 
 Fault kinds: kill9, broker, netcut (a forwarder refuses the broker), netns (the unit's only link goes down), diskfull
 (its tmpfs filled to the last byte), clock (unsynchronised at boot, then jumps), storm (hostile commands), mixed, and
-the hostile kinds of tests/fault/hostile.py: takeover, sources, pages, relays.
+the hostile kinds of tests/fault/hostile.py: takeover, sources, pages.
 Imports the agent only through tools and the campaign's own modules.
 """
 
@@ -44,7 +44,6 @@ class Run:
     lock: threading.Lock = field(default_factory=threading.Lock)
     down: bool = False  # killed on purpose, not yet started again
     expect: list[Callable[[Run], list[str]]] = field(default_factory=list)  # a timeline's own checks, at the end
-    faults: list[tuple[float, float]] = field(default_factory=list)  # wall times while the relays failed
 
     def start(self) -> None:
         with self.lock:
@@ -273,8 +272,8 @@ def _check(run: Run) -> list[str]:
              + inv.never_played_damaged(acks, damaged) + inv.cache_intact(unit.state / "cache")
              + inv.integrity(unit.integrity()) + inv.off_after_start(journal, run.starts, ZONES)
              + inv.memory(unit.rss_max_kb, RSS_LIMIT_KB))
-    found += inv.on_only_while_playing(journal, _windows(run, received), run.kills, run.faults)
-    if run.kind in hostile.HOSTILE:
+    found += inv.on_only_while_playing(journal, _windows(run, received), run.kills)
+    if run.kind in hostile.ANSWERED:
         found += hostile.answered(run)
     for check in run.expect:
         found += check(run)

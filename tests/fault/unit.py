@@ -158,16 +158,6 @@ class FaultUnit:
             assert self.proc is not None
             resource.prlimit(self.proc.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
-    def relay_fault(self, operations: str | None) -> None:
-        """The fake relays' fault file (agent/fakes/relays.py): `set`, `read` or `set,read` fail until None."""
-        faults = self.state / "fake-relays.faults"  # next to the journal's path as the agent opens it
-        if operations is None:
-            faults.unlink(missing_ok=True)
-            return
-        tmp = faults.with_suffix(".tmp")
-        tmp.write_text(operations)
-        tmp.replace(faults)
-
     def cut(self) -> None:
         (self.netns.cut if self.netns else self.mqtt_proxy.cut)()
 
