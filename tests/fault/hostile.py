@@ -37,6 +37,7 @@ HOSTILE = ("takeover", "sources", "pages")
 ANSWERED = (*HOSTILE, "relays")  # the kinds in which every valid command must be answered, not only the last probe
 LINK_LOST = "Lost the connection to the provincial server"
 EMERGENCY_START_S = 2.0
+PING_ANSWER_S = 5.0  # a ping sent while the status page is under attack is answered within this
 REDIRECT_CODES = frozenset({"redirect_refused", "source_refused"})
 INTRUDER_JTI = "intruder-"
 WARNING = "Cảnh báo: lũ quét. Người dân di chuyển lên vùng cao ngay."
@@ -143,7 +144,7 @@ def sources(run: Run, seconds: float) -> None:
 def _redirected(run: Run, name: str, *, stream: bool) -> str:
     url = run.rig.http.url(f"/redirect/{name}")
     source = {"stream": url} if stream else {"url": url, "sha256": run.rig.local_sha}
-    args = {"source": source, "priority": run.rng.choice(("normal", "priority")), "title": "redirect"}
+    args: dict[str, Any] = {"source": source, "priority": run.rng.choice(("normal", "priority")), "title": "redirect"}
     if stream:
         args["until"] = int(time.time()) + 60
     jti = run.traffic.valid("play", args).jti
@@ -206,7 +207,16 @@ def _emergency_start(jti: str, acks: list[dict[str, Any]]) -> list[str]:
 def pages(run: Run, seconds: float) -> None:
     outcomes: Counter[str] = Counter()
     problems: list[str] = []
-    page_attacks.attack(run.unit.status_port, run.rng, seconds, outcomes, problems)
+    pings: list[tuple[str, float]] = []
+    attacking = threading.Event()
+    attacking.set()
+    pinger = threading.Thread(target=_ping_while, args=(run, attacking, pings), daemon=True)
+    pinger.start()
+    try:
+        page_attacks.attack(run.unit.status_port, run.rng, seconds, outcomes, problems)
+    finally:
+        attacking.clear()
+        pinger.join()
     answers = {k: v for k, v in outcomes.items() if k.startswith("answer_")}
     run.counts["page_requests"] += sum(answers.values())
     run.counts["slow_clients"] += outcomes["slow"]
@@ -217,7 +227,26 @@ def pages(run: Run, seconds: float) -> None:
     output = run.unit.output()
     if "Traceback" in output:
         problems.append("a traceback in the agent's log: " + output[output.index("Traceback"):][:400])
-    run.expect.append(lambda r: problems)
+    run.expect.append(lambda r: problems + _answered_in_time(r, pings))
+
+
+def _ping_while(run: Run, attacking: threading.Event, pings: list[tuple[str, float]]) -> None:
+    """A ping a second while the pages are under attack: the loop that drives the relays must keep answering."""
+    while attacking.is_set():
+        jti = run.traffic.valid("ping", {}).jti
+        assert jti is not None
+        pings.append((jti, time.monotonic()))
+        attacking.wait(1.0)
+
+
+def _answered_in_time(run: Run, pings: list[tuple[str, float]]) -> list[str]:
+    first: dict[str, float] = {}
+    for record in run.rig.recorder.of(run.unit.device_id):
+        for ack in inv.decoded([record], "ack"):
+            first.setdefault(str(ack.get("jti")), record[0])
+    late = [(jti, first.get(jti, float("inf")) - sent) for jti, sent in pings]
+    return [f"ping {jti} during the page attack answered after {delay:.1f} s" for jti, delay in late
+            if delay > PING_ANSWER_S][:5]
 
 
 # ---- every hostile kind ------------------------------------------------------------------------------------------

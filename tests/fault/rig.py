@@ -164,7 +164,8 @@ class Rig:
         raise RuntimeError("mosquitto did not start for the fault campaign")
 
     def broker_log(self) -> str:
-        return broker_tool.BrokerDir(self.broker_dir).log.read_text(errors="replace")
+        log: Path = broker_tool.BrokerDir(self.broker_dir).log
+        return log.read_text(errors="replace")
 
     def broker_stop(self) -> None:
         """SIGTERM: Mosquitto saves its persistent sessions (queued messages) before it exits."""
