@@ -24,9 +24,10 @@ from tests.fault.rig import Rig
 from tests.fault.run import KINDS, RSS_LIMIT_KB, Run, execute
 
 ORDER = ("runs", "kills", "outages", "net_cuts", "disk_full", "clock_jumps", "valid", "downloads", "hostile",
-         "replay", "fuzz", "takeover_attempts", "redirects", "trickles", "emergencies", "page_requests",
-         "slow_clients", "reports_committed", "reports_received", "damaged_refused",
-         "plays_completed", "unanswered_commands", "unexpected_exits", "violations")
+         "replay", "fuzz", "takeover_attempts", "takeover_password", "takeover_tls", "intruder_connected",
+         "redirects", "trickles", "emergencies", "page_requests", "slow_clients", "reports_committed",
+         "reports_received", "damaged_refused", "plays_completed", "unanswered_commands", "unexpected_exits",
+         "violations")
 
 
 def plan(runs: int, kinds: tuple[str, ...], seed: int) -> list[tuple[str, int]]:

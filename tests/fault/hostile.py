@@ -1,9 +1,10 @@
 """The campaign's hostile kinds (issue 14's field review, replayed at random against a real agent):
 
-- takeover: another unit's credentials on the unit listener ask for the victim's client id (`loa-<id>` and `<id>`)
-  with a clean start, MQTT 3.1.1 and 5, while the victim runs and while it is down with commands queued; the intruder
-  subscribes to the victim's commands and publishes reports in its name. The victim is never pushed off, the
-  intruder gets nothing and forges nothing, nothing queued is wiped.
+- takeover: another unit's credentials on the unit listener (its password) and on the TLS listener (its
+  certificate) ask for the victim's client id (`loa-<id>` and `<id>`) with a clean start, MQTT 3.1.1 and 5, while
+  the victim runs and while it is down with commands queued; the intruder subscribes to the victim's commands and
+  publishes reports in its name. The victim is never pushed off, the intruder gets nothing and forges nothing,
+  nothing queued is wiped.
 - sources: signed plays whose source redirects out of the unit's policy (file:, ftp:, data:, gopher:, another host,
   through a chain), as downloads and as streams, and downloads that trickle past a short download deadline, mixed
   with emergencies spoken from text. Each refused play ends `failed` with its code and never starts; each emergency
@@ -61,35 +62,42 @@ def takeover(run: Run, seconds: float) -> None:
     got: list[str] = []
     until = time.monotonic() + seconds
     while time.monotonic() < until or run.counts["takeover_attempts"] < 2:
-        _intrude(run, got, run.rng.choice((victim, f"loa-{victim}")), run.rng.random() < 0.5, hold=True)
+        _intrude(run, got, run.rng.choice((victim, f"loa-{victim}")), run.rng.random() < 0.5, hold=True,
+                 tls=run.rng.random() < 0.5)
         run.traffic.valid("ping", {})
         run.pause(0.1, 0.4)
     run.kill()  # down with a persistent session: what is queued for it now must survive clean-start connects
     for _ in range(3):
         run.traffic.random_valid()
     for cid in (victim, f"loa-{victim}"):
-        _intrude(run, got, cid, run.rng.random() < 0.5, hold=False)
+        for tls in (False, True):
+            _intrude(run, got, cid, run.rng.random() < 0.5, hold=False, tls=tls)
     run.start()
     run.expect.append(lambda r: _takeover_checks(r, got))
 
 
-def _intrude(run: Run, got: list[str], client_id: str, v5: bool, *, hold: bool) -> None:
-    """One connect with the intruder's own credentials and the victim's client id, clean start; while connected it
-    subscribes to the victim's topics and publishes a forged ack for it."""
-    user, password = run.rig.intruder()
+def _intrude(run: Run, got: list[str], client_id: str, v5: bool, *, hold: bool, tls: bool) -> None:
+    """One connect with the intruder's own credentials (its password on the unit listener, or its certificate on the
+    TLS listener) and the victim's client id, clean start; while connected it subscribes to the victim's topics and
+    publishes a forged ack for it."""
+    intruder = run.rig.intruder()
     victim = run.unit.device_id
     connected = threading.Event()
     if v5:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
     else:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
-    client.username_pw_set(user, password)
+    if tls:
+        client.tls_set(ca_certs=str(intruder.ca_pem), certfile=str(intruder.cert), keyfile=str(intruder.key))
+    else:
+        client.username_pw_set(intruder.user, intruder.password)
+    port = run.rig.tls_port if tls else run.rig.broker_port
     client.on_connect = lambda c, _u, _f, rc, _p: connected.set()
     client.on_message = lambda _c, _u, m: got.append(m.topic)
     if v5:
-        client.connect("127.0.0.1", run.rig.broker_port, keepalive=5, clean_start=True)
+        client.connect("127.0.0.1", port, keepalive=5, clean_start=True)
     else:
-        client.connect("127.0.0.1", run.rig.broker_port, keepalive=5)
+        client.connect("127.0.0.1", port, keepalive=5)
     client.loop_start()
     try:
         connected.wait(3)
@@ -102,6 +110,8 @@ def _intrude(run: Run, got: list[str], client_id: str, v5: bool, *, hold: bool) 
         client.disconnect()
         client.loop_stop()
     run.counts["takeover_attempts"] += 1
+    run.counts["takeover_tls" if tls else "takeover_password"] += 1
+    run.counts["intruder_connected"] += connected.is_set()
 
 
 def _takeover_checks(run: Run, got: list[str]) -> list[str]:

@@ -25,6 +25,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from province import broker as broker_tool
+from province import ca as ca_tool
 from province import keys as key_tool
 from province.localnet import accepting, free_port
 from tests.agent.adapters.audio.audio_http_server import AudioHttpServer, Routes
@@ -50,6 +51,15 @@ class Media:
     good: dict[str, str] = field(default_factory=dict)  # name -> sha256
     damaged: dict[str, str] = field(default_factory=dict)  # name -> sha256 of the intact file (what is signed)
     seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Intruder:
+    user: str
+    password: str
+    cert: Path
+    key: Path
+    ca_pem: Path
 
 
 class Recorder:
@@ -100,8 +110,10 @@ class Rig:
         self.keys = root / "keys"
         key_tool.init(self.keys)
         self.signing = key_tool.load_signing(self.keys / key_tool.SIGNING)
-        self.broker_dir, self.broker_port = root / "broker", free_port()
-        broker_tool.init(self.broker_dir, self.broker_port)
+        self.broker_dir, self.broker_port, self.tls_port = root / "broker", free_port(), free_port()
+        self.ca_dir = root / "ca"  # the TLS listener: a takeover is tried there too
+        ca_tool.init(self.ca_dir)
+        broker_tool.init(self.broker_dir, self.broker_port, tls_port=self.tls_port, ca_dir=self.ca_dir)
         self.broker: subprocess.Popen[bytes] | None = None
         self.broker_start()
         password = broker_tool.BrokerDir(self.broker_dir).password_file(broker_tool.CONSOLE).read_text().strip()
@@ -118,7 +130,7 @@ class Rig:
         self.local_wav.write_bytes(local)
         self.local_sha = hashlib.sha256(local).hexdigest()
         self.http.routes.redirects.update(self._redirects())
-        self._intruder: tuple[str, str] | None = None
+        self._intruder: Intruder | None = None
 
     def _media(self) -> Media:
         media = Media()
@@ -144,12 +156,17 @@ class Rig:
     def url(self, name: str) -> str:
         return self.http.url(f"/files/{name}")
 
-    def intruder(self) -> tuple[str, str]:
-        """Another unit's identity on the unit listener (user name and password), for takeover attempts."""
+    def intruder(self) -> Intruder:
+        """Another unit's identity (its password for the unit listener, its certificate for the TLS listener), for
+        takeover attempts."""
         if self._intruder is None:
-            password = broker_tool.add_device(self.broker_dir, "fault-intruder", ("commune-f",))
+            name, b = "fault-intruder", broker_tool.BrokerDir(self.broker_dir)
+            password = broker_tool.add_device(self.broker_dir, name, ("commune-f",))
             assert password is not None
-            self._intruder = ("fault-intruder", password.read_text().strip())
+            authority = ca_tool.load(self.ca_dir)
+            ca_tool.issue(authority, name, "unit", b.key_file(name), b.cert_file(name))
+            self._intruder = Intruder(name, password.read_text().strip(), b.cert_file(name), b.key_file(name),
+                                      authority.ca_pem)
         return self._intruder
 
     # ---- the broker ----------------------------------------------------------------------------------------
