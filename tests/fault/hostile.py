@@ -218,14 +218,13 @@ def pages(run: Run, seconds: float) -> None:
     outcomes: Counter[str] = Counter()
     problems: list[str] = []
     pings: list[tuple[str, float]] = []
-    attacking = threading.Event()
-    attacking.set()
-    pinger = threading.Thread(target=_ping_while, args=(run, attacking, pings), daemon=True)
+    over = threading.Event()
+    pinger = threading.Thread(target=_ping_until, args=(run, over, pings), daemon=True)
     pinger.start()
     try:
         page_attacks.attack(run.unit.status_port, run.rng, seconds, outcomes, problems)
     finally:
-        attacking.clear()
+        over.set()
         pinger.join()
     answers = {k: v for k, v in outcomes.items() if k.startswith("answer_")}
     run.counts["page_requests"] += sum(answers.values())
@@ -240,13 +239,12 @@ def pages(run: Run, seconds: float) -> None:
     run.expect.append(lambda r: problems + _answered_in_time(r, pings))
 
 
-def _ping_while(run: Run, attacking: threading.Event, pings: list[tuple[str, float]]) -> None:
+def _ping_until(run: Run, over: threading.Event, pings: list[tuple[str, float]]) -> None:
     """A ping a second while the pages are under attack: the loop that drives the relays must keep answering."""
-    while attacking.is_set():
+    while not over.wait(1.0):
         jti = run.traffic.valid("ping", {}).jti
         assert jti is not None
         pings.append((jti, time.monotonic()))
-        attacking.wait(1.0)
 
 
 def _answered_in_time(run: Run, pings: list[tuple[str, float]]) -> list[str]:
