@@ -23,9 +23,11 @@ from tests.fault.netcut import Netns
 from tests.fault.rig import Rig
 from tests.fault.run import KINDS, RSS_LIMIT_KB, Run, execute
 
-ORDER = ("runs", "kills", "outages", "net_cuts", "disk_full", "clock_jumps", "relay_faults", "valid", "downloads",
-         "hostile", "replay", "fuzz", "reports_committed", "reports_received", "damaged_refused", "plays_completed",
-         "unanswered_commands", "unexpected_exits", "violations")
+ORDER = ("runs", "kills", "outages", "net_cuts", "disk_full", "clock_jumps", "relay_faults", "valid", "downloads", "hostile",
+         "replay", "fuzz", "takeover_attempts", "takeover_password", "takeover_tls", "intruder_connected",
+         "redirects", "trickles", "emergencies", "page_requests", "slow_clients", "reports_committed",
+         "reports_received", "damaged_refused", "plays_completed", "unanswered_commands", "unexpected_exits",
+         "violations")
 
 
 def plan(runs: int, kinds: tuple[str, ...], seed: int) -> list[tuple[str, int]]:
@@ -82,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     for key in ORDER:
         print(f"  {key:22s} {totals[key]}")
     print("  runs by kind: " + ", ".join(f"{k} {totals[f'runs_{k}']}" for k in kinds))
+    answers = sorted(k for k in totals if k.startswith("page_answer_"))
+    if answers:
+        print("  page answers: " + ", ".join(f"{k.removeprefix('page_answer_')} {totals[k]}" for k in answers))
     print(f"  agent RSS max: {rss_max // 1024} MB (limit {RSS_LIMIT_KB // 1024} MB)")
     for line in violations:
         print(f"VIOLATION {line}")

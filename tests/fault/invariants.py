@@ -6,7 +6,8 @@
 - the SQLite store passes `PRAGMA integrity_check`;
 - relays are off whenever nothing plays: off first thing after every start, off at rest, and on only inside the
   window of a play (or until the agent died with it on);
-- the agent's memory stays below a limit.
+- the agent's memory stays below a limit;
+- (hostile and relay kinds) every valid command sent is answered.
 
 Pure functions over what a run recorded. Imports only the standard library.
 """
@@ -155,3 +156,11 @@ def _covered(start: float, end: float, windows: list[tuple[float, float]]) -> bo
 
 def memory(rss_max_kb: int, limit_kb: int) -> list[str]:
     return [f"agent RSS reached {rss_max_kb} kB, the limit is {limit_kb} kB"] if rss_max_kb > limit_kb else []
+
+
+def answered(acks: list[dict[str, Any]], valid_jtis: Iterable[str]) -> list[str]:
+    """Every valid command got at least one ack."""
+    seen = {a.get("jti") for a in acks}
+    missing = [j for j in valid_jtis if j not in seen]
+    return [f"valid command {j} was never answered" for j in missing[:5]] + (
+        [f"... and {len(missing) - 5} more"] if len(missing) > 5 else [])

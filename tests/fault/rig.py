@@ -25,6 +25,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from province import broker as broker_tool
+from province import ca as ca_tool
 from province import keys as key_tool
 from province.localnet import accepting, free_port
 from tests.agent.adapters.audio.audio_http_server import AudioHttpServer, Routes
@@ -50,6 +51,15 @@ class Media:
     good: dict[str, str] = field(default_factory=dict)  # name -> sha256
     damaged: dict[str, str] = field(default_factory=dict)  # name -> sha256 of the intact file (what is signed)
     seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Intruder:
+    user: str
+    password: str
+    cert: Path
+    key: Path
+    ca_pem: Path
 
 
 class Recorder:
@@ -100,14 +110,27 @@ class Rig:
         self.keys = root / "keys"
         key_tool.init(self.keys)
         self.signing = key_tool.load_signing(self.keys / key_tool.SIGNING)
-        self.broker_dir, self.broker_port = root / "broker", free_port()
-        broker_tool.init(self.broker_dir, self.broker_port)
+        self.broker_dir, self.broker_port, self.tls_port = root / "broker", free_port(), free_port()
+        self.ca_dir = root / "ca"  # the TLS listener: a takeover is tried there too
+        ca_tool.init(self.ca_dir)
+        broker_tool.init(self.broker_dir, self.broker_port, tls_port=self.tls_port, ca_dir=self.ca_dir)
         self.broker: subprocess.Popen[bytes] | None = None
         self.broker_start()
         password = broker_tool.BrokerDir(self.broker_dir).password_file(broker_tool.CONSOLE).read_text().strip()
         self.recorder = Recorder(broker_tool.BrokerDir(self.broker_dir).console_port(), password)
         self.http = AudioHttpServer(Routes(slow_bytes_per_s=400_000)).start()
         self.media = self._media()
+        # Hostile sources: a server that trickles (100 B/s: no unit deadline is met), and redirects out of policy.
+        self.trickle = AudioHttpServer(Routes(slow_bytes_per_s=100)).start()
+        slow = tone(4.0, 520)
+        self.trickle.routes.files["slow.wav"] = slow
+        self.trickle_sha = hashlib.sha256(slow).hexdigest()
+        self.local_wav = root / "local.wav"  # what a redirect to file: would play, with the hash the command signs
+        local = tone(1.0, 660)
+        self.local_wav.write_bytes(local)
+        self.local_sha = hashlib.sha256(local).hexdigest()
+        self.http.routes.redirects.update(self._redirects())
+        self._intruder: Intruder | None = None
 
     def _media(self) -> Media:
         media = Media()
@@ -122,8 +145,29 @@ class Rig:
             media.seconds[name] = seconds
         return media
 
+    def _redirects(self) -> dict[str, str]:
+        """Redirects the unit's source policy must refuse (its allow-list is 127.0.0.1, see tests/fault/hostile)."""
+        port = self.http.server_address[1]
+        return {"file": self.local_wav.as_uri(), "ftp": "ftp://127.0.0.1/local.wav",
+                "other-host": f"http://localhost:{port}/files/tone-0.wav", "far-host": "http://10.255.255.1/a.wav",
+                "data": "data:audio/wav;base64,UklGRg==", "chain": self.http.url("/redirect/file"),
+                "gopher": "gopher://127.0.0.1/local.wav"}
+
     def url(self, name: str) -> str:
         return self.http.url(f"/files/{name}")
+
+    def intruder(self) -> Intruder:
+        """Another unit's identity (its password for the unit listener, its certificate for the TLS listener), for
+        takeover attempts."""
+        if self._intruder is None:
+            name, b = "fault-intruder", broker_tool.BrokerDir(self.broker_dir)
+            password = broker_tool.add_device(self.broker_dir, name, ("commune-f",))
+            assert password is not None
+            authority = ca_tool.load(self.ca_dir)
+            ca_tool.issue(authority, name, "unit", b.key_file(name), b.cert_file(name))
+            self._intruder = Intruder(name, password.read_text().strip(), b.cert_file(name), b.key_file(name),
+                                      authority.ca_pem)
+        return self._intruder
 
     # ---- the broker ----------------------------------------------------------------------------------------
 
@@ -136,6 +180,10 @@ class Rig:
             time.sleep(0.05)
         raise RuntimeError("mosquitto did not start for the fault campaign")
 
+    def broker_log(self) -> str:
+        log: Path = broker_tool.BrokerDir(self.broker_dir).log
+        return log.read_text(errors="replace")
+
     def broker_stop(self) -> None:
         """SIGTERM: Mosquitto saves its persistent sessions (queued messages) before it exits."""
         if self.broker and self.broker.poll() is None:
@@ -145,4 +193,5 @@ class Rig:
     def close(self) -> None:
         self.recorder.close()
         self.http.stop()
+        self.trickle.stop()
         self.broker_stop()

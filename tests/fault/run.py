@@ -3,7 +3,8 @@ cleared, the unit brought to rest, and the invariants checked (also at every kil
 
 Fault kinds: kill9, broker, netcut (a forwarder refuses the broker), netns (the unit's only link goes down), diskfull
 (its tmpfs filled to the last byte), clock (unsynchronised at boot, then jumps), storm (hostile commands), relays
-(every relay switch and read-back raises for a while, like a co-processor that misses its replies), mixed.
+(every relay switch and read-back raises for a while, like a co-processor that misses its replies), mixed, and the
+hostile kinds of tests/fault/hostile.py: takeover, sources, pages.
 Imports the agent only through tools and the campaign's own modules.
 """
 
@@ -17,13 +18,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tests.fault import hostile
 from tests.fault import invariants as inv
 from tests.fault.netcut import Netns
 from tests.fault.rig import Rig
 from tests.fault.traffic import Traffic
 from tests.fault.unit import POWER, ZONES, FaultUnit
 
-KINDS = ("kill9", "broker", "netcut", "netns", "diskfull", "clock", "storm", "relays", "mixed")
+KINDS = ("kill9", "broker", "netcut", "netns", "diskfull", "clock", "storm", "relays", "mixed", *hostile.HOSTILE)
 RSS_LIMIT_KB = 160 * 1024
 YEARS_20_S = 20 * 365 * 86400
 RELAY_RETRY_MAX_S = 10.0  # agent.core.hardware_faults.RETRY_MAX_S: a switch that failed is done again within this
@@ -44,6 +46,7 @@ class Run:
     lock: threading.Lock = field(default_factory=threading.Lock)
     down: bool = False  # killed on purpose, not yet started again
     relay_faults: list[tuple[float, float]] = field(default_factory=list)  # wall times the relays did not answer
+    expect: list[Callable[[Run], list[str]]] = field(default_factory=list)  # a timeline's own checks, at the end
 
     def start(self) -> None:
         with self.lock:
@@ -174,7 +177,7 @@ def mixed(run: Run, seconds: float) -> None:
 
 TIMELINES: dict[str, Callable[[Run, float], None]] = {
     "kill9": kill9, "broker": broker, "netcut": netcut, "netns": netns, "diskfull": diskfull, "clock": clock,
-    "storm": storm, "relays": relays, "mixed": mixed,
+    "storm": storm, "relays": relays, "mixed": mixed, **hostile.TIMELINES,
 }
 
 
@@ -186,8 +189,10 @@ def execute(rig: Rig, index: int, kind: str, seed: int, seconds: float) -> Run:
     ns = Netns(index) if kind == "netns" else None
     if ns:
         ns.create()
-    unit = FaultUnit(rig, f"f{index}-{kind}-{seed % 1000}", netns=ns)
-    run = Run(rig, unit, Traffic(rig, unit, random.Random(rng.random()), time_hostile=kind != "clock"), rng, kind)
+    unit = FaultUnit(rig, f"f{index}-{kind}-{seed % 1000}", netns=ns, **hostile.unit_options(kind))
+    traffic = Traffic(rig, unit, random.Random(rng.random()), time_hostile=kind != "clock",
+                      emergencies=kind != "sources")
+    run = Run(rig, unit, traffic, rng, kind)
     try:
         _drive(run, seconds)
     finally:
@@ -288,6 +293,10 @@ def _check(run: Run) -> list[str]:
              + inv.integrity(unit.integrity()) + inv.off_after_start(journal, run.starts, ZONES)
              + inv.memory(unit.rss_max_kb, RSS_LIMIT_KB))
     found += inv.on_only_while_playing(journal, _windows(run, received), run.kills)
+    if run.kind in hostile.ANSWERED:
+        found += hostile.answered(run)
+    for check in run.expect:
+        found += check(run)
     return found
 
 

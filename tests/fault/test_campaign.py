@@ -1,6 +1,7 @@
-"""The short fault campaign (CI): one seeded run of each fault kind against a real agent process, a real Mosquitto
-and a real HTTP server, each checked against every invariant, and each checked to have really hit the unit (a
-fault that does nothing would make the invariants pass for nothing). The long form is tests/fault/campaign.py."""
+"""The short fault campaign (CI): one seeded run of each fault kind (the hostile ones of tests/fault/hostile.py too)
+against a real agent process, a real Mosquitto and a real HTTP server, each checked against every invariant, and
+each checked to have really hit the unit (a fault that does nothing would make the invariants pass for nothing).
+The long form is tests/fault/campaign.py."""
 
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ def first_status(run: Run) -> dict[str, object]:
     return next((s for s in statuses if s.get("online")), {})
 
 
+def codes(run: Run) -> set[str]:
+    return {str(a.get("code")) for a in inv.decoded(run.rig.recorder.of(run.unit.device_id), "ack")}
+
+
 def rejected(run: Run) -> int:
     return sum(1 for a in inv.decoded(run.rig.recorder.of(run.unit.device_id), "ack") if a["state"] == "rejected")
 
@@ -43,6 +48,9 @@ HIT: dict[str, Callable[[Run], bool]] = {
     "clock": lambda run: first_status(run).get("clock_synced") is False,
     "storm": lambda run: rejected(run) >= 200,
     "relays": lambda run: run.counts["relay_faults"] >= 1 and "Cannot switch or read the relays" in run.unit.output(),
+    "takeover": lambda run: run.counts["takeover_attempts"] >= 2 and "as fault-intruder" in run.rig.broker_log(),
+    "sources": lambda run: bool(codes(run) & {"redirect_refused", "source_refused", "download_timeout"}),
+    "pages": lambda run: run.counts["page_answer_400"] >= 1 and run.counts["slow_clients"] >= 1,
 }
 
 

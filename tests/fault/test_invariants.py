@@ -68,3 +68,9 @@ def test_a_relay_on_outside_every_play_is_found_unless_the_agent_died_with_it() 
     assert len(problems) == 1 and "200.000" in problems[0]
     assert inv.on_only_while_playing(journal, windows, kills=[210.0]) == []
     assert inv.on_only_while_playing(journal, windows, kills=[230.4]) == []  # a crash noticed just after its exit
+
+
+def test_a_valid_command_without_any_ack_is_found() -> None:
+    acks = [{"jti": "a", "state": "accepted"}, {"jti": "b", "state": "rejected"}]
+    assert inv.answered(acks, ["a", "b"]) == []
+    assert inv.answered(acks, ["a", "c"]) == ["valid command c was never answered"]

@@ -32,11 +32,13 @@ class Sent:
 
 
 class Traffic:
-    def __init__(self, rig: Rig, unit: FaultUnit, rng: random.Random, *, time_hostile: bool = True) -> None:
+    def __init__(self, rig: Rig, unit: FaultUnit, rng: random.Random, *, time_hostile: bool = True,
+                 emergencies: bool = True) -> None:
         """`time_hostile`: also send expired and not-yet-valid tokens (not in clock runs, where the unit's own clock
-        is wrong on purpose and may rightly take such a token for a valid one)."""
+        is wrong on purpose and may rightly take such a token for a valid one). `emergencies`: False in runs that
+        time their own emergencies (one behind another waits, rightly)."""
         self.rig, self.unit, self.rng = rig, unit, rng
-        self.time_hostile = time_hostile
+        self.time_hostile, self.emergencies = time_hostile, emergencies
         self.sent: list[Sent] = []
         self.topic = f"loa/v1/dev/{unit.device_id}/cmd"
         self._hostile: list[tuple[str, bytes]] = []
@@ -65,7 +67,7 @@ class Traffic:
         if cmd == "store":
             return self.valid("store", {"id": f"s{self.rng.randrange(5)}", **source, "pin": self.rng.random() < 0.3},
                               damaged)
-        priority = self.rng.choice(("normal", "normal", "priority", "emergency"))
+        priority = self.rng.choice(("normal", "normal", "priority", "emergency" if self.emergencies else "normal"))
         return self.valid("play", {"source": source, "priority": priority, "repeat": self.rng.choice((1, 1, 1, 2)),
                                    "title": TITLE}, damaged)
 

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from province.localnet import free_port
 from tests.fault.netcut import Forwarder, Netns
 from tests.fault.rig import Rig
 from tools.provision import UnitSpec, provision
@@ -41,8 +42,13 @@ def rss_kb(pid: int) -> int:
 
 
 class FaultUnit:
-    def __init__(self, rig: Rig, device_id: str, *, netns: Netns | None = None, tmpfs_mb: int = 24) -> None:
+    def __init__(self, rig: Rig, device_id: str, *, netns: Netns | None = None, tmpfs_mb: int = 24,
+                 extra: dict[str, Any] | None = None, status_page: bool = False) -> None:
+        """`extra`: config sections merged over the campaign's; `status_page`: the technician's page on a free port
+        of 127.0.0.1 (`status_port`, password in `status_password`)."""
         self.rig, self.device_id, self.netns = rig, device_id, netns
+        self.status_port = free_port() if status_page else 0
+        self.status_password = "fault-campaign-status"
         self.dir = rig.root / "units" / device_id
         self.state = self.dir / "state"
         self.state.mkdir(parents=True, exist_ok=True)
@@ -55,7 +61,7 @@ class FaultUnit:
         self.journal = self.dir / "fake-relays.jsonl"  # off the tmpfs: the fake hardware's record is not the unit's disk
         self.journal.touch()
         (self.state / "fake-relays.jsonl").symlink_to(self.journal)
-        provision(self._spec(f"mqtt://{host}:{self.mqtt_proxy.port}"))
+        provision(self._spec(f"mqtt://{host}:{self.mqtt_proxy.port}", extra or {}))
         self.proc: subprocess.Popen[bytes] | None = None
         self.logs: list[Path] = []
         self.outbox_seen: dict[tuple[str, bytes], float] = {}
@@ -65,14 +71,15 @@ class FaultUnit:
         self._sampler = threading.Thread(target=self._sample_forever, daemon=True)
         self._sampler.start()
 
-    def _spec(self, url: str) -> UnitSpec:
+    def _spec(self, url: str, extra: dict[str, Any]) -> UnitSpec:
         return UnitSpec(device_id=self.device_id, trust=self.rig.keys / "trust.jwks", broker_url=url, out=self.dir,
                         groups=("commune-f", "province"), broker_dir=self.rig.broker_dir, extra={
                             "device": {"language": "en"},
                             "mqtt": {"reconnect_min_s": 0.1, "reconnect_max_s": 1.0, "keepalive_s": 5},
                             "audio": {"output": "null", "quiet_hours": "off", "cache_quota_mb": 8, **POWER},
                             "reports": {"outbox_rate_per_s": 200, "heartbeat_s": 5},
-                            "hardware": {"zones": list(ZONES)}})
+                            "hardware": {"zones": list(ZONES)}, **extra},
+                        status_port=self.status_port, status_password=self.status_password)
 
     def _mount(self, size_mb: int) -> bool:
         """The state folder on its own small tmpfs (a disk that can be filled); False where mounting is refused."""
