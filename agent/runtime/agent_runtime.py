@@ -70,6 +70,8 @@ class AgentRuntime:
                  language: str = "vi", flush_rate_per_s: float = 20.0) -> None:
         self.device, self.loop, self.parts = device, loop, parts
         self.relays, self.store, self.clock = parts.relays, parts.store, parts.clock
+        # decided once: a runtime-checkable Protocol's isinstance inspects the class on every call
+        self._on_time_limited = parts.relays if isinstance(parts.relays, OnTimeLimited) else None
         self.link, self.player, self.preparer, self.updater = parts.link, parts.player, parts.preparer, parts.updater
         self.pages = parts.pages  # the status and kiosk pages read a view published after every event
         self.camera = parts.camera  # e-boards: snapshots of the board
@@ -218,9 +220,9 @@ class AgentRuntime:
 
     def _renew_on_time(self, zones: tuple[int, ...]) -> None:
         """Relays without a limit of their own need nothing; a renewal that fails is retried at the next period."""
-        if isinstance(self.relays, OnTimeLimited):
+        if self._on_time_limited is not None:
             try:
-                self.relays.emergency_renew(zones)
+                self._on_time_limited.emergency_renew(zones)
             except LoaError as exc:
                 log.error("%s", exc)
 
