@@ -104,6 +104,11 @@ class LateCoproc:
     def levels(self) -> list[float | None]:
         return list(self._use(lambda r: r.levels()))
 
+    def emergency_renew(self, zones: Iterable[int] | None = None) -> list[int]:
+        """Its own method, not the delegation below: the runtime asks at start whether the relays have an on-time
+        limit, and that question must not open a co-processor that is not answering yet."""
+        return list(self._use(lambda r: r.emergency_renew(zones)))
+
     def close(self) -> None:
         if self._relays is not None:
             self._relays.close()

@@ -97,7 +97,7 @@ def test_a_unit_whose_coprocessor_is_silent_at_start_runs_plays_an_emergency_and
     jti = watch.send(load_signing(keys / "signing.jwk"), "play", {"source": source, "priority": "emergency"})
     assert "started" in watch.wait_acks(jti, {"started", "failed"}, timeout=10), unit.output()
     coproc.paused.clear()
-    assert watch.pump(30, lambda: watch.last_status().get("errors") == []), (watch.last_status(), unit.output())
+    assert watch.pump(30, lambda: watch.last_status().get("errors") == []), (watch.last_status().get("errors"), watch.last_status(), unit.output())
     assert wait_until(lambda: coproc.on(0) and coproc.on(1), 3), "the emergency's relays are on once it answers"
     assert "finished" in watch.wait_acks(jti, {"finished", "failed"}, timeout=20), unit.output()
     played = measure_wav(wav_of(unit, jti))
