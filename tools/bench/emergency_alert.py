@@ -20,18 +20,17 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import wave
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from agent.core.topics import Target
 from agent.fakes.relays import read_journal
 from province import broker, keys
-from province.console import BrokerAccess, Console
+from province.console import Console
 from province.localnet import free_port
+from tools.http_files import BulletinServer
 from tools.provision import UnitSpec, provision
 
 DEV = "bench-alert"
@@ -62,55 +61,18 @@ def bulletin(run: int) -> bytes:
     return out.getvalue()
 
 
-class TrickleServer:
-    """Serves {name: bytes} on 127.0.0.1 at TRICKLE_BYTES_PER_S, as a slow 4G link or a busy HTTTN does."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-        files = self.files
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = files.get(self.path.lstrip("/"))
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                step = TRICKLE_BYTES_PER_S // 10
-                for i in range(0, len(body), step):
-                    self.wfile.write(body[i : i + step])
-                    self.wfile.flush()
-                    time.sleep(0.1)
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/{name}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def measure(root: Path, runs: int, output: str, warmup_s: float) -> dict[str, Any]:
     keys.init(root / "keys")
     port = free_port()
     b = broker.init(root / "broker", port)
     mosq = broker.start(root / "broker")
-    server = TrickleServer()
+    server = BulletinServer({}, bytes_per_s=TRICKLE_BYTES_PER_S)
     spec = UnitSpec(DEV, root / "keys" / keys.TRUST, f"mqtt://127.0.0.1:{port}", root / "unit",
                     broker_dir=root / "broker", audio=output, quiet_hours="off",
                     extra={"audio": {"warmup_s": warmup_s, "tail_s": 0.2, "stagger_s": 0.0}, "hardware": {"zones": [1]}})
     agent = subprocess.Popen([sys.executable, "-m", "tools.cli", "agent", "--config", str(provision(spec))],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    password = b.password_file(broker.CONSOLE).read_text().strip()
-    console = Console(BrokerAccess(f"mqtt://127.0.0.1:{port}", broker.CONSOLE, password))
+    console = Console(broker.console_access(b.root))
     try:
         return _run(console, root, server, runs, warmup_s)
     finally:
@@ -121,7 +83,7 @@ def measure(root: Path, runs: int, output: str, warmup_s: float) -> dict[str, An
         server.close()
 
 
-def _run(console: Console, root: Path, server: TrickleServer, runs: int, warmup_s: float) -> dict[str, Any]:
+def _run(console: Console, root: Path, server: BulletinServer, runs: int, warmup_s: float) -> dict[str, Any]:
     key = keys.load_signing(root / "keys" / keys.SIGNING)
     console.subscribe(console.topics.report(DEV, "ack"), console.topics.report(DEV, "playlog"))
     time.sleep(3)

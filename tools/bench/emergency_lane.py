@@ -25,7 +25,7 @@ from typing import Any
 
 from agent.core.topics import Target
 from province import broker, keys
-from province.console import BrokerAccess, Console
+from province.console import Console
 from province.localnet import free_port
 from tools.provision import UnitSpec, provision
 
@@ -75,8 +75,7 @@ def measure(root: Path, runs: int) -> dict[str, Any]:
                            "sources": {"download_deadline_s": 30}})
     agent = subprocess.Popen([sys.executable, "-m", "tools.cli", "agent", "--config", str(provision(spec))],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    password = b.password_file(broker.CONSOLE).read_text().strip()
-    console = Console(BrokerAccess(f"mqtt://127.0.0.1:{port}", broker.CONSOLE, password))
+    console = Console(broker.console_access(b.root))
     try:
         url = f"http://127.0.0.1:{trickle.server_address[1]}/"
         return _run(console, root, url, runs)
