@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Final, Protocol, runtime_checkable
 
 from agent.core.effects import Effect, UpdateEffect
+from agent.core.timekeeping import Verdict
 
 # --- the link, relays, store, clock and the runtime's helpers ---
 
@@ -58,8 +59,14 @@ class Updating(Protocol):
 
 
 class Clock(Protocol):
+    """The time the agent counts on (agent.runtime.trusted_clock): corrected by the trusted time source, never
+    earlier than the time floor. `observe` takes a source's reading (the signed beacon's, from the core)."""
+
     def now_ms(self) -> int: ...
     def synced(self) -> bool: ...
+    def verdict(self) -> Verdict: ...
+    def observe(self, source: str, true_ms: int, error_ms: int = 1000) -> None: ...
+    def raise_floor(self, floor_ms: int) -> None: ...
 
 
 class ServiceManager(Protocol):

@@ -26,6 +26,7 @@ from agent.fakes.timed import CachedPreparer, ClockBase, SimClock, TimedPlayer
 from agent.runtime.agent_runtime import AgentRuntime
 from agent.runtime.loop import Loop
 from agent.runtime.parts import Parts
+from agent.runtime.trusted_clock import TrustedClock
 from sim.counters import Counters
 from sim.fastlink import FastLink, FastOptions
 from sim.fleet import Cluster
@@ -100,7 +101,7 @@ class SimUnit:
         if profile.stuck_zone is not None:
             self.relays.stick(profile.stuck_zone, False)
         store = MemStore(ctx.backlog)
-        clock = SimClock(ctx.clock, profile.skew_ms, profile.synced)
+        clock = TrustedClock(SimClock(ctx.clock, profile.skew_ms, profile.synced))
         device = Device(device_settings(ctx, cluster, profile.old_version), ctx.keys, DeviceState(), rng)
         player = TimedPlayer(ctx.loop, lambda: play_duration_s(ctx.models, rng), ctx.models.start_delay_s,
                              profile.player_fails, lambda _p, kind: ctx.counters.play(kind))

@@ -41,6 +41,7 @@ from agent.runtime.agent_runtime import AgentRuntime
 from agent.runtime.loop import Loop
 from agent.runtime.parts import Inbox, Parts
 from agent.runtime.preparer import Preparer
+from agent.runtime.trusted_clock import TrustedClock
 
 if TYPE_CHECKING:  # imported where used, so a unit loads only the adapters its config asks for
     from agent.adapters.audio.stream_gate import StreamGate
@@ -170,10 +171,10 @@ def assemble(cfg: Config, keys: KeySet, password: str, stack: ExitStack) -> Agen
     loop = Loop(on_error=lambda kind: inbox.internal_fault(kind))  # a failing callback is a fault, never an exit
     inbox = Inbox(loop)  # the parts' way to the runtime, which opens it as it is made
     stack.callback(loop.close)
-    clock = SystemClock(cfg.trust.time_sync)
     store = SqliteStore(cfg.state_dir / "agent.sqlite3", max_outbox_rows=cfg.reports.outbox_max_rows)
     stack.callback(store.close)
     saved = store.settings()
+    clock = TrustedClock(SystemClock(cfg.trust.time_sync), floor_ms=int(saved.get("time_floor_s", 0)) * 1000)
     if "trust" in saved:
         keys = load_trust(saved["trust"])
     state = DeviceState(seen=store.seen_commands(clock.now_ms() // 1000), time_floor_s=int(saved.get("time_floor_s", 0)),

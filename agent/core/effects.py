@@ -81,6 +81,22 @@ class SaveSetting:
 
 
 @dataclass(frozen=True, slots=True)
+class ObserveTime:
+    """A time reading the core vouches for (a verified signed beacon): handed to the agent's clock."""
+
+    source: str
+    true_ms: int
+    error_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class RaiseTimeFloor:
+    """A verified command's `iat`: the true time is at least this (ms)."""
+
+    floor_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class Log:
     """A line for staff: `key` names a message in the strings files, `params` fill it in."""
 
@@ -166,4 +182,4 @@ class ClearOutcome:
 UpdateEffect = FetchRelease | InstallRelease | StartTrial | KeepRelease | RollBack | ClearOutcome
 
 
-Effect = TakeSnapshot | Prepare | PlayAudio | StopAudio | Publish | Subscribe | Connect | SetRelay | RenewOnTime | SetVolume | StartTimer | CancelTimer | RememberCommand | SaveSetting | Log | UpdateEffect
+Effect = TakeSnapshot | Prepare | PlayAudio | StopAudio | Publish | Subscribe | Connect | SetRelay | RenewOnTime | SetVolume | StartTimer | CancelTimer | RememberCommand | SaveSetting | Log | ObserveTime | RaiseTimeFloor | UpdateEffect

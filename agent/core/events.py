@@ -41,8 +41,14 @@ class TimerFired:
 
 @dataclass(frozen=True, slots=True)
 class ClockSyncChanged:
+    """The trusted time changed: trusted or not, its source, its offset to the system clock, and how far the
+    agent's time moved since the last such event (`step_ms`; wall-time timers are armed again after a step)."""
+
     now_ms: int
     synced: bool
+    source: str | None = None
+    offset_ms: int = 0
+    step_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ Must not import paho, sqlite3 or any hardware library: it talks to adapters thro
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from typing import Any, assert_never
 
@@ -21,9 +22,11 @@ from agent.core.effects import (
     InstallRelease,
     KeepRelease,
     Log,
+    ObserveTime,
     PlayAudio,
     Prepare,
     Publish,
+    RaiseTimeFloor,
     RememberCommand,
     RenewOnTime,
     RollBack,
@@ -58,7 +61,8 @@ from agent.runtime.loop import Loop, TimerHandle
 from agent.runtime.parts import EventFactory, Inbox, Parts
 
 log = logging.getLogger("loa.agent")
-CLOCK_CHECK_S = 60.0
+CLOCK_CHECK_S = 2.0
+CLOCK_STEP_MS = 2000
 
 
 
@@ -96,8 +100,9 @@ class AgentRuntime:
         """Ready at once, before the first connect: a unit plays its schedule and emergencies offline."""
         if self.service:
             self.service.ready("offline")
-        self._synced = self.clock.synced()
-        self.feed(Started(self.clock.now_ms(), clock_synced=self._synced))
+        self._verdict = self.clock.verdict()
+        self._time_base_ms = self.clock.now_ms() - self._monotonic_ms()
+        self.feed(Started(self.clock.now_ms(), clock_synced=self._verdict.trusted))
         self.feed(OutboxChanged(self.clock.now_ms(), self.store.outbox_count()))
         self.loop.call_later(CLOCK_CHECK_S, self._check_clock)
 
@@ -132,11 +137,22 @@ class AgentRuntime:
         self.feed(OutboxChanged(self.clock.now_ms(), self.store.outbox_count()))
 
     def _check_clock(self) -> None:
-        synced = self.clock.synced()
-        if synced != self._synced:
-            self._synced = synced
-            self.feed(ClockSyncChanged(self.clock.now_ms(), synced))
+        self._check_clock_now()
         self.loop.call_later(CLOCK_CHECK_S, self._check_clock)
+
+    def _check_clock_now(self) -> None:
+        """Tell the core when the trusted time changes: trusted or not, another source, or a step of the agent's
+        time against the monotonic clock (a new offset) larger than CLOCK_STEP_MS."""
+        verdict, now = self.clock.verdict(), self.clock.now_ms()
+        step = now - self._monotonic_ms() - self._time_base_ms
+        old = self._verdict
+        if verdict.trusted != old.trusted or verdict.source != old.source or abs(step) > CLOCK_STEP_MS:
+            self._verdict, self._time_base_ms = verdict, self._time_base_ms + step
+            self.feed(ClockSyncChanged(now, verdict.trusted, verdict.source, verdict.offset_ms, step))
+
+    @staticmethod
+    def _monotonic_ms() -> int:
+        return time.monotonic_ns() // 1_000_000
 
     # ---- the core ------------------------------------------------------------------------------------------
 
@@ -210,6 +226,11 @@ class AgentRuntime:
                 self._store_write(lambda: self.store.save_setting(key, value))
             case Log(level=level, key=key, params=params):
                 self._log(level, key, dict(params))
+            case ObserveTime(source=source, true_ms=true_ms, error_ms=error_ms):
+                self.clock.observe(source, true_ms, error_ms)
+                self.loop.call_later(0, self._check_clock_now)
+            case RaiseTimeFloor(floor_ms=floor_ms):
+                self.clock.raise_floor(floor_ms)
             case FetchRelease() | InstallRelease() | StartTrial() | KeepRelease() | RollBack() | ClearOutcome():
                 if self.updater:
                     self.updater.handle(e)

@@ -33,6 +33,7 @@ from agent.fakes.relays import FakeRelays
 from agent.runtime.agent_runtime import AgentRuntime
 from agent.runtime.loop import Loop
 from agent.runtime.parts import Parts
+from agent.runtime.trusted_clock import TrustedClock
 from tests.agent.core.device_helpers import KEY, T0, command
 
 TOPIC = "loa/v1/dev/d1/cmd"
@@ -91,7 +92,7 @@ def runtime(store: Store, clock: Any) -> tuple[AgentRuntime, Loop]:
     device = Device(DeviceSettings(device_id="d1", groups=(), zones=(1,), version="t", policy=policy),
                     load_trust({"keys": [KEY.as_dict(private=False)]}), DeviceState(), random.Random(1))
     loop = Loop()
-    rt = AgentRuntime(device, loop, Parts(relays=FakeRelays((1,)), store=store, clock=clock))
+    rt = AgentRuntime(device, loop, Parts(relays=FakeRelays((1,)), store=store, clock=TrustedClock(clock)))
     rt.start()
     return rt, loop
 

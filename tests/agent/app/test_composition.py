@@ -19,6 +19,7 @@ from agent.fakes.relays import FakeRelays
 from agent.runtime.agent_runtime import AgentRuntime
 from agent.runtime.loop import Loop
 from agent.runtime.parts import Inbox, Parts
+from agent.runtime.trusted_clock import TrustedClock
 from province import keys
 from tests.agent.core.device_helpers import KEY
 from tests.agent.runtime.test_store_faults import Clock, FullDiskStore
@@ -45,7 +46,7 @@ def test_the_root_sets_nothing_on_the_runtime_after_making_it() -> None:
 
 def test_the_runtime_leaves_the_parts_to_their_maker() -> None:
     relays, loop = FakeRelays((1, 2)), Loop()
-    rt = AgentRuntime(device(), loop, Parts(relays=relays, store=FullDiskStore(), clock=Clock()))
+    rt = AgentRuntime(device(), loop, Parts(relays=relays, store=FullDiskStore(), clock=TrustedClock(Clock())))
     relays.set(1, True)
     rt.stop(b"{}", "loa/v1/dev/d1/status")
     assert relays.states == {1: True, 2: False} and len(relays.history) == 1  # not switched off by the runtime
@@ -55,7 +56,7 @@ def test_the_runtime_leaves_the_parts_to_their_maker() -> None:
 def test_an_inbox_serves_the_runtime_made_with_it_and_no_other() -> None:
     loop = Loop()
     inbox = Inbox(loop)
-    parts = Parts(relays=FakeRelays((1,)), store=FullDiskStore(), clock=Clock())
+    parts = Parts(relays=FakeRelays((1,)), store=FullDiskStore(), clock=TrustedClock(Clock()))
     AgentRuntime(device(), loop, parts, inbox=inbox)
     with pytest.raises(RuntimeError, match="one runtime"):
         AgentRuntime(device(), loop, parts, inbox=inbox)

@@ -13,6 +13,7 @@ from agent.fakes.relays import FakeRelays
 from agent.runtime.agent_runtime import AgentRuntime
 from agent.runtime.loop import Loop
 from agent.runtime.parts import Parts
+from agent.runtime.trusted_clock import TrustedClock
 from tests.agent.core.device_helpers import KEY, T0
 from tests.agent.runtime.test_store_faults import Clock, FullDiskStore
 
@@ -31,7 +32,7 @@ def test_a_delivered_event_waits_for_the_one_in_hand_and_goes_before_queued_work
                        load_trust({"keys": [KEY.as_dict(private=False)]}), DeviceState(), random.Random(1))
     device.seen = []
     loop = Loop()
-    rt = AgentRuntime(device, loop, Parts(relays=FakeRelays((1,)), store=FullDiskStore(), clock=Clock()))
+    rt = AgentRuntime(device, loop, Parts(relays=FakeRelays((1,)), store=FullDiskStore(), clock=TrustedClock(Clock())))
     loop.post(lambda: rt.feed(Fault(T0, "queued", True, "")))  # work already waiting on the loop
     inner = Fault(T0, "inner", True, "")
     original = device.handle

@@ -21,6 +21,7 @@ from agent.fakes.relays import FakeRelays
 from agent.runtime.agent_runtime import AgentRuntime
 from agent.runtime.loop import Loop
 from agent.runtime.parts import Parts
+from agent.runtime.trusted_clock import TrustedClock
 from tests.agent.core.device_helpers import KEY, command
 
 STREAM = {"stream": "https://radio.example/live"}
@@ -44,7 +45,7 @@ class Unit:
                              load_trust({"keys": [KEY.as_dict(private=False)]}), DeviceState(), random.Random(3))
         self.loop, self.relays, self.player = Loop(), relays, player
         self.rt = AgentRuntime(self.device, self.loop, Parts(relays=relays, store=MemStore(Backlog()),
-                                                            clock=WallClock(), player=player))
+                                                            clock=TrustedClock(WallClock()), player=player))
         self.loop.on_error = self.rt.internal_fault
         self.rt.start()
 

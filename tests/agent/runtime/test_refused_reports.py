@@ -16,6 +16,7 @@ from agent.fakes.relays import FakeRelays
 from agent.runtime.agent_runtime import AgentRuntime
 from agent.runtime.loop import Loop
 from agent.runtime.parts import Parts
+from agent.runtime.trusted_clock import TrustedClock
 from tests.agent.core.device_helpers import KEY, T0, command
 from tests.agent.runtime.test_store_faults import Clock
 
@@ -42,7 +43,7 @@ def test_a_refused_report_is_dropped_and_shown_until_one_is_taken(tmp_path: Path
     device = Device(DeviceSettings(device_id="d1", groups=(), zones=(1,), version="t", policy=policy),
                     load_trust({"keys": [KEY.as_dict(private=False)]}), DeviceState(), random.Random(1))
     loop, store, link = Loop(), SqliteStore(tmp_path / "s.sqlite3"), Link()
-    rt = AgentRuntime(device, loop, Parts(relays=FakeRelays((1,)), store=store, clock=Clock(), link=link),
+    rt = AgentRuntime(device, loop, Parts(relays=FakeRelays((1,)), store=store, clock=TrustedClock(Clock()), link=link),
                       language="en")
     rt.start()
     rt.link_up()

@@ -12,6 +12,7 @@ from agent.fakes.relays import FakeRelays
 from agent.runtime.agent_runtime import AgentRuntime
 from agent.runtime.loop import Loop
 from agent.runtime.parts import Parts
+from agent.runtime.trusted_clock import TrustedClock
 from tests.agent.core.device_helpers import KEY, T0
 
 
@@ -49,7 +50,7 @@ def test_a_puback_on_a_full_disk_is_a_store_fault_not_a_crash() -> None:
     device = Device(DeviceSettings(device_id="d1", groups=(), zones=(1,), version="t", policy=policy),
                     load_trust({"keys": [KEY.as_dict(private=False)]}), DeviceState(), random.Random(1))
     loop = Loop()
-    rt = AgentRuntime(device, loop, Parts(relays=FakeRelays((1,)), store=FullDiskStore(), clock=Clock()))
+    rt = AgentRuntime(device, loop, Parts(relays=FakeRelays((1,)), store=FullDiskStore(), clock=TrustedClock(Clock())))
     rt.start()
     rt._inflight[7] = 1
     rt.puback(7)  # must not raise

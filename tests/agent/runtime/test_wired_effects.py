@@ -16,6 +16,7 @@ from agent.fakes.relays import FakeRelays
 from agent.runtime.agent_runtime import AgentRuntime
 from agent.runtime.loop import Loop
 from agent.runtime.parts import Parts
+from agent.runtime.trusted_clock import TrustedClock
 from tests.agent.core.device_helpers import KEY, T0
 
 
@@ -45,7 +46,7 @@ def runtime(relays: FakeRelays, player: NullPlayer) -> tuple[AgentRuntime, Loop]
     device = Device(DeviceSettings(device_id="d1", groups=(), zones=(1, 2), version="t", policy=policy),
                     load_trust({"keys": [KEY.as_dict(private=False)]}), DeviceState(), random.Random(1))
     loop = Loop()
-    return AgentRuntime(device, loop, Parts(relays=relays, store=MemStore(Backlog()), clock=Clock(), player=player)), loop
+    return AgentRuntime(device, loop, Parts(relays=relays, store=MemStore(Backlog()), clock=TrustedClock(Clock()), player=player)), loop
 
 
 def test_set_volume_reaches_the_player() -> None:

@@ -22,6 +22,7 @@ from agent.fakes.relays import FakeRelays
 from agent.runtime.agent_runtime import AgentRuntime
 from agent.runtime.loop import Loop
 from agent.runtime.parts import Parts
+from agent.runtime.trusted_clock import TrustedClock
 from tests.agent.core.device_helpers import KEY, T0, command
 
 REPO = Path(__file__).resolve().parents[4]
@@ -127,7 +128,7 @@ def test_a_command_received_on_a_full_card_does_not_run_again_after_a_restart(ca
 
             def close(self) -> None: ...
 
-        rt = AgentRuntime(dev, loop, Parts(relays=FakeRelays((1,)), store=store, clock=Clock(), link=Link(published)))
+        rt = AgentRuntime(dev, loop, Parts(relays=FakeRelays((1,)), store=store, clock=TrustedClock(Clock()), link=Link(published)))
         rt.online = True
         rt.start()
         rt.message("loa/v1/dev/d1/cmd", token, False)
