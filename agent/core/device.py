@@ -27,6 +27,7 @@ from agent.core.effects import (
     Effect,
     Log,
     Publish,
+    RaiseTimeFloor,
     RememberCommand,
     SaveSetting,
     SetRelay,
@@ -62,6 +63,8 @@ from agent.core.schemas import args_problem, known_commands
 from agent.core.sound import PREFIX as SOUND_TIMER
 from agent.core.sound import SoundDesk
 from agent.core.status import body as status_body
+from agent.core.status import time_body
+from agent.core.time_rule import TimeDesk
 from agent.core.topics import Target
 from agent.core.unit_desk import PREFIX as RELAY_TIMER
 from agent.core.unit_desk import UnitDesk
@@ -100,6 +103,8 @@ class Device:
         self.updates = UpdateDesk(settings.update, self, state.saved, settings.version)
         self.hardware = HardwareFaults(self, state, rng, lambda: self.sound.current if self.sound else None)
         self._commands["update"] = self.updates.command
+        self.time = TimeDesk(self)
+        self._commands["time"] = self.time.beacon
 
     # ---- entry point ---------------------------------------------------------------------------------------
 
@@ -111,8 +116,8 @@ class Device:
         self._fx = []
         self._now = event.now_ms
         match event:
-            case Started(now_ms=now, clock_synced=synced):
-                self._started(now, synced)
+            case Started():
+                self._started(event)
             case LinkUp(now_ms=now):
                 self._link_up(now)
             case LinkDown(now_ms=now, reason=reason):
@@ -121,8 +126,8 @@ class Device:
                 self._message(now, topic, payload, retained)
             case TimerFired(now_ms=now, name=name):
                 self._timer(now, name)
-            case ClockSyncChanged(now_ms=now, synced=synced):
-                self._clock_sync(now, synced)
+            case ClockSyncChanged():
+                self.time.changed(event)
             case RelayObserved(now_ms=now, zone=zone, on=on):
                 self.unit.observed(now, zone, on)
             case Telemetry(modem=modem):
@@ -156,8 +161,10 @@ class Device:
 
     # ---- lifecycle and link --------------------------------------------------------------------------------
 
-    def _started(self, now: int, synced: bool) -> None:
-        self.state.started_ms, self.state.clock_synced = now, synced
+    def _started(self, e: Started) -> None:
+        now, synced = e.now_ms, e.clock_synced
+        self.state.started_ms = now
+        self.time.started(now, synced, e.time_source, e.time_offset_ms)
         self._fx.extend(SetRelay(z, False) for z in self.settings.zones)
         self._fx.append(Connect())
         self._schedule_heartbeat(now)
@@ -167,8 +174,6 @@ class Device:
         if self.board:
             self.board.start(now)
         self.log("info", "agent_started", ver=self.settings.version, dev=self.settings.device_id)
-        if not synced:
-            self.log("warning", "clock_unsynced")
 
     def _link_up(self, now: int) -> None:
         self.state.online = True
@@ -187,12 +192,6 @@ class Device:
         self._fx.append(StartTimer("reconnect", now + delay_ms))
         if was_online:
             self.log("warning", "link_down", reason=reason or "-", retry_s=round(delay_ms / 1000, 1))
-
-    def _clock_sync(self, now: int, synced: bool) -> None:
-        if synced != self.state.clock_synced:
-            self.state.clock_synced = synced
-            self.state.status_dirty = True
-            self.log("info" if synced else "warning", "clock_synced" if synced else "clock_unsynced")
 
     def _telemetry(self, modem: dict[str, Any]) -> None:
         slow = ("operator", "registration", "iccid")  # signal moves all the time: it rides on the heartbeat
@@ -235,8 +234,9 @@ class Device:
         self._prune_seen(now // 1000)
         if self.state.online:
             up_s = (now - self.state.started_ms) // 1000
+            extra = {"time": time_body(self.state)} | (self.board.heartbeat() if self.board else {})
             body = reports.heartbeat(now, up_s, self.state.outbox, self.state.relays, self.state.modem.get("signal_dbm"),
-                                     extra=self.board.heartbeat() if self.board else None)
+                                     extra=extra)
             self._fx.append(Publish(self.topic("hb"), body, qos=0))
 
     # ---- commands ------------------------------------------------------------------------------------------
@@ -278,6 +278,7 @@ class Device:
         if command.iat > self.state.time_floor_s:
             self.state.time_floor_s = command.iat
             self._fx.append(SaveSetting("time_floor_s", command.iat))
+            self._fx.append(RaiseTimeFloor(command.iat * 1000))
 
     def _reject(self, now: int, r: Rejection) -> None:
         self.state.rejected[r.code] = self.state.rejected.get(r.code, 0) + 1

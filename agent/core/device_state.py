@@ -49,7 +49,9 @@ class DeviceState:
     relays: dict[int, bool] = field(default_factory=dict)
     relay_jobs: dict[int, Command] = field(default_factory=dict)
     online: bool = False
-    clock_synced: bool = True
+    clock_synced: bool = True  # a trusted time (agent.core.time_rule): else only emergencies play
+    time_source: str | None = None  # the source of the trusted time (agent.core.timekeeping), None while untrusted
+    time_offset_ms: int = 0  # the trusted time minus the system clock
     outbox: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
     started_ms: int = 0

@@ -80,6 +80,7 @@ class BoardDesk:
         self._seq = 0
         self._restored = [from_saved(d) for d in saved.get(SAVED_KEY, [])]
         self._snapshots: dict[str, Command] = {}
+        self.trusted = True  # the unit has a trusted time: else timed non-emergency bulletins wait (time_rule)
 
     # ---- commands ------------------------------------------------------------------------------------------
 
@@ -185,7 +186,7 @@ class BoardDesk:
     # ---- what shows ----------------------------------------------------------------------------------------
 
     def _advance(self, now: int) -> None:
-        ready = [b for b in self.queue if b.ready(now) and (b.until_ms is None or b.until_ms > now)]
+        ready = [b for b in self.queue if b.ready(now) and (b.until_ms is None or b.until_ms > now) and self._may_show(b)]
         cur = self.current
         if cur is None:
             if ready:
@@ -196,6 +197,9 @@ class BoardDesk:
             cutter = min(able, key=rank)
             self._cover(cur, cutter, now)
             self._show(cutter, now)
+
+    def _may_show(self, b: Bulletin) -> bool:
+        return self.trusted or b.level == EMERGENCY or b.standing
 
     def _show(self, b: Bulletin, now: int) -> None:
         self.queue.remove(b)
@@ -256,8 +260,8 @@ class BoardDesk:
     def timer(self, now: int, name: str) -> None:
         kind, _, play_id = name[len(PREFIX):].partition(":")
         b = next((b for b in self._all() if b.play_id == play_id), None)
-        if kind != "end" or b is None:
-            return
+        if kind != "end" or b is None or not (self._may_show(b) or b is self.current):
+            return  # a waiting bulletin's time is judged again when the unit has a trusted time (retime)
         if b is self.current or b.deadline_ms is not None:
             self._end(b, now, "finished", "completed", "its display time is over")
         else:
@@ -269,12 +273,24 @@ class BoardDesk:
         """After a (re)start: bulletins whose time is not over come back, the one that was shown first."""
         restored, self._restored = self._restored, []
         for b in restored:
-            if min(t for t in (b.deadline_ms, b.until_ms, now + 1) if t is not None) <= now:
+            if self._over(b, now) and (self.trusted or b.level == EMERGENCY):
                 continue  # its time ran out while the unit was off
             self._seq = max(self._seq, b.seq)
             self.queue.append(b)
             self._prepare(b)
             self._arm(b, b.deadline_ms or b.until_ms)
+        self._advance(now)
+        self._save()
+
+    def _over(self, b: Bulletin, now: int) -> bool:
+        return min(t for t in (b.deadline_ms, b.until_ms, now + 1) if t is not None) <= now
+
+    def retime(self, now: int) -> None:
+        """The trusted time is new, or stepped: end timers again from it, and what is over by it ends."""
+        for b in self._all():
+            self._arm(b, b.deadline_ms or b.until_ms)
+        for b in [b for b in self._all() if self._over(b, now)]:
+            self.timer(now, f"{PREFIX}end:{b.play_id}")
         self._advance(now)
         self._save()
 

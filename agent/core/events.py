@@ -12,6 +12,8 @@ from dataclasses import dataclass
 class Started:
     now_ms: int
     clock_synced: bool = True
+    time_source: str | None = None  # as in ClockSyncChanged: the trusted time's source and its offset
+    time_offset_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,7 @@ class Playout:
         self.powered: set[int] = set()  # zones switched on for audio
         self.power_since_ms: int | None = None
         self.tail_due_ms: int | None = None  # counts from the end of audio; later events never stretch it
+        self.trusted = True  # the unit has a trusted time: else only emergencies start (agent.core.time_rule)
 
     def add(self, item: Item) -> None:
         """Queue an accepted item: it waits for its media and its turn (the next `advance`)."""
@@ -81,11 +82,11 @@ class Playout:
     # ---- arbitration and power sequencing ------------------------------------------------------------------
 
     def advance(self, now: int) -> None:
-        quiet = self._quiet(now)
+        quiet = self.trusted and self._quiet(now)  # on an untrusted time quiet hours cannot be judged: all wait
         if quiet:
             self._hold_or_drop_for_quiet_hours(now)
         self._skip_alerts()
-        allowed = [i for i in self.queue if i.level == EMERGENCY or not quiet]
+        allowed = [i for i in self.queue if i.level == EMERGENCY or (self.trusted and not quiet)]
         awaited = self._awaited()
         if awaited is not None:  # an alerted emergency is still in progress: only its parts, or a replacing one
             allowed = [i for i in allowed if i.jti == awaited.jti or arbiter.may_preempt(awaited, i)]
@@ -299,7 +300,7 @@ class Playout:
 
     def _expire(self, now: int, play_id: str) -> None:
         item = self.find(play_id)
-        if item is not None:
+        if item is not None and (self.trusted or item.level == EMERGENCY):  # judged again when the time is trusted
             slot_done = item.jti is None and item.started_ms is not None  # a programme slot that ran its length
             self.end(item, now, "finished" if slot_done else "expired", "completed" if slot_done else "expired",
                      "ok" if slot_done else "expired", "its time window ended")

@@ -13,6 +13,7 @@ from typing import Any
 from agent.core.clocktime import in_window
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SLOT_GRACE_S = 300  # a slot that started at most this long before the unit found a trusted time still plays
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,15 @@ def next_start(slots: tuple[Slot, ...], after_ms: int, tz: tzinfo) -> tuple[int,
             first = min(t for t, _ in starts)
             return first, tuple(s for t, s in starts if t == first)
     return None
+
+
+def late_starts(slots: tuple[Slot, ...], now_ms: int, tz: tzinfo) -> list[tuple[int, tuple[Slot, ...]]]:
+    """The starts in the last SLOT_GRACE_S up to `now_ms` (included), oldest first, with their slots."""
+    found, after = [], now_ms - SLOT_GRACE_S * 1000
+    while (nxt := next_start(slots, after, tz)) is not None and nxt[0] <= now_ms:
+        found.append(nxt)
+        after = nxt[0]
+    return found
 
 
 def _start_ms(day: date, slot: Slot, tz: tzinfo) -> int:

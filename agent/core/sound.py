@@ -44,6 +44,7 @@ class SoundDesk:
         self.programme: dict[str, Any] = dict(saved.get("schedule", {}))
         self.slots = schedule.parse_slots(self.programme.get("slots", []))
         self.armed: tuple[int, tuple[schedule.Slot, ...]] | None = None  # the next start and its slots
+        self.fired: set[tuple[int, int]] = set()  # (start, slot index) of recent slots: a catch-up never repeats one
         self._seq = 0
         self._stores: dict[str, Command] = {}
 
@@ -56,7 +57,8 @@ class SoundDesk:
     def play(self, c: Command, now: int) -> None:
         try:
             item = self._item(c, now)
-            self._hold_for_quiet_hours(item, now)
+            if self.playout.trusted:  # else quiet hours cannot be judged now: the playout judges them later
+                self._hold_for_quiet_hours(item, now)
         except Refusal as r:
             self.host.ack(now, c.jti, c.cmd, "rejected", r.code, r.msg)
             return
@@ -103,6 +105,8 @@ class SoundDesk:
 
     def _accepted_msg(self, item: Item, now: int) -> str:
         level = arbiter.LEVEL_NAMES[item.level]
+        if not self.playout.trusted and item.level != EMERGENCY:
+            return f"{level} bulletin accepted, held until the unit has a trusted time"
         if item.not_before_ms > now:
             return f"{level} bulletin accepted, held until {item.not_before_ms // 1000} (quiet hours or not_before)"
         return f"{level} bulletin accepted"
@@ -160,19 +164,50 @@ class SoundDesk:
     # ---- the programme -------------------------------------------------------------------------------------
 
     def arm_schedule(self, now: int) -> None:
-        self.armed = schedule.next_start(self.slots, now, self.s.tz)
+        self.armed = schedule.next_start(self.slots, now, self.s.tz) if self.playout.trusted else None
         if self.armed is None:
             self.host.cancel(PREFIX + "slot")
         else:
             self.host.timer(PREFIX + "slot", self.armed[0])
 
     def _slot_due(self, now: int) -> None:
-        if self.armed is None:
+        if self.armed is None or not self.playout.trusted:
             return
         start, slots = self.armed
-        for slot in slots:
-            self._enqueue(self._slot_item(slot, start), now)
+        self._fire(start, slots, now)
         self.arm_schedule(start)
+
+    def _fire(self, start: int, slots: tuple[schedule.Slot, ...], now: int) -> None:
+        self.fired = {f for f in self.fired if f[0] > now - 2 * schedule.SLOT_GRACE_S * 1000}
+        for slot in slots:
+            if (start, slot.index) in self.fired or (slot.duration_s and start + slot.duration_s * 1000 <= now):
+                continue  # played already, or its time is over: never played at the wrong time of day
+            self.fired.add((start, slot.index))
+            self._enqueue(self._slot_item(slot, start), now)
+
+    # ---- the time rule (agent.core.time_rule) --------------------------------------------------------------
+
+    def trust(self, trusted: bool) -> None:
+        """Whether the unit's time is trusted: while it is not, the programme is not armed and only emergencies
+        start; the time rule calls `retime` when a trusted time is found or steps."""
+        self.playout.trusted = trusted
+        if not trusted:
+            self.arm_schedule(0)
+
+    def retime(self, now: int) -> None:
+        """The trusted time is new, or stepped: wall-time timers again from it, `until` judged by it, slots that
+        started within SLOT_GRACE_S played (to their original end), the programme armed from now."""
+        for item in self.playout.items():
+            if item.until_ms:
+                self.host.timer(f"{PREFIX}until:{item.play_id}", item.until_ms)
+            if item.not_before_ms > now:
+                self.host.timer(f"{PREFIX}wake:{item.play_id}", item.not_before_ms)
+        for item in [i for i in self.playout.items() if i.until_ms is not None and i.until_ms <= now]:
+            self.playout.timer(now, "until", item.play_id)
+        for start, slots in schedule.late_starts(self.slots, now, self.s.tz):
+            self._fire(start, slots, now)
+        self.arm_schedule(now)
+        self.playout.advance(now)
 
     def _slot_item(self, slot: schedule.Slot, now: int) -> Item:
         self._seq += 1

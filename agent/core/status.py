@@ -16,7 +16,7 @@ def body(s: DeviceSettings, st: DeviceState, now: int, *desks: dict[str, Any]) -
         "online": True, "dev": s.device_id, "role": s.role, "ver": s.version, "ts": now,
         "relays": {str(z): on for z, on in sorted(st.relays.items())},
         "volume_pct": s.volume_pct, "heartbeat_s": s.heartbeat_s, "groups": list(s.groups),
-        "clock_synced": st.clock_synced, "rejected": dict(sorted(st.rejected.items())), "since_ts": st.started_ms,
+        "clock_synced": st.clock_synced, "time": time_body(st), "rejected": dict(sorted(st.rejected.items())), "since_ts": st.started_ms,
         "errors": sorted(st.faults),
         **({"modem": st.modem} if st.modem else {}),
     }
@@ -24,3 +24,8 @@ def body(s: DeviceSettings, st: DeviceState, now: int, *desks: dict[str, Any]) -
         out |= fields
     return out
 
+
+
+def time_body(st: DeviceState) -> dict[str, Any]:
+    """Whether the unit has a trusted time, its source and its offset to the system clock (status and heartbeat)."""
+    return {"trusted": st.clock_synced, "source": st.time_source, "offset_ms": st.time_offset_ms}

@@ -102,7 +102,8 @@ class AgentRuntime:
             self.service.ready("offline")
         self._verdict = self.clock.verdict()
         self._time_base_ms = self.clock.now_ms() - self._monotonic_ms()
-        self.feed(Started(self.clock.now_ms(), clock_synced=self._verdict.trusted))
+        v = self._verdict
+        self.feed(Started(self.clock.now_ms(), clock_synced=v.trusted, time_source=v.source, time_offset_ms=v.offset_ms))
         self.feed(OutboxChanged(self.clock.now_ms(), self.store.outbox_count()))
         self.loop.call_later(CLOCK_CHECK_S, self._check_clock)
 
