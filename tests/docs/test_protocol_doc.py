@@ -56,7 +56,7 @@ STRINGS = REPO / "agent" / "strings"
 CORE = REPO / "agent" / "core"
 # Rejections made here are verification (table rejection-codes); rejections made by the sound desk are refusals of
 # valid commands (table refusal-codes); failed/expired codes from either go to table failure-codes.
-VERIFY_SOURCES = (CORE / "verify.py", CORE / "scopes.py", CORE / "device.py", CORE / "unit_desk.py")
+VERIFY_SOURCES = (CORE / "verify.py", CORE / "scopes.py", CORE / "device.py", CORE / "unit_desk.py", CORE / "time_rule.py")
 SOUND_SOURCES = (CORE / "sound.py", CORE / "playout.py", CORE / "arbiter.py", CORE / "schedule.py", REPO / "agent/runtime/preparer.py")
 # The adapters behind the preparer's ports (AudioCache, SpeechSynth): the preparer turns every LoaError they raise
 # into a failed ack carrying that error's `code`.
