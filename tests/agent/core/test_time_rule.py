@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from joserfc import jws
 from joserfc.jwk import OKPKey
 
+from agent.core.device import Device
 from agent.core.effects import Effect, Log, ObserveTime, Publish, RaiseTimeFloor
 from agent.core.events import ClockSyncChanged, MessageArrived, TimerFired
 from agent.core.schedule import SLOT_GRACE_S
@@ -161,7 +162,7 @@ def test_the_status_heartbeat_and_staff_log_say_which_time_the_unit_uses() -> No
     status = statuses(fx)[-1]
     assert status["time"] == {"trusted": True, "source": "beacon", "offset_ms": -800} and status["clock_synced"]
     fx = d.handle(TimerFired(T0 + 60_000, "hb"))
-    hb = [json.loads(e.payload) for e in fx if isinstance(e, Publish) and e.topic.endswith("/hb")][0]
+    hb = next(json.loads(e.payload) for e in fx if isinstance(e, Publish) and e.topic.endswith("/hb"))
     assert hb["time"] == {"trusted": True, "source": "beacon", "offset_ms": -800}
 
 
@@ -201,7 +202,7 @@ def beacon(t_ms: int, jti: str, iat: int | None = None, key: OKPKey = KEY) -> by
                                      algorithms=["EdDSA"]).encode()
 
 
-def deliver(d: Any, now: int, token: bytes, retained: bool = False) -> list[Effect]:
+def deliver(d: Device, now: int, token: bytes, retained: bool = False) -> list[Effect]:
     return d.handle(MessageArrived(now, Topics().group_command("g1"), token, retained))
 
 
@@ -214,7 +215,7 @@ def rejections(fx: list[Effect]) -> list[str]:
     return [b["code"] for b in bodies if b["state"] == "rejected"]
 
 
-def good_beacon_first() -> Any:
+def good_beacon_first() -> Device:
     """A unit that took one good beacon (the control: without it a refusal below proves nothing)."""
     d = make_device()
     fx = deliver(d, T0 + 500, beacon(T0 + 200, "b0"))
