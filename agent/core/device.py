@@ -162,8 +162,7 @@ class Device:
     # ---- lifecycle and link --------------------------------------------------------------------------------
 
     def _started(self, e: Started) -> None:
-        now, synced = e.now_ms, e.clock_synced
-        self.state.started_ms = now
+        now, synced, self.state.started_ms = e.now_ms, e.clock_synced, e.now_ms
         self.time.started(now, synced, e.time_source, e.time_offset_ms)
         self._fx.extend(SetRelay(z, False) for z in self.settings.zones)
         self._fx.append(Connect())

@@ -1,4 +1,4 @@
-"""Which time to trust: the rule that combines the unit's time sources into one verdict (docs/protocol.md, 3.4).
+"""Which time to trust: the rule that combines the unit's time sources into one verdict (docs/protocol.md, 4.1).
 
 A unit has no battery-backed clock, so its system clock may read 1970, a saved time a year old, or anything else
 until a source answers. Sources give readings; each reading is anchored on the monotonic clock, so a later step of
