@@ -64,7 +64,7 @@ from agent.core.sound import PREFIX as SOUND_TIMER
 from agent.core.sound import SoundDesk
 from agent.core.status import body as status_body
 from agent.core.status import time_body
-from agent.core.time_rule import TimeDesk
+from agent.core.time_rule import TimeDesk, verify_now_s
 from agent.core.topics import Target
 from agent.core.unit_desk import PREFIX as RELAY_TIMER
 from agent.core.unit_desk import UnitDesk
@@ -230,7 +230,7 @@ class Device:
 
     def _heartbeat(self, now: int) -> None:
         self._schedule_heartbeat(now)
-        self._prune_seen(now // 1000)
+        self._prune_seen(verify_now_s(self.state, now))
         if self.state.online:
             up_s = (now - self.state.started_ms) // 1000
             extra = {"time": time_body(self.state)} | (self.board.heartbeat() if self.board else {})
@@ -261,9 +261,7 @@ class Device:
         self._commands[result.cmd](result, now)
 
     def _verify(self, now: int, target: Target, payload: bytes, retained: bool) -> Command | Rejection:
-        now_s = now // 1000
-        if not self.state.clock_synced:
-            now_s = max(now_s, self.state.time_floor_s)  # see docs/protocol.md, "Devices without a synchronised clock"
+        now_s = verify_now_s(self.state, now)  # see docs/protocol.md, "Devices without a synchronised clock"
         return verify(
             payload, target=target, retained=retained, now_s=now_s, clock_synced=self.state.clock_synced,
             seen=self.state.seen, keys=self.keys, policy=self.settings.policy,

@@ -49,6 +49,13 @@ def beacon_problem(t_ms: int, iat_s: int, floor_s: int) -> tuple[str, str] | Non
     return None
 
 
+def verify_now_s(state: DeviceState, now_ms: int) -> int:
+    """The time commands are verified against (s): the trusted time, or without one the time floor alone. An
+    untrusted clock adds nothing: one that lags is below the floor anyway, and one that runs ahead (a unit booting
+    years ahead) would refuse every command as expired, emergencies included, and forget the ids it must remember."""
+    return now_ms // 1000 if state.clock_synced else state.time_floor_s
+
+
 class TimeDesk:
     """Follows the trusted time for the desks; answers `time` beacons."""
 

@@ -149,6 +149,22 @@ def test_until_is_judged_by_the_corrected_time() -> None:
     assert w.audio_order() == [] and w.acks("n1") == ["accepted", "expired"]
 
 
+def test_an_emergency_plays_on_a_unit_whose_untrusted_clock_runs_years_ahead() -> None:
+    """Without a trusted time commands are verified against the time floor alone: a clock ten years ahead would
+    refuse every command as expired, and its heartbeat would forget the command ids it must remember."""
+    w = World(sound_device(), now=T0)
+    send(w, "ping", {}, "p0")  # the floor: T0
+    w.now = T0 + 10 * 365 * 86_400_000
+    w.feed(ClockSyncChanged(w.now, False))
+    emergency = {"source": {"tts": "Khẩn cấp"}, "priority": "emergency"}
+    send(w, "play", emergency, "e1", signed_ms=T0 + 1000)
+    w.run_until(w.now + 10_000)
+    assert w.acks("e1") == ["accepted", "started", "finished"]
+    w.feed(TimerFired(w.now, "hb"))
+    send(w, "play", emergency, "e1", signed_ms=T0 + 1000)
+    assert w.acks("e1")[-1] == "rejected" and w.ack_codes("e1")[-1] == "replay"
+
+
 def test_the_status_heartbeat_and_staff_log_say_which_time_the_unit_uses() -> None:
     d = make_device()
     fx = d.handle(ClockSyncChanged(T0 + 1000, False))
