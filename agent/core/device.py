@@ -1,6 +1,6 @@
 """The device core: one object per unit that turns events into effects. It keeps the link, verifies commands and
-routes them to its desks (unit: agent.core.unit_desk; sound, board, update), and sends acks, events, heartbeats and
-the coalesced status; the desks reach its outputs through the host doors below.
+routes them to its desks (unit: agent.core.unit_desk; sound, board, update; time: agent.core.time_rule), and sends
+acks, events, heartbeats and the coalesced status; the desks reach its outputs through the host doors below.
 
 Pure: times come with the events, randomness is given. Must not import adapters, runtime or any I/O module.
 """

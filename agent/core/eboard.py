@@ -97,9 +97,10 @@ class BoardDesk:
         source = c.args.get("source", {})
         if c.args.get("priority") != "emergency" or "tts" not in source:
             return
-        until = c.args.get("until") or (now // 1000 + self.s.emergency_text_s)
-        args = {"text": source["tts"], "title": c.args.get("title", ""), "priority": "emergency", "until": until,
-                "replace": c.args.get("replace", False)}
+        # Without its own `until`, a duration: counted on the agent's time, it follows a step of that time.
+        ends = {"until": c.args["until"]} if c.args.get("until") else {"duration_s": self.s.emergency_text_s}
+        args = {"text": source["tts"], "title": c.args.get("title", ""), "priority": "emergency",
+                "replace": c.args.get("replace", False), **ends}
         self._accept(self._bulletin(c, args), now)
 
     def _bulletin(self, c: Command, a: dict[str, Any]) -> Bulletin:
@@ -285,9 +286,12 @@ class BoardDesk:
     def _over(self, b: Bulletin, now: int) -> bool:
         return min(t for t in (b.deadline_ms, b.until_ms, now + 1) if t is not None) <= now
 
-    def retime(self, now: int) -> None:
-        """The trusted time is new, or stepped: end timers again from it, and what is over by it ends."""
+    def retime(self, now: int, step_ms: int) -> None:
+        """The trusted time is new, or stepped by step_ms: end timers again from it, and what is over by it ends.
+        A deadline counted from a showing (`duration_s`) moves with the step; an `until` is the signer's time."""
         for b in self._all():
+            if b.deadline_ms is not None and b.duration_ms:
+                b.deadline_ms = min(t for t in (b.deadline_ms + step_ms, b.until_ms) if t is not None)
             self._arm(b, b.deadline_ms or b.until_ms)
         for b in [b for b in self._all() if self._over(b, now)]:
             self.timer(now, f"{PREFIX}end:{b.play_id}")

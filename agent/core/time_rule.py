@@ -79,7 +79,7 @@ class TimeDesk:
         self._log_change(was, old_source, e)
         self._desks_trust(e.synced)
         if e.synced and (not was or e.step_ms != 0):
-            self._retime(e.now_ms)
+            self._retime(e.now_ms, e.step_ms)
 
     def _log_change(self, was: bool, old_source: str | None, e: ClockSyncChanged) -> None:
         offset_s = round(e.offset_ms / 1000, 1)
@@ -96,12 +96,12 @@ class TimeDesk:
         if self.host.board:
             self.host.board.trusted = trusted
 
-    def _retime(self, now: int) -> None:
+    def _retime(self, now: int, step_ms: int) -> None:
         """Timers armed on the old time fire at the wrong moment: arm them again from the corrected time."""
         if self.host.sound:
             self.host.sound.retime(now)
         if self.host.board:
-            self.host.board.retime(now)
+            self.host.board.retime(now, step_ms)
 
     def beacon(self, c: Command, now: int) -> None:
         """A verified `time` beacon: its time is handed to the agent's clock. No ack (every unit of a province gets

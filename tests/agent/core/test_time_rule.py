@@ -201,6 +201,18 @@ def statuses(fx: list[Effect]) -> list[dict[str, Any]]:
     return [json.loads(e.payload) for e in fx if isinstance(e, Publish) and e.topic.endswith("/status")]
 
 
+def test_an_eboard_duration_still_counts_from_its_showing_after_a_step() -> None:
+    w = World(board_device(), now=T0)
+    send(w, "display", {"text": "Họp dân", "duration_s": 600}, "t1")
+    w.run_until(T0 + 1000)
+    assert showing(w) == "t1"
+    step(w, 120_000, "ntp")  # shown at T0 + 120 s on the corrected time: it ends ten minutes later
+    w.run_until(T0 + 120_000 + 599_000)
+    assert showing(w) == "t1"
+    w.run_until(T0 + 120_000 + 601_000)
+    assert showing(w) is None
+
+
 def logs(fx: list[Effect]) -> list[tuple[str, str]]:
     return [(e.level, e.key) for e in fx if isinstance(e, Log)]
 
