@@ -87,9 +87,8 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 
 def problem_text(lang: str, problem: str) -> str:
-    """English is the problem's own line; another language renders its code from tools/strings."""
-    if lang == "en":
-        return problem
+    """A coded problem rendered from tools/strings (its English template gives the agent's own line); any other
+    problem line as it is."""
     if not isinstance(problem, Problem):
         return render(lang, "cfg_other", text=problem)
     text = render(lang, f"cfg_{problem.code}", key=problem.key, **problem.params)

@@ -43,7 +43,7 @@ class UnitSpec:
     trust: Path
     broker_url: str
     out: Path
-    hardware: Hardware = Hardware()
+    hardware: Hardware = field(default_factory=Hardware)
     groups: tuple[str, ...] = ()
     audio: str | None = None
     quiet_hours: str | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.catalog.boards import HW_DIR, load_board, load_modem, names
-from agent.config.engine import Problem, hint
+from agent.config.engine import Problem, closest, hint
 from agent.config.unit import Config
 from agent.errors import ConfigError
 
@@ -24,9 +24,9 @@ def problems(cfg: Config, hw_dir: Path = HW_DIR) -> list[Problem]:
         return found
     if hw.board not in names("boards", hw_dir):
         known = names("boards", hw_dir)
-        return [*found, Problem("hardware.board", "no_board", f"no board {hw.board!r} in hw/boards"
-                                f"{hint(hw.board, known)}; known: {', '.join(known)}", got=repr(hw.board),
-                                known=", ".join(known))]
+        return [*found, Problem("hardware.board", "no_board", f"no board {hw.board!r} in hw/boards; known: "
+                                f"{', '.join(known)}{hint(hw.board, known)}", got=repr(hw.board),
+                                known=", ".join(known), suggest=closest(hw.board, known))]
     try:
         board = load_board(hw.board, hw_dir)
     except ConfigError as exc:
@@ -34,15 +34,15 @@ def problems(cfg: Config, hw_dir: Path = HW_DIR) -> list[Problem]:
     wired = sorted(z for z, _ in board.zones)
     unwired = [z for z in hw.zones if z not in wired]
     if unwired:
-        found.append(Problem("hardware.zones", "unwired", f"zone(s) {unwired} are not wired on board {hw.board!r} "
+        found.append(Problem("hardware.zones", "unwired", f"zone(s) {unwired} are not wired on board {hw.board} "
                              f"(hw/boards/{hw.board}.toml wires zones {wired})", zones=str(unwired), board=hw.board,
                              wired=str(wired)))
     if board.kind in SERIAL_KINDS and not hw.serial_url:
-        found.append(Problem("hardware.serial_url", "serial_needed", f"board {hw.board!r} ({board.kind}) is on a "
+        found.append(Problem("hardware.serial_url", "serial_needed", f"board {hw.board} ({board.kind}) is on a "
                              "serial link: give its port (a pySerial URL such as /dev/serial/by-id/...)",
-                             board=hw.board))
+                             board=hw.board, kind=board.kind))
     if board.kind == "gpio" and hw.serial_url:
-        found.append(Problem("hardware.serial_url", "serial_unused", f"board {hw.board!r} sits on the GPIO "
+        found.append(Problem("hardware.serial_url", "serial_unused", f"board {hw.board} sits on the GPIO "
                              "header: it has no serial port", board=hw.board))
     return found
 

@@ -84,7 +84,8 @@ def _key_set(key: str, cfg: Config, value: str) -> list[Problem]:
     try:
         load_trust(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, TrustError) as exc:
-        return [Problem(key, "key_set", f"{path} is not a usable Ed25519 JWK Set ({exc})", path=str(path))]
+        return [Problem(key, "key_set", f"{path} is not a usable Ed25519 JWK Set ({exc})", path=str(path),
+                        detail=str(exc))]
     return []
 
 
@@ -97,10 +98,11 @@ def _secret(key: str, cfg: Config, value: str, marker: str = "") -> list[Problem
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return [Problem(key, "unreadable", f"cannot read {path} ({exc})", detail=f"{path}: {exc}")]
+        return [Problem(key, "cannot_read", f"cannot read {path} ({exc})", path=str(path), detail=str(exc))]
     found = []
     if not text.strip() or marker not in text:
-        found.append(Problem(key, "secret_empty", f"{path} is empty or not a {marker or 'secret'}", path=str(path)))
+        what = marker or "secret"
+        found.append(Problem(key, "secret_empty", f"{path} is empty or not a {what}", path=str(path), what=what))
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         found.append(Problem(key, "secret_mode", f"{path} is readable by others (mode {mode:04o}): chmod 600 it",

@@ -14,7 +14,7 @@ import tomllib
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from agent.errors import ConfigError
 
@@ -31,7 +31,7 @@ class Problem(str):
     code: str
     params: dict[str, Any]
 
-    def __new__(cls, key: str, code: str, text: str, **params: Any) -> Problem:
+    def __new__(cls, key: str, code: str, text: str, **params: Any) -> Self:
         line = super().__new__(cls, f"{key}: {text}" if key else text)
         line.key, line.code, line.params = key, code, params
         return line
@@ -43,7 +43,7 @@ class Why(str):
     code: str
     params: dict[str, Any]
 
-    def __new__(cls, code: str, text: str, **params: Any) -> Why:
+    def __new__(cls, code: str, text: str, **params: Any) -> Self:
         why = super().__new__(cls, text)
         why.code, why.params = code, params
         return why
@@ -125,7 +125,7 @@ def build(cls: type[T], table: Any, where: str, problems: Problems, *, given: Ma
     is still built from its default (later cross-checks then see the rest); None when a required value is absent.
     `given` holds fields the caller built itself; they are not looked up in the table."""
     if not isinstance(table, dict):
-        problems.append(Problem(where, "not_table", "must be a table"))
+        problems.append(Problem(where, "not_table", f"must be a table [{where}]"))
         return None
     given = dict(given or {})
     hints = typing.get_type_hints(cls)

@@ -221,7 +221,8 @@ def _url_problems(mqtt: MqttSection) -> list[Problem]:
     try:
         scheme = urlsplit(mqtt.url).scheme
     except ValueError as exc:  # e.g. an unclosed [ in the host
-        return [Problem("mqtt.url", "url", f"not a valid URL ({exc}) (got {mqtt.url!r})", got=repr(mqtt.url))]
+        return [Problem("mqtt.url", "url", f"not a valid URL ({exc}) (got {mqtt.url!r})", got=repr(mqtt.url),
+                        detail=str(exc))]
     if scheme not in ("mqtt", "mqtts"):
         return [Problem("mqtt.url", "url_scheme", f"must start with mqtts:// or mqtt:// (got {mqtt.url!r})",
                         got=repr(mqtt.url))]
