@@ -125,7 +125,7 @@ def build(cls: type[T], table: Any, where: str, problems: Problems, *, given: Ma
     is still built from its default (later cross-checks then see the rest); None when a required value is absent.
     `given` holds fields the caller built itself; they are not looked up in the table."""
     if not isinstance(table, dict):
-        problems.append(Problem(where, "not_table", f"must be a table [{where}]"))
+        problems.append(Problem(where, "not_a_table", "must be a table"))
         return None
     given = dict(given or {})
     hints = typing.get_type_hints(cls)
