@@ -181,7 +181,7 @@ def cmd_provision(args: argparse.Namespace) -> int:
         return _provision_batch(args)
     made = provision_unit(unit_spec(args, args.device_id))
     say(args, "provisioned", dev=args.device_id, config=made.config)
-    say(args, "label_written", dev=args.device_id, label=made.label)
+    say(args, "label_written" if made.label else "label_no_segno", dev=args.device_id, label=made.label)
     say(args, "status_password", dev=args.device_id, password=made.status_password, port=args.status_port)
     return 0
 

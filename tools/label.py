@@ -2,7 +2,8 @@
 the bundle (`<bundle>-label.svg`, never inside it: the bundle goes onto the card, the label onto the box). It holds
 no secret: the status-page password is printed once by `loa provision` and written down by hand.
 
-Uses segno (a technician-tool dependency, extra `[tools]`; never on a unit). Must not import the agent's adapters.
+Uses segno, a technician-tool dependency (extra `[tools]`), imported only here and only when a label is made: where
+it is missing (a unit running a benchmark) the bundle is made without its label. Must not import the agent's adapters.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import io
 import json
 from pathlib import Path
 from xml.sax.saxutils import escape
-
-import segno
 
 from province.files import write_public
 
@@ -29,13 +28,26 @@ def payload(device_id: str, commune: str) -> str:
     return json.dumps({"loa": device_id, "commune": commune}, ensure_ascii=False, separators=(",", ":"))
 
 
-def write_label(bundle: Path, device_id: str, commune: str) -> Path:
+def available() -> bool:
+    try:
+        import segno  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def write_label(bundle: Path, device_id: str, commune: str) -> Path | None:
+    """The label's path; None when segno is not installed (`pip install 'loa[tools]'`)."""
+    if not available():
+        return None
     path = label_path(bundle)
     write_public(path, svg(device_id, commune))
     return path
 
 
 def svg(device_id: str, commune: str) -> str:
+    import segno
+
     qr = segno.make(payload(device_id, commune), error="m")
     code = io.BytesIO()
     qr.save(code, kind="svg", xmldecl=False, svgns=False, nl=False, omitsize=True)  # a viewBox, no size: we place it

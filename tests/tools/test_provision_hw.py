@@ -176,3 +176,14 @@ def test_the_label_beside_the_bundle_shows_id_commune_and_a_qr_code_and_no_secre
 def test_the_label_names_the_first_group_when_no_commune_is_given(tmp_path, keys):
     assert provision(tmp_path, keys, "u-1") == 0
     assert ">xa-ia-grai<" in (tmp_path / "u-1-label.svg").read_text(encoding="utf-8")
+
+
+def test_without_the_technician_tools_the_bundle_is_made_and_the_label_is_said_missing(tmp_path, keys):
+    """A unit's own install has no segno (extra [tools]): a benchmark provisioning on it still gets its bundle."""
+    script = ("import sys; sys.modules['segno'] = None; from tools import cli; sys.exit(cli.main(sys.argv[1:]))")
+    done = subprocess.run([sys.executable, "-c", script, "--lang", "en", "provision", "u-1", "--trust",
+                           str(keys / "trust.jwks"), "--broker", "mqtt://127.0.0.1:1883", "--out", str(tmp_path / "u-1")],
+                          capture_output=True, text=True, timeout=60, cwd=REPO, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "No label for u-1: the QR code needs the technician tools (pip install 'loa[tools]')" in done.stdout
+    assert (tmp_path / "u-1" / "config.toml").is_file() and not label.label_path(tmp_path / "u-1").exists()
