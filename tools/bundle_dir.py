@@ -64,7 +64,11 @@ def _swap(new: Path, out: Path, force: bool) -> None:
     refuse_existing(out, force)
     old = out.with_name(f".{out.name}.{secrets.token_hex(4)}.old")
     os.rename(out, old)
-    os.rename(new, out)
+    try:
+        os.rename(new, out)
+    except OSError:
+        os.rename(old, out)  # the old bundle goes back: a unit is never left without one
+        raise
     shutil.rmtree(old, ignore_errors=True)
 
 
