@@ -18,7 +18,7 @@ from agent import i18n
 from agent.core.topics import Target
 from agent.errors import LoaError
 from sim import cli as sim_cli
-from tools import cli_identity, cli_update
+from tools import cli_hw, cli_identity, cli_update
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -130,6 +130,7 @@ def parser() -> argparse.ArgumentParser:
     k.set_defaults(fn=cmd_keys_init)
     cli_identity.add_keys_parsers(keys)
     cli_identity.add_parsers(sub)  # ca, provision, broker
+    cli_hw.add_parsers(sub)  # hw list, config check
     a = sub.add_parser("agent", help="run the agent in the foreground until SIGTERM/SIGINT")
     a.add_argument("--config", required=True)
     a.set_defaults(fn=cmd_agent)

@@ -159,11 +159,15 @@ def _step_options(p: Any) -> None:
 
 def unit_spec(args: argparse.Namespace, device_id: str) -> UnitSpec:
     from tools.provision import UnitSpec
+    from tools.provision_hw import Hardware
 
+    hardware = Hardware(board=args.hw, serial_port=args.serial_port, modem=args.modem, modem_port=args.modem_port,
+                        audio_device=args.audio_device, role=args.role, screen=args.screen)
     return UnitSpec(
-        device_id=device_id, trust=Path(args.trust), broker_url=args.broker, out=Path(args.out), hw=args.hw,
+        device_id=device_id, trust=Path(args.trust), broker_url=args.broker, out=Path(args.out), hardware=hardware,
         groups=tuple(args.group), audio=args.audio, quiet_hours=args.quiet_hours,
-        broker_dir=_path(args.broker_dir), ca=_path(args.ca), ca_dir=_path(args.ca_dir), replace=args.replace,
+        broker_dir=_path(args.broker_dir), ca=_path(args.ca), ca_dir=_path(args.ca_dir),
+        replace=args.replace or args.force, force=args.force, site={"commune": args.commune} if args.commune else {},
         status_port=args.status_port, status_bind=args.status_bind, release_trust=_path(args.release_trust),
     )
 
@@ -177,6 +181,7 @@ def cmd_provision(args: argparse.Namespace) -> int:
         return _provision_batch(args)
     made = provision_unit(unit_spec(args, args.device_id))
     say(args, "provisioned", dev=args.device_id, config=made.config)
+    say(args, "label_written" if made.label else "label_no_segno", dev=args.device_id, label=made.label)
     say(args, "status_password", dev=args.device_id, password=made.status_password, port=args.status_port)
     return 0
 
@@ -184,8 +189,9 @@ def cmd_provision(args: argparse.Namespace) -> int:
 def _provision_batch(args: argparse.Namespace) -> int:
     from tools import provision_batch as batch
 
-    if args.group or args.replace:
-        raise ConfigError("--csv: groups come from the file's groups column; --replace is for one unit at a time")
+    if args.group or args.replace or args.force or args.commune:
+        raise ConfigError("--csv: groups and communes come from the file's columns; --replace and --force are for "
+                          "one unit at a time")
     made = batch.provision_all(batch.read_units(Path(args.csv)), unit_spec(args, "batch"), Path(args.out))
     for m in made:
         say(args, "batch_unit", dev=m.row.device_id, bundle=m.bundle, credential=m.credential,
@@ -201,15 +207,25 @@ def _provision_parser(sub: Any) -> None:
     p.add_argument("--trust", required=True, help="trust.jwks from `loa keys init`")
     p.add_argument("--release-trust", help="release-trust.jwks from `loa release keygen` (without it, updates are refused)")
     p.add_argument("--broker", required=True, help="mqtts://HOST:PORT (or mqtt:// on a trusted network)")
-    p.add_argument("--hw", default="fake")
+    p.add_argument("--hw", default="fake", help="the relay board: a name from `loa hw list`, or fake (default)")
+    p.add_argument("--serial-port", default="", help="the board's serial port (serial, Modbus and co-processor "
+                   "boards), e.g. /dev/serial/by-id/usb-...-port0")
+    p.add_argument("--modem", default="", help="the 4G modem: a name from `loa hw list`")
+    p.add_argument("--modem-port", default="", help="the modem's AT port (default: the one its description gives)")
+    p.add_argument("--audio-device", default="", help="the sound output: a name from `loa hw list`")
+    p.add_argument("--role", default="cluster", choices=("cluster", "eboard"), help="a loudspeaker cluster or an e-board")
+    p.add_argument("--screen", default="", help="e-boards: the screen's WIDTHxHEIGHT, e.g. 1920x1080")
+    p.add_argument("--commune", default="", help="the commune printed on the label (default: the first --group)")
     p.add_argument("--group", action="append", default=[])
     p.add_argument("--out", required=True)
-    p.add_argument("--audio", help="null, alsa:<device> or wav:<dir>")
+    p.add_argument("--audio", help="null, alsa:<device> or wav:<dir> (or --audio-device)")
     p.add_argument("--quiet-hours", help="HH:MM-HH:MM or off")
     p.add_argument("--broker-dir", help="register the unit with a `loa broker` folder (ACL; password without --ca-dir)")
     p.add_argument("--ca", help="CA certificate to pin for mqtts:// (with --ca-dir it is the CA's own)")
     p.add_argument("--ca-dir", help="a `loa ca` folder: the unit gets its own key (in its bundle) and certificate")
     p.add_argument("--replace", action="store_true", help="re-provision: revoke the unit's previous certificate")
+    p.add_argument("--force", action="store_true", help="re-provision an existing unit: replace its bundle in --out "
+                   "(and revoke its previous certificate)")
     p.add_argument("--status-port", type=int, default=8080, help="the technician's status page (0: none)")
     p.add_argument("--status-bind", default="0.0.0.0", help="address of the status page (the unit's local network)")
     p.set_defaults(fn=cmd_provision)

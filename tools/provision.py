@@ -1,5 +1,9 @@
 """`loa provision`: write one unit's bundle (config.toml, trust set, credentials) into a folder.
 
+The hardware comes from hw/ (tools.provision_hw: a board, its port, a modem, an audio output, the role). The bundle
+is built in a fresh folder beside OUT and renamed into place only once `loa config check` would pass it
+(tools.bundle_dir); an existing unit is replaced only with `force`. A printable label goes beside it (tools.label).
+
 With a CA (`loa ca init`), the unit's own private key is generated straight into its bundle (0600, nowhere else)
 next to its certificate (CN = device id). Every unit gets its own status-page password: only its scrypt hash goes
 into the bundle (0600); the password itself is returned once, for the label, and kept nowhere. Writes TOML with
@@ -8,6 +12,7 @@ tomli-w. Must not import the agent's adapters or runtime.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -18,11 +23,15 @@ from urllib.parse import urlsplit
 import tomli_w
 
 from agent.adapters.web import passwords
+from agent.catalog import fit
+from agent.config import check as config_check
 from agent.config import unit as agent_config
 from agent.core.topics import valid_name
 from agent.errors import ConfigError
 from province import broker, ca
 from province.files import write_private, write_public
+from tools import bundle_dir, label
+from tools.provision_hw import Hardware, sections
 from tools.release import RELEASE_TRUST
 
 KEY, CERT, CA_PEM, PASSWORD = "unit.key", "unit.pem", "ca.pem", "mqtt.password"
@@ -34,7 +43,7 @@ class UnitSpec:
     trust: Path
     broker_url: str
     out: Path
-    hw: str = "fake"
+    hardware: Hardware = field(default_factory=Hardware)
     groups: tuple[str, ...] = ()
     audio: str | None = None
     quiet_hours: str | None = None
@@ -42,6 +51,7 @@ class UnitSpec:
     ca: Path | None = None
     ca_dir: Path | None = None  # issue the unit's own key and certificate from this CA
     replace: bool = False  # re-provisioning: revoke the unit's previous certificate
+    force: bool = False  # re-provisioning: replace the unit's existing bundle in `out`
     site: dict[str, Any] = field(default_factory=dict)  # commune, lat, lon: written to unit.json, not the config
     extra: dict[str, Any] = field(default_factory=dict)
     status_port: int = 0  # the technician's status page (0: none; the CLI's default is 8080)
@@ -57,7 +67,8 @@ class UnitSpec:
 @dataclass(frozen=True)
 class Provisioned:
     config: Path
-    status_password: str  # for the unit's label: shown once, stored nowhere (the bundle has only its hash)
+    status_password: str  # for the technician: shown once, stored nowhere (the bundle has only its hash)
+    label: Path | None = None  # the printable label beside the bundle
 
 
 def provision(spec: UnitSpec) -> Path:
@@ -66,9 +77,16 @@ def provision(spec: UnitSpec) -> Path:
 
 
 def provision_unit(spec: UnitSpec) -> Provisioned:
-    """As `provision`, and the unit's status-page password too."""
+    """As `provision`, and the unit's status-page password and label too."""
     _check(spec)
-    spec.out.mkdir(parents=True, exist_ok=True)
+    with bundle_dir.building(spec.out, spec.force) as new:
+        password = _write_bundle(dataclasses.replace(spec, out=new))
+    commune = str(spec.site.get("commune") or (spec.groups[0] if spec.groups else ""))
+    return Provisioned(spec.out / "config.toml", password, label.write_label(spec.out, spec.device_id, commune))
+
+
+def _write_bundle(spec: UnitSpec) -> str:
+    """Everything into spec.out (the fresh folder), checked as `loa config check` checks it; the password back."""
     shutil.copyfile(spec.trust, spec.out / "trust.jwks")
     doc = _config(spec)
     doc["mqtt"] |= _credentials(spec)
@@ -81,7 +99,10 @@ def provision_unit(spec: UnitSpec) -> Provisioned:
     agent_config.parse(doc)  # never write a config the agent would refuse
     password = spec.status_password or passwords.new_password()
     write_private(spec.out / STATUS_HASH, passwords.hash_password(password) + "\n")
-    return Provisioned(_write(spec, doc), password)
+    problems = config_check.check(_write(spec, doc), fit.problems)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return password
 
 
 def _credentials(spec: UnitSpec) -> dict[str, str]:
@@ -129,8 +150,10 @@ def _check(spec: UnitSpec) -> None:
         raise ConfigError(f"--trust: file not found: {spec.trust}")
     if spec.release_trust and not spec.release_trust.is_file():
         raise ConfigError(f"--release-trust: file not found: {spec.release_trust}")
-    if spec.hw != "fake":
-        raise ConfigError(f"--hw {spec.hw!r}: this version supports only 'fake' hardware")
+    if spec.audio is not None and spec.hardware.audio_device:
+        raise ConfigError("--audio and --audio-device: give one of them")
+    sections(spec.hardware)  # every hardware problem at once, before anything is made
+    bundle_dir.refuse_existing(spec.out, spec.force)
     _check_credentials(spec)
 
 
@@ -150,12 +173,13 @@ def _config(spec: UnitSpec) -> dict[str, Any]:
         "device": {"id": spec.device_id, "groups": list(spec.groups), "state_dir": "state"},
         "mqtt": {"url": spec.broker_url, **({"allow_plain": True} if plain else {})},
         "trust": {"jwks": "trust.jwks"},
-        "hardware": {"relays": spec.hw},
+        "web": {"password_hash_file": STATUS_HASH},
     }
+    for section, values in sections(spec.hardware).items():
+        doc.setdefault(section, {}).update(values)
     audio = {k: v for k, v in (("output", spec.audio), ("quiet_hours", spec.quiet_hours)) if v is not None}
     if audio:
-        doc["audio"] = audio
-    doc["web"] = {"password_hash_file": STATUS_HASH}
+        doc.setdefault("audio", {}).update(audio)
     if spec.status_port:
         doc["web"] |= {"status_port": spec.status_port, "status_bind": spec.status_bind}
     for section, values in spec.extra.items():

@@ -14,13 +14,39 @@ import tomllib
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from agent.errors import ConfigError
 
 T = TypeVar("T")
 Check = Callable[[Any], "str | None"]  # a problem with the value, or None
 MASK = "***"
+
+
+class Problem(str):
+    """One problem as its English line ("key: what"), which is all the agent needs, plus what a bilingual report
+    (`loa config check`) renders it from: the key path, a message code and its parameters."""
+
+    key: str
+    code: str
+    params: dict[str, Any]
+
+    def __new__(cls, key: str, code: str, text: str, **params: Any) -> Self:
+        line = super().__new__(cls, f"{key}: {text}" if key else text)
+        line.key, line.code, line.params = key, code, params
+        return line
+
+
+class Why(str):
+    """A check's answer (English), with a code and parameters for other languages."""
+
+    code: str
+    params: dict[str, Any]
+
+    def __new__(cls, code: str, text: str, **params: Any) -> Self:
+        why = super().__new__(cls, text)
+        why.code, why.params = code, params
+        return why
 
 
 class Problems(list[str]):
@@ -39,15 +65,17 @@ def checked(check: Check | None = None, *, secret: bool = False) -> dict[str, An
 
 
 def between(low: float, high: float) -> Check:
-    return lambda v: None if low <= v <= high else f"must be between {low:g} and {high:g}"
+    return lambda v: None if low <= v <= high else Why("between", f"must be between {low:g} and {high:g}",
+                                                        low=f"{low:g}", high=f"{high:g}")
 
 
 def one_of(*allowed: str) -> Check:
-    return lambda v: None if v in allowed else f"must be one of {', '.join(allowed)}"
+    return lambda v: None if v in allowed else Why("one_of", f"must be one of {', '.join(allowed)}",
+                                                   allowed=", ".join(allowed))
 
 
 def non_empty(v: Any) -> str | None:
-    return None if v else "must not be empty"
+    return None if v else Why("empty", "must not be empty")
 
 
 # ---- reading ---------------------------------------------------------------------------------------------------
@@ -65,10 +93,16 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
 
 
+def closest(word: str, choices: Iterable[str]) -> str:
+    """The choice closest to `word`, or "" when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return close[0] if close else ""
+
+
 def hint(word: str, choices: Iterable[str]) -> str:
     """ (did you mean 'x'?) for the closest choice, or nothing."""
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    close = closest(word, choices)
+    return f" (did you mean '{close}'?)" if close else ""
 
 
 def shown_key(key: str) -> str:
@@ -78,7 +112,8 @@ def shown_key(key: str) -> str:
 
 def unknown_keys(table: Mapping[str, Any], known: Iterable[str], prefix: str, problems: Problems) -> None:
     known = list(known)
-    problems.extend(f"{prefix}{shown_key(key)}: unknown key{hint(key, known)}" for key in table if key not in known)
+    problems.extend(Problem(f"{prefix}{shown_key(key)}", "unknown_key", f"unknown key{hint(key, known)}",
+                            suggest=closest(key, known)) for key in table if key not in known)
 
 
 # ---- building sections -----------------------------------------------------------------------------------------
@@ -90,7 +125,7 @@ def build(cls: type[T], table: Any, where: str, problems: Problems, *, given: Ma
     is still built from its default (later cross-checks then see the rest); None when a required value is absent.
     `given` holds fields the caller built itself; they are not looked up in the table."""
     if not isinstance(table, dict):
-        problems.append(f"{where}: must be a table")
+        problems.append(Problem(where, "not_a_table", "must be a table"))
         return None
     given = dict(given or {})
     hints = typing.get_type_hints(cls)
@@ -101,12 +136,12 @@ def build(cls: type[T], table: Any, where: str, problems: Problems, *, given: Ma
         key = f"{where}.{f.name}"
         if f.name not in table:
             if f.default is dataclasses.MISSING:
-                problems.append(f"{key}: required key is missing")
+                problems.append(Problem(key, "missing", "required key is missing"))
             continue
         value = table[f.name]
         problem = type_problem(value, hints[f.name]) or _value_problem(value, f)
         if problem:
-            problems.append(f"{key}: {problem} (got {_shown(value, f)})")
+            problems.append(_bad_value(key, problem, _shown(value, f)))
         else:
             values[f.name] = _converted(value, hints[f.name])
     try:
@@ -115,12 +150,19 @@ def build(cls: type[T], table: Any, where: str, problems: Problems, *, given: Ma
         return None  # a required key is missing; already reported
 
 
+def _bad_value(key: str, why: str, shown: str) -> Problem:
+    """A wrong value: its code is the check's (between, one_of, ...) or "value" for a check that gives none."""
+    code, params = (why.code, why.params) if isinstance(why, Why) else ("value", {"why": why})
+    return Problem(key, code, f"{why} (got {shown})", got=shown, **params)
+
+
 def type_problem(value: Any, hint_: Any) -> str | None:
     if typing.get_origin(hint_) is tuple:
         item = typing.get_args(hint_)[0]
         ok = isinstance(value, list) and all(_is(v, item) for v in value)
-        return None if ok else f"must be a list of {item.__name__}"
-    return None if _is(value, hint_) else f"must be {getattr(hint_, '__name__', hint_)}"
+        return None if ok else Why("type_list", f"must be a list of {item.__name__}", type=item.__name__)
+    name = getattr(hint_, '__name__', hint_)
+    return None if _is(value, hint_) else Why("type", f"must be {name}", type=name)
 
 
 def _is(value: Any, hint_: Any) -> bool:

@@ -11,7 +11,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from agent.config.engine import Problems, between, build, checked, non_empty, one_of, read_toml, unknown_keys
+from agent.config.engine import (
+    Problem,
+    Problems,
+    between,
+    build,
+    checked,
+    non_empty,
+    one_of,
+    read_toml,
+    unknown_keys,
+)
 from agent.errors import ConfigError
 
 
@@ -164,42 +174,58 @@ def load(path: str | Path) -> Config:
 
 
 def parse(raw: dict[str, Any], *, base_dir: Path = Path(".")) -> Config:
+    config, problems = parse_problems(raw, base_dir=base_dir)
+    if problems or config is None:
+        raise ConfigError("\n".join(problems))
+    return config
+
+
+def parse_problems(raw: dict[str, Any], *, base_dir: Path = Path(".")) -> tuple[Config | None, Problems]:
+    """Every problem found (each a coded Problem: see agent.config.check), and the config as far as it could be
+    built: a wrong value is left at its default, so the bundle's files can still be checked; None when a section
+    could not be built at all. Only a config without problems may run."""
     problems = Problems()
     unknown_keys(raw, _SECTIONS, "", problems)
     sections: dict[str, Any] = {}
     for name, cls in _SECTIONS.items():
         table = raw.get(name, {})
         if not isinstance(table, dict):
-            problems.append(f"{name}: must be a table [{name}]")
+            problems.append(Problem(name, "not_table", f"must be a table [{name}]"))
             continue
         sections[name] = build(cls, table, name, problems)
     problems.extend(_cross_checks(sections))
-    if problems:
-        raise ConfigError("\n".join(problems))
-    return Config(base_dir=base_dir, **sections)
+    whole = all(sections.get(name) is not None for name in _SECTIONS)
+    return (Config(base_dir=base_dir, **sections) if whole else None), problems
 
 
-def _cross_checks(sections: dict[str, Any]) -> list[str]:
-    problems: list[str] = []
-    mqtt, hw = sections.get("mqtt"), sections.get("hardware")
-    if mqtt is not None:
-        try:
-            scheme = urlsplit(mqtt.url).scheme
-        except ValueError as exc:  # e.g. an unclosed [ in the host
-            return [*problems, f"mqtt.url: not a valid URL ({exc}) (got {mqtt.url!r})"]
-        if scheme not in ("mqtt", "mqtts"):
-            problems.append(f"mqtt.url: must start with mqtts:// or mqtt:// (got {mqtt.url!r})")
-        elif scheme == "mqtt" and not mqtt.allow_plain:
-            problems.append("mqtt.url: plain mqtt:// needs mqtt.allow_plain = true (traffic is not encrypted)")
+def _cross_checks(sections: dict[str, Any]) -> list[Problem]:
+    mqtt, hw, web, update = (sections.get(k) for k in ("mqtt", "hardware", "web", "update"))
+    problems = _url_problems(mqtt) if mqtt is not None else []
     if hw is not None and hw.relays == "board" and not hw.board:
-        problems.append("hardware.board: required when hardware.relays = \"board\" (a name from hw/boards)")
-    web = sections.get("web")
+        problems.append(Problem("hardware.board", "board_needed",
+                                "required when hardware.relays = \"board\" (a name from hw/boards)"))
     if web is not None and web.status_port and not web.password_hash_file:
-        problems.append("web.password_hash_file: required when web.status_port is set (no status page without a "
-                        "password; `loa provision` writes one)")
-    update = sections.get("update")
+        problems.append(Problem("web.password_hash_file", "status_password",
+                                "required when web.status_port is set (no status page without a password; "
+                                "`loa provision` writes one)"))
     if update is not None and update.start_s <= update.check_s:
-        problems.append(f"update.start_s: must be longer than update.check_s ({update.check_s} s)")
+        problems.append(Problem("update.start_s", "longer_than", f"must be longer than update.check_s "
+                                f"({update.check_s} s)", other="update.check_s", value=update.check_s))
     if hw is not None and (not hw.zones or any(z < 1 or z > 32 for z in hw.zones)):
-        problems.append(f"hardware.zones: must list zone numbers 1..32 (got {list(hw.zones)!r})")
+        problems.append(Problem("hardware.zones", "zones", f"must list zone numbers 1..32 (got {list(hw.zones)!r})",
+                                got=repr(list(hw.zones))))
     return problems
+
+
+def _url_problems(mqtt: MqttSection) -> list[Problem]:
+    try:
+        scheme = urlsplit(mqtt.url).scheme
+    except ValueError as exc:  # e.g. an unclosed [ in the host
+        return [Problem("mqtt.url", "url", f"not a valid URL ({exc}) (got {mqtt.url!r})", got=repr(mqtt.url),
+                        detail=str(exc))]
+    if scheme not in ("mqtt", "mqtts"):
+        return [Problem("mqtt.url", "url_scheme", f"must start with mqtts:// or mqtt:// (got {mqtt.url!r})",
+                        got=repr(mqtt.url))]
+    if scheme == "mqtt" and not mqtt.allow_plain:
+        return [Problem("mqtt.url", "plain", "plain mqtt:// needs mqtt.allow_plain = true (traffic is not encrypted)")]
+    return []

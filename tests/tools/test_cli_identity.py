@@ -43,10 +43,11 @@ def test_ca_init_provision_and_revoke(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(f"Device CA ready in {tmp_path / 'ca'}: certificate")
     assert out[1] == f"Unit dev-7 provisioned: {tmp_path / 'dev-7' / 'config.toml'}"
+    assert out[2] == f"Label for dev-7's box: {tmp_path / 'dev-7-label.svg'} (print it; it holds no secret)"
     assert re.fullmatch(r"Status page password of dev-7 \(shown once: .*\): [a-z2-9]{4}(-[a-z2-9]{4}){3} \(port 8080\)",
-                        out[2]), out[2]
-    assert out[3].startswith("Đã thu hồi chứng chỉ của dev-7 (số sê-ri ")
-    assert out[4] == f"Máy chủ MQTT {tmp_path / 'broker'} chưa chạy; danh sách thu hồi sẽ được nạp khi khởi động"
+                        out[3]), out[3]
+    assert out[4].startswith("Đã thu hồi chứng chỉ của dev-7 (số sê-ri ")
+    assert out[5] == f"Máy chủ MQTT {tmp_path / 'broker'} chưa chạy; danh sách thu hồi sẽ được nạp khi khởi động"
     with pytest.raises(ConfigError, match="dev-7 has no valid certificate"):
         loa("ca", "revoke", tmp_path / "ca", "dev-7")
 
