@@ -26,6 +26,9 @@ from province.files import write_private, write_public
 from tools.release import RELEASE_TRUST
 
 KEY, CERT, CA_PEM, PASSWORD = "unit.key", "unit.pem", "ca.pem", "mqtt.password"
+# Dev machines, demos, benchmarks and tests: the machine's own clock is trusted as it reads (a unit in the field
+# trusts the kernel's flag and its own sources), and no NTP query leaves the machine.
+DEV_CLOCK: dict[str, dict[str, Any]] = {"trust": {"time_sync": "assume"}, "time": {"ntp_servers": []}}
 STATUS_HASH = "status-page.hash"
 
 @dataclass(frozen=True)
@@ -58,6 +61,14 @@ class UnitSpec:
 class Provisioned:
     config: Path
     status_password: str  # for the unit's label: shown once, stored nowhere (the bundle has only its hash)
+
+
+def dev_clock(extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Config sections for UnitSpec.extra: DEV_CLOCK, with `extra`'s sections merged over it key by key."""
+    merged: dict[str, Any] = {section: dict(values) for section, values in DEV_CLOCK.items()}
+    for section, values in (extra or {}).items():
+        merged.setdefault(section, {}).update(values)
+    return merged
 
 
 def provision(spec: UnitSpec) -> Path:
