@@ -12,6 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import ntplib
 
@@ -48,7 +49,7 @@ class Chronyd:
         self.log = folder / "chronyd.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> Chronyd:
+    def __enter__(self) -> Self:
         argv = [str(chronyd_binary()), "-x", "-d", "-f", str(self.dir / "chrony.conf"), "-u", "root"]
         self.proc = subprocess.Popen(argv, stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + READY_S

@@ -24,7 +24,7 @@ from tests.e2e.link_helpers import UnitWatch
 from tests.e2e.sound_helpers import FAST_POWER, LOCAL_STREAMS, file_source
 
 YEAR_S = 365 * 86400
-BOOTS = {  # how far the unit's clock is from the true time when it boots
+BOOTS: dict[str, Callable[[], float]] = {  # how far the unit's clock is from the true time when it boots
     "1970": lambda: 86400 - time.time(),  # 2 January 1970, as a board without a battery-backed clock boots
     "a year old": lambda: -YEAR_S,  # the time saved at a shutdown a year ago: a date that looks sane
     "ten years ahead": lambda: 10 * YEAR_S,
@@ -76,7 +76,7 @@ def assert_true_time(ms: int, within_s: float = 5) -> None:
 
 @pytest.mark.parametrize("boot", sorted(BOOTS))
 def test_network_time_makes_the_programme_play_at_the_true_local_time(
-    booted, modem: ScriptedModem, console: Console, keys: Path, http_server, media, boot: str
+    booted: Callable[..., Unit], modem: ScriptedModem, console: Console, keys: Path, http_server, media, boot: str
 ) -> None:
     unit = booted(BOOTS[boot](), **modem_sections(modem))
     watch = UnitWatch(console, unit)
@@ -103,7 +103,7 @@ def test_network_time_makes_the_programme_play_at_the_true_local_time(
 
 
 @pytest.mark.parametrize("boot", sorted(BOOTS))
-def test_ntp_from_a_real_chronyd_gives_the_true_time(booted, console: Console, tmp_path: Path, boot: str) -> None:
+def test_ntp_from_a_real_chronyd_gives_the_true_time(booted: Callable[..., Unit], console: Console, tmp_path: Path, boot: str) -> None:
     with Chronyd(tmp_path / "chrony") as ntp:
         unit = booted(BOOTS[boot](), time={"ntp_servers": [ntp.server], "ntp_untrusted_poll_s": 2})
         watch = UnitWatch(console, unit)
@@ -112,7 +112,7 @@ def test_ntp_from_a_real_chronyd_gives_the_true_time(booted, console: Console, t
         # TODO(h-core merge): status["time"]["source"] == "ntp", offset_ms == -offset within 1 s
 
 
-def test_without_any_source_the_time_stays_untrusted(booted, console: Console) -> None:
+def test_without_any_source_the_time_stays_untrusted(booted: Callable[..., Unit], console: Console) -> None:
     """NTP absent (nothing answers on its port), no modem: the unit's time is its own wrong clock, not trusted."""
     unit = booted(BOOTS["1970"]())
     watch = UnitWatch(console, unit)
@@ -123,7 +123,7 @@ def test_without_any_source_the_time_stays_untrusted(booted, console: Console) -
     assert watch.last_status()["ts"] / 1000 < 2 * 86400 + 60  # still 1970: nothing vouched for another time
 
 
-def test_no_nitz_no_time_then_the_network_time_arrives(booted, modem: ScriptedModem, console: Console) -> None:
+def test_no_nitz_no_time_then_the_network_time_arrives(booted: Callable[..., Unit], modem: ScriptedModem, console: Console) -> None:
     """A modem that has not heard NITZ yet gives nothing; once it has, the unit's time is trusted."""
     modem.script.network_offset_s = None
     unit = booted(BOOTS["a year old"](), **modem_sections(modem))

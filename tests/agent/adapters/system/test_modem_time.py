@@ -98,9 +98,10 @@ def test_network_time_zones() -> None:
 
 
 def test_gnss_answers() -> None:
-    assert qgpsloc_ms("091230.0,21.02851,105.85420,1.2,15.0,3,0.00,0.0,0.0,071226,08".split(",")) == 1796634750000
-    assert cgpsinfo_ms("2101.71,N,10551.25,E,071226,091230.0,15.0,0.0,0.0".split(",")) == 1796634750000
-    assert cgpsinfo_ms(",,,,,,,,".split(",")) is None and qgpsloc_ms(["516"]) is None
+    quectel = "091230.0,21.02851,105.85420,1.2,15.0,3,0.00,0.0,0.0,071226,08"
+    simcom = "2101.71,N,10551.25,E,071226,091230.0,15.0,0.0,0.0"
+    assert qgpsloc_ms(quectel.split(",")) == cgpsinfo_ms(simcom.split(",")) == 1796634750000
+    assert cgpsinfo_ms([""] * 9) is None and qgpsloc_ms(["516"]) is None
 
 
 def test_the_poller_feeds_the_clock_after_the_telemetry(modem: ScriptedModem) -> None:
@@ -110,7 +111,7 @@ def test_the_poller_feeds_the_clock_after_the_telemetry(modem: ScriptedModem) ->
     observed: list[tuple[str, int, int]] = []
     fault = PartFault(lambda active, detail: None)
     try:
-        wait = hardware.poll_once(at, posted.append, fault, Backoff(1, 60, random.Random(1)), 60.0,  # type: ignore[arg-type]
+        wait = hardware.poll_once(at, posted.append, fault, Backoff(1, 60, random.Random(1)), 60.0,
                                   lambda s, ms, err: observed.append((s, ms, err)))
     finally:
         at.close()

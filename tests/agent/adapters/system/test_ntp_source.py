@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ class Recorder:
 
 
 @pytest.fixture
-def chronyd(tmp_path: Path):  # type: ignore[no-untyped-def]
+def chronyd(tmp_path: Path) -> Iterator[Chronyd]:
     with Chronyd(tmp_path / "chrony") as server:
         yield server
 
