@@ -145,8 +145,8 @@ class UpdateSection:
 
 @dataclass(frozen=True)
 class TimeSection:
-    """The agent's own time sources (docs/time.md): its SNTP queries; the modem's network time and GNSS come with
-    [hardware] modem_url."""
+    """The agent's own time sources (docs/time-sources.md): its SNTP queries. The modem's network time and GNSS
+    come with [hardware] modem_url."""
 
     ntp_servers: tuple[str, ...] = field(default=("0.vn.pool.ntp.org", "1.vn.pool.ntp.org"), metadata=checked(_servers))
     ntp_poll_s: int = field(default=300, metadata=checked(between(16, 86400)))  # while the time is trusted
