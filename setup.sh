@@ -7,6 +7,8 @@ cd "$(dirname "$0")"
 packages=(python3-venv mosquitto mosquitto-clients libvlc5 vlc-plugin-base espeak-ng ffmpeg sox fonts-dejavu-core)
 if [ "${1:-}" = "--dev" ]; then
   packages+=(chromium chromium-driver mtools dosfstools fdisk)
+  # chronyd's libraries: the tests run a real chronyd as their NTP server, unpacked below, never installed
+  packages+=(libgnutls30 libnettle8 libcap2 libseccomp2)
   # Node runs the MicroPython WebAssembly port in the firmware tests; a machine may already have its own Node.
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
@@ -37,5 +39,12 @@ extra=""; [ "${1:-}" = "--dev" ] && extra="[dev]"
 if [ "${1:-}" = "--dev" ]; then
   bash firmware/setup-dev.sh  # MicroPython stubs and the WebAssembly MicroPython for the firmware tests
   npm ci --silent --no-audit --no-fund --prefix tests/docs  # Ajv: the protocol schemas compile under a strict validator
+  # The NTP server of the time-source tests: chronyd from Debian's package, unpacked into .cache/chrony. Installing
+  # the package would replace the machine's own time service (systemd-timesyncd).
+  if [ ! -x .cache/chrony/usr/sbin/chronyd ]; then
+    tmp=$(mktemp -d)
+    (cd "$tmp" && apt-get download -qq chrony 2>/dev/null)
+    mkdir -p .cache/chrony && dpkg-deb -x "$tmp"/chrony_*.deb .cache/chrony && rm -rf "$tmp"
+  fi
 fi
 echo "setup: ready (.venv/bin/loa)"

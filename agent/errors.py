@@ -76,3 +76,9 @@ class FrameError(LoaError, ValueError):
     """A co-processor frame is malformed (length, CRC, unknown command); it is rejected, never guessed."""
 
     code = "bad_frame"
+
+
+class TimeSourceError(LoaError, OSError):
+    """A time source (an NTP server, the modem's network time or GNSS) gave no usable time."""
+
+    code = "time_source"

@@ -21,7 +21,7 @@ from province import ca as ca_tool
 from province import keys as key_tool
 from province.console import BrokerAccess, Console
 from province.localnet import accepting, free_port
-from tools.provision import UnitSpec, provision
+from tools.provision import UnitSpec, dev_clock, provision
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -162,7 +162,7 @@ def make_unit(broker: Broker, keys: Path, tmp_path: Path) -> Iterator[Callable[.
              **extra: dict[str, Any]) -> Unit:
         device_id = device_id or f"u{len(units)}-{os.getpid()}-{time.monotonic_ns() % 100000}"
         spec = UnitSpec(device_id=device_id, trust=keys / "trust.jwks", broker_url=broker.url, out=tmp_path / device_id,
-                        groups=groups, broker_dir=broker.dir, extra=extra)
+                        groups=groups, broker_dir=broker.dir, extra=dev_clock(extra))
         provision(spec)
         unit = Unit(device_id, tmp_path / device_id)
         units.append(unit)

@@ -24,7 +24,7 @@ from agent.core.topics import Target
 from province import broker, keys
 from province.console import Console, follow_acks
 from province.localnet import accepting, free_port
-from tools.provision import UnitSpec, provision
+from tools.provision import UnitSpec, dev_clock, provision
 
 Step = Callable[[str], None]
 UNIT = "demo-001"
@@ -52,7 +52,8 @@ def run_demo(root: Path, step: Step) -> int:
     step(f"Local Mosquitto on 127.0.0.1:{port}, no anonymous access, one identity per unit ({b.conf})")
     spec = UnitSpec(UNIT, root / "keys" / keys.TRUST, f"mqtt://127.0.0.1:{port}", root / UNIT,
                     groups=("xa-demo", "province"), broker_dir=b.root, audio="wav:audio-out",
-                    quiet_hours="off")  # off so the demo sounds at any hour; units default to 22:00-05:00
+                    quiet_hours="off",  # off so the demo sounds at any hour; units default to 22:00-05:00
+                    extra=dev_clock())  # the demo machine's clock is trusted as it reads
     config = provision(spec)
     step(f"Unit {UNIT} provisioned with fake hardware: {config}")
     with running(broker.command(b.root), "mosquitto"), running(

@@ -35,6 +35,9 @@ from tools.provision_hw import Hardware, sections
 from tools.release import RELEASE_TRUST
 
 KEY, CERT, CA_PEM, PASSWORD = "unit.key", "unit.pem", "ca.pem", "mqtt.password"
+# Dev machines, demos, benchmarks and tests: the machine's own clock is trusted as it reads (a unit in the field
+# trusts the kernel's flag and its own sources), and no NTP query leaves the machine.
+DEV_CLOCK: dict[str, dict[str, Any]] = {"trust": {"time_sync": "assume"}, "time": {"ntp_servers": []}}
 STATUS_HASH = "status-page.hash"
 
 @dataclass(frozen=True)
@@ -69,6 +72,14 @@ class Provisioned:
     config: Path
     status_password: str  # for the technician: shown once, stored nowhere (the bundle has only its hash)
     label: Path | None = None  # the printable label beside the bundle
+
+
+def dev_clock(extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Config sections for UnitSpec.extra: DEV_CLOCK, with `extra`'s sections merged over it key by key."""
+    merged: dict[str, Any] = {section: dict(values) for section, values in DEV_CLOCK.items()}
+    for section, values in (extra or {}).items():
+        merged.setdefault(section, {}).update(values)
+    return merged
 
 
 def provision(spec: UnitSpec) -> Path:

@@ -196,10 +196,22 @@ def assemble(cfg: Config, keys: KeySet, password: str, stack: ExitStack) -> Agen
     goodbye.callback(runtime.stop, offline_status(), Topics(cfg.mqtt.topic_prefix).report(cfg.device.id, "status"))
     if store.open_fault:  # a full card: the unit runs and says so
         runtime.store_fault(store.open_fault)
-    hardware.start_modem_poller(cfg, inbox.post_event)
+    hardware.start_modem_poller(cfg, inbox.post_event, clock.observe)
+    start_ntp(cfg, clock, stack)
     feed_watchdog(loop, service)
     stack.callback(service.stopping)  # the first thing said on the way out
     return Agent(cfg, loop, store, parts, runtime, stack)
+
+
+def start_ntp(cfg: Config, clock: TrustedClock, stack: ExitStack) -> None:
+    """The agent's own SNTP queries (none when [time] ntp_servers is empty), on their own thread."""
+    from agent.adapters.system.ntp_source import NtpPoller
+
+    t = cfg.time
+    if t.ntp_servers:
+        poller = NtpPoller(t.ntp_servers, clock, poll_s=t.ntp_poll_s, untrusted_poll_s=t.ntp_untrusted_poll_s,
+                           timeout_s=t.ntp_timeout_s)
+        stack.enter_context(closing(poller.start()))
 
 
 def open_sound(cfg: Config, inbox: Inbox, stack: ExitStack) -> tuple[Preparer, StreamGate]:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("loa.agent")
 REOPEN_AFTER_S = 3.0  # longer than the firmware's heartbeat timeout (2 s): by then it has cut its relays itself
 Post = Callable[[Callable[[int], Event]], None]  # hands an event factory to the loop (an inbox's post_event)
+Observe = Callable[[str, int, int], None]  # a time source's reading for the agent's clock: (source, true_ms, error_ms)
 
 
 # ---- relays ----------------------------------------------------------------------------------------------------
@@ -266,17 +267,22 @@ def attach_coproc(loop: Loop, relays: LateCoproc, post: Post) -> None:
 
 
 def open_modem(serial_url: str, name: str, *, timeout_s: float | None = None) -> ModemAT:
-    """The AT port of the modem described in hw/modems/<name>.toml."""
+    """The AT port of the modem described in hw/modems/<name>.toml; its GNSS only where the data says it has one."""
     from agent.adapters.system.modem_at import ModemAT, ModemCommands
 
     p = load_modem(name)
+    gnss = {"gnss_on": p.gnss_on, "gnss_time": p.gnss_time, "gnss_reply": p.gnss_reply,
+            "gnss_format": p.gnss_format} if p.gnss else {}
     commands = ModemCommands(signal=p.signal, operator=p.operator, registration=p.registration, iccid=p.iccid,
-                             iccid_reply=p.iccid_reply, baudrate=p.baudrate, timeout_s=p.timeout_s)
+                             iccid_reply=p.iccid_reply, baudrate=p.baudrate, timeout_s=p.timeout_s,
+                             time_setup=p.time_setup, network_time=p.network_time,
+                             network_time_reply=p.network_time_reply, network_time_local=p.network_time_local, **gnss)
     return ModemAT(serial_url, commands, timeout_s=timeout_s)
 
 
-def start_modem_poller(cfg: Config, post: Post) -> threading.Thread | None:
-    """A query can block for seconds on a slow modem, so it runs on its own thread, never on the loop."""
+def start_modem_poller(cfg: Config, post: Post, observe: Observe) -> threading.Thread | None:
+    """A query can block for seconds on a slow modem, so it runs on its own thread, never on the loop. The modem's
+    network time and GNSS time go straight to the agent's clock (`observe`, thread-safe) as they are read."""
     hw = cfg.hardware
     if not hw.modem_url:
         return None
@@ -286,17 +292,21 @@ def start_modem_poller(cfg: Config, post: Post) -> threading.Thread | None:
 
     def poll() -> None:
         while True:
-            time.sleep(poll_once(modem, post, fault, backoff, hw.modem_poll_s))
+            time.sleep(poll_once(modem, post, fault, backoff, hw.modem_poll_s, observe))
 
     thread = threading.Thread(target=poll, name="modem", daemon=True)
     thread.start()
     return thread
 
 
-def poll_once(modem: ModemAT, post: Post, fault: PartFault, backoff: Backoff, period_s: float) -> float:
-    """One query; the seconds to wait before the next: the period, or a capped backoff after a failure."""
+def poll_once(modem: ModemAT, post: Post, fault: PartFault, backoff: Backoff, period_s: float,
+              observe: Observe | None = None) -> float:
+    """One query (and the modem's time); the seconds to wait before the next: the period, or a capped backoff after
+    a failure."""
     try:
         telemetry = modem.query()
+        if observe is not None:
+            modem.observe_time(observe)
     except LoaError as exc:
         fault.failed(exc)
         return backoff.next_delay_s()

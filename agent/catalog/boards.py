@@ -8,11 +8,11 @@ opens the adapter for a board's kind).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from agent.config.engine import Problems, build, hint, read_toml
+from agent.config.engine import Problems, build, checked, hint, one_of, read_toml
 from agent.errors import ConfigError
 
 HW_DIR = Path(__file__).resolve().parents[2] / "hw"
@@ -121,6 +121,15 @@ class ModemProfile:
     registration: tuple[str, ...]
     iccid: str
     iccid_reply: str
+    time_setup: str = ""
+    network_time: str = ""
+    network_time_reply: str = ""
+    network_time_local: bool = False
+    gnss: bool = False  # this modem (variant) has a GNSS receiver wired to an antenna: read its time
+    gnss_on: str = ""
+    gnss_time: str = ""
+    gnss_reply: str = ""
+    gnss_format: str = field(default="", metadata=checked(one_of("", "qgpsloc", "cgpsinfo")))
     sources: tuple[str, ...] = ()
     unconfirmed: tuple[str, ...] = ()
 

@@ -36,6 +36,16 @@ def _quiet_hours(v: str) -> str | None:
     return None if v == "off" or parse_window(v) else "must be HH:MM-HH:MM or off"
 
 
+def _time_sync(v: str) -> str | None:
+    if v in ("auto", "systemd"):  # the old modes guessed from the date or trusted timesyncd's file alone
+        return f'"{v}" is no longer a mode: use "kernel" (the kernel\'s synchronised flag, the default), "assume" or "none"'
+    return one_of("kernel", "assume", "none")(v)
+
+
+def _servers(v: tuple[str, ...]) -> str | None:
+    return None if all(s.strip() and " " not in s for s in v) else "must list host or host:port names"
+
+
 @dataclass(frozen=True)
 class DeviceSection:
     id: str = field(metadata=checked(non_empty))
@@ -69,7 +79,8 @@ class TrustSection:
     max_lifetime_s: int = field(default=3600, metadata=checked(between(10, 7 * 86400)))
     clock_skew_s: int = field(default=60, metadata=checked(between(0, 900)))
     max_command_bytes: int = field(default=16384, metadata=checked(between(512, 1 << 20)))
-    time_sync: str = field(default="auto", metadata=checked(one_of("auto", "systemd", "assume")))
+    # kernel: the kernel's "synchronised" flag (timesyncd, chrony, ntpd); assume: trusted (dev machines, tests); none
+    time_sync: str = field(default="kernel", metadata=checked(_time_sync))
 
 
 @dataclass(frozen=True)
@@ -143,6 +154,17 @@ class UpdateSection:
 
 
 @dataclass(frozen=True)
+class TimeSection:
+    """The agent's own time sources (docs/time-sources.md): its SNTP queries. The modem's network time and GNSS
+    come with [hardware] modem_url."""
+
+    ntp_servers: tuple[str, ...] = field(default=("0.vn.pool.ntp.org", "1.vn.pool.ntp.org"), metadata=checked(_servers))
+    ntp_poll_s: int = field(default=300, metadata=checked(between(16, 86400)))  # while the time is trusted
+    ntp_untrusted_poll_s: int = field(default=15, metadata=checked(between(2, 3600)))  # while it is not
+    ntp_timeout_s: float = field(default=5.0, metadata=checked(between(0.2, 60)))
+
+
+@dataclass(frozen=True)
 class Config:
     device: DeviceSection
     mqtt: MqttSection
@@ -153,6 +175,7 @@ class Config:
     sources: SourcesSection = SourcesSection()
     update: UpdateSection = UpdateSection()
     web: WebSection = WebSection()
+    time: TimeSection = TimeSection()
     base_dir: Path = Path(".")
 
     def path(self, value: str) -> Path:

@@ -364,7 +364,7 @@ class Device:
         if not (st.status_dirty and st.online):
             return
         due = st.status_sent_ms + STATUS_MIN_GAP_MS
-        if now < due:
+        if st.status_sent_ms <= now < due:  # before the last one: the time stepped back, the gap means nothing
             if st.status_timer_ms != due:
                 st.status_timer_ms = due
                 self._fx.append(StartTimer("status", due))

@@ -3,6 +3,10 @@ URCs and line noise when asked), so the agent's pySerial code opens a real tty: 
 
 Faults: `replies[cmd] = [...]` replaces an answer (e.g. ["+CME ERROR: 10"] for a missing SIM), `silent` holds
 commands it never answers, `noise=True` sprinkles unsolicited result codes and garbage between and inside answers.
+
+Time: `network_offset_s` is how far the network's NITZ time is from this machine's clock (None: no NITZ came, the
+modem answers "" to AT+QLTS and its 1980 default to AT+CCLK?), `gnss_offset_s` the same for a GNSS fix (None: no
+fix, +CME ERROR: 516 to AT+QGPSLOC=2, empty fields to AT+CGPSINFO); both answer in the Quectel and SIMCom dialects.
 Imports only the stdlib (POSIX ptys); the agent must not import this module.
 """
 
@@ -12,8 +16,10 @@ import os
 import random
 import select
 import threading
+import time
 import tty
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 URCS = (b"\r\nRDY\r\n", b"\r\n+CPIN: READY\r\n", b"\r\n+QIND: SMS DONE\r\n", b"\r\n+QUSIM: 1\r\n",
         b"\r\n+CREG: 5\r\n", b'\r\n+CEREG: 1,"1A2B","01C3D4E",7\r\n', b"\r\n\xff\xfe\x00garbage\r\n")
@@ -31,15 +37,44 @@ class ModemScript:
     iccid_command: str = "AT+QCCID"
     iccid_reply: str = "+QCCID:"
     replies: dict[str, list[str]] = field(default_factory=dict)
+    network_offset_s: float | None = 0.0
+    gnss_offset_s: float | None = None
+    zone_quarters: int = 28  # Vietnam, UTC+7, as NITZ gives it
 
     def answers(self, cmd: str) -> list[str] | None:
         if cmd in self.replies:
             return self.replies[cmd]
+        timed = self._time_answers(cmd)
+        if timed is not None:
+            return timed
         table = {"AT": [], "ATE0": [], "ATE1": [], "AT+CSQ": [f"+CSQ: {self.rssi},99"],
                  "AT+COPS?": [f'+COPS: 0,0,"{self.operator}",7' if self.operator else "+COPS: 0"],
                  "AT+CREG?": [f"+CREG: 0,{self.creg}"], "AT+CEREG?": [f"+CEREG: 0,{self.cereg}"],
                  self.iccid_command: [f"{self.iccid_reply} {self.iccid}"]}
         return [*table[cmd], "OK"] if cmd in table else None
+
+
+    def _time_answers(self, cmd: str) -> list[str] | None:
+        nitz, fix = _utc(self.network_offset_s), _utc(self.gnss_offset_s)
+        zone = f"{self.zone_quarters:+03d}"
+        local = nitz + timedelta(minutes=15 * self.zone_quarters) if nitz else None
+        table = {
+            "AT+QLTS=1": [f'+QLTS: "{nitz:%Y/%m/%d,%H:%M:%S}{zone},0"' if nitz else '+QLTS: ""'],
+            "AT+CCLK?": [f'+CCLK: "{local:%y/%m/%d,%H:%M:%S}{zone}"' if local else '+CCLK: "80/01/06,00:01:23+00"'],
+            "AT+CTZU=1": [], "AT+QGPS=1": [], "AT+CGPS=1": [],
+            "AT+QGPSLOC=2": [f"+QGPSLOC: {fix:%H%M%S}.0,21.02851,105.85420,1.2,15.0,3,0.00,0.0,0.0,{fix:%d%m%y},08"]
+            if fix else None,
+            "AT+CGPSINFO": [f"+CGPSINFO: 2101.710600,N,10551.252000,E,{fix:%d%m%y},{fix:%H%M%S}.0,15.0,0.0,0.0"
+                            if fix else "+CGPSINFO: ,,,,,,,,"],
+        }
+        if cmd == "AT+QGPSLOC=2" and fix is None:
+            return ["+CME ERROR: 516"]
+        answer = table.get(cmd)
+        return None if answer is None else [*answer, "OK"]
+
+
+def _utc(offset_s: float | None) -> datetime | None:
+    return None if offset_s is None else datetime.fromtimestamp(time.time() + offset_s, UTC)
 
 
 class ScriptedModem:

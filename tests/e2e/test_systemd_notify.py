@@ -20,7 +20,7 @@ import pytest
 from province import broker as broker_tool
 from province.localnet import free_port
 from tests.conftest import REPO, Broker
-from tools.provision import UnitSpec, provision
+from tools.provision import UnitSpec, dev_clock, provision
 
 WATCHDOG_USEC = 2_000_000  # pings every 1 s (half of it)
 START_S = 30.0  # a loaded 2-core machine: imports, libVLC, the store
@@ -78,7 +78,7 @@ def late_broker(tmp_path: Path) -> Iterator[Broker]:
 def start_agent(tmp_path: Path, keys: Path, broker: Broker, notify: Path) -> subprocess.Popen[bytes]:
     config = provision(UnitSpec(device_id="sd1", trust=keys / "trust.jwks", broker_url=broker.url,
                                 out=tmp_path / "sd1", broker_dir=broker.dir,
-                                extra={"mqtt": {"reconnect_min_s": 0.2, "reconnect_max_s": 2.0}}))
+                                extra=dev_clock({"mqtt": {"reconnect_min_s": 0.2, "reconnect_max_s": 2.0}})))
     env = dict(os.environ, NOTIFY_SOCKET=str(notify), WATCHDOG_USEC=str(WATCHDOG_USEC))
     env.pop("WATCHDOG_PID", None)
     log = (tmp_path / "agent.log").open("wb")

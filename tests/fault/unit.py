@@ -23,7 +23,7 @@ from typing import Any
 from province.localnet import free_port
 from tests.fault.netcut import Forwarder, Netns
 from tests.fault.rig import Rig
-from tools.provision import UnitSpec, provision
+from tools.provision import UnitSpec, dev_clock, provision
 
 REPO = Path(__file__).resolve().parents[2]
 CLOCK_ENV = "LOA_TEST_CLOCK_OFFSET_FILE"
@@ -73,12 +73,12 @@ class FaultUnit:
 
     def _spec(self, url: str, extra: dict[str, Any]) -> UnitSpec:
         return UnitSpec(device_id=self.device_id, trust=self.rig.keys / "trust.jwks", broker_url=url, out=self.dir,
-                        groups=("commune-f", "province"), broker_dir=self.rig.broker_dir, extra={
+                        groups=("commune-f", "province"), broker_dir=self.rig.broker_dir, extra=dev_clock({
                             "device": {"language": "en"},
                             "mqtt": {"reconnect_min_s": 0.1, "reconnect_max_s": 1.0, "keepalive_s": 5},
                             "audio": {"output": "null", "quiet_hours": "off", "cache_quota_mb": 8, **POWER},
                             "reports": {"outbox_rate_per_s": 200, "heartbeat_s": 5},
-                            "hardware": {"zones": list(ZONES)}, **extra},
+                            "hardware": {"zones": list(ZONES)}, **extra}),
                         status_port=self.status_port, status_password=self.status_password)
 
     def _mount(self, size_mb: int) -> bool:

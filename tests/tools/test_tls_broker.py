@@ -18,7 +18,7 @@ from province.console import Console
 from province.keys import load_signing
 from tests.conftest import TlsBroker, Unit, wait_until
 from tests.tools.mqtt_probe import Probe, unit_probe
-from tools.provision import UnitSpec, provision
+from tools.provision import UnitSpec, dev_clock, provision
 
 T = Topics()
 PROTOCOLS = pytest.mark.parametrize("protocol", [mqtt.MQTTv5, mqtt.MQTTv311], ids=["mqtt5", "mqtt311"])
@@ -26,7 +26,7 @@ PROTOCOLS = pytest.mark.parametrize("protocol", [mqtt.MQTTv5, mqtt.MQTTv311], id
 
 def make(tls_broker: TlsBroker, keys: Path, out: Path, name: str, groups: tuple[str, ...]) -> Path:
     spec = UnitSpec(name, keys / "trust.jwks", tls_broker.url, out / name, groups=groups,
-                    broker_dir=tls_broker.dir, ca_dir=tls_broker.ca_dir)
+                    broker_dir=tls_broker.dir, ca_dir=tls_broker.ca_dir, extra=dev_clock())
     provision(spec)
     return out / name
 

@@ -31,7 +31,7 @@ from province import broker, keys
 from province.console import Console
 from province.localnet import free_port
 from tools.http_files import BulletinServer
-from tools.provision import UnitSpec, provision
+from tools.provision import UnitSpec, dev_clock, provision
 
 DEV = "bench-alert"
 TRICKLE_BYTES_PER_S = 16_000
@@ -69,7 +69,7 @@ def measure(root: Path, runs: int, output: str, warmup_s: float) -> dict[str, An
     server = BulletinServer({}, bytes_per_s=TRICKLE_BYTES_PER_S)
     spec = UnitSpec(DEV, root / "keys" / keys.TRUST, f"mqtt://127.0.0.1:{port}", root / "unit",
                     broker_dir=root / "broker", audio=output, quiet_hours="off",
-                    extra={"audio": {"warmup_s": warmup_s, "tail_s": 0.2, "stagger_s": 0.0}, "hardware": {"zones": [1]}})
+                    extra=dev_clock({"audio": {"warmup_s": warmup_s, "tail_s": 0.2, "stagger_s": 0.0}, "hardware": {"zones": [1]}}))
     agent = subprocess.Popen([sys.executable, "-m", "tools.cli", "agent", "--config", str(provision(spec))],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     console = Console(broker.console_access(b.root))

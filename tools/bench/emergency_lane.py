@@ -27,7 +27,7 @@ from agent.core.topics import Target
 from province import broker, keys
 from province.console import Console
 from province.localnet import free_port
-from tools.provision import UnitSpec, provision
+from tools.provision import UnitSpec, dev_clock, provision
 
 UNIT = "bench-lane"
 
@@ -71,8 +71,8 @@ def measure(root: Path, runs: int) -> dict[str, Any]:
     threading.Thread(target=trickle.serve_forever, daemon=True).start()
     spec = UnitSpec(UNIT, root / "keys" / keys.TRUST, f"mqtt://127.0.0.1:{port}", root / "unit",
                     broker_dir=root / "broker", audio="null", quiet_hours="off",
-                    extra={"audio": {"warmup_s": 0.2, "tail_s": 0.2, "stagger_s": 0.0}, "hardware": {"zones": [1]},
-                           "sources": {"download_deadline_s": 30}})
+                    extra=dev_clock({"audio": {"warmup_s": 0.2, "tail_s": 0.2, "stagger_s": 0.0}, "hardware": {"zones": [1]},
+                           "sources": {"download_deadline_s": 30}}))
     agent = subprocess.Popen([sys.executable, "-m", "tools.cli", "agent", "--config", str(provision(spec))],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     console = Console(broker.console_access(b.root))

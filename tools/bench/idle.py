@@ -20,7 +20,7 @@ from province import broker, keys
 from province.localnet import free_port
 from sim.proc_stats import cpu_s, rss_kib
 from tools.bench.byte_proxy import ByteProxy
-from tools.provision import UnitSpec, provision
+from tools.provision import UnitSpec, dev_clock, provision
 
 
 def main() -> None:
@@ -42,7 +42,7 @@ def measure(root: Path, seconds: float, heartbeat_s: int, keepalive_s: int) -> d
     proxy = ByteProxy(port)
     spec = UnitSpec("bench-001", root / "keys" / keys.TRUST, f"mqtt://127.0.0.1:{proxy.port}", root / "unit",
                     groups=("xa-bench", "province"), broker_dir=root / "broker",
-                    extra={"reports": {"heartbeat_s": heartbeat_s}, "mqtt": {"keepalive_s": keepalive_s}})
+                    extra=dev_clock({"reports": {"heartbeat_s": heartbeat_s}, "mqtt": {"keepalive_s": keepalive_s}}))
     agent = subprocess.Popen([sys.executable, "-m", "tools.cli", "agent", "--config", str(provision(spec))],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

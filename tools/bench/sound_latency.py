@@ -26,7 +26,7 @@ from province.console import Console
 from province.localnet import free_port
 from sim.proc_stats import rss_kib
 from tools.http_files import BulletinServer
-from tools.provision import UnitSpec, provision
+from tools.provision import UnitSpec, dev_clock, provision
 
 WARMUP_S = 1.0
 
@@ -58,7 +58,7 @@ def measure(root: Path, runs: int, output: str) -> dict[str, Any]:
     url = server.url("bulletin.mp3")
     spec = UnitSpec("bench-snd", root / "keys" / keys.TRUST, f"mqtt://127.0.0.1:{port}", root / "unit",
                     broker_dir=root / "broker", audio=output, quiet_hours="off",
-                    extra={"audio": {"warmup_s": WARMUP_S, "tail_s": 0.2, "stagger_s": 0.0}, "hardware": {"zones": [1]}})
+                    extra=dev_clock({"audio": {"warmup_s": WARMUP_S, "tail_s": 0.2, "stagger_s": 0.0}, "hardware": {"zones": [1]}}))
     agent = subprocess.Popen([sys.executable, "-m", "tools.cli", "agent", "--config", str(provision(spec))],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     console = Console(broker.console_access(b.root))

@@ -1,4 +1,5 @@
-"""Modem telemetry over the 4G modem's AT port through a pySerial URL: signal, operator, registration, ICCID.
+"""Modem telemetry over the 4G modem's AT port through a pySerial URL: signal, operator, registration, ICCID; and
+the time the modem knows (the cellular network's NITZ time, GNSS where the modem has it; parsed in modem_time).
 
 Commands come from the modem's data (hw/modems/*.toml). Tolerates command echo, unsolicited result codes and
 line noise; a command answered ERROR leaves its field None; a modem that answers nothing is a HardwareError.
@@ -8,12 +9,14 @@ Its one library is pySerial; must not import the core.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import serial
 
 from agent.adapters.relays.serial_boundary import serial_boundary
+from agent.adapters.system.modem_time import GNSS_FORMATS, network_time_ms
 from agent.errors import HardwareError
 
 POLL_S = 0.01
@@ -59,6 +62,20 @@ class ModemCommands:
     iccid_reply: str
     baudrate: int = 115200
     timeout_s: float = 1.0
+    time_setup: str = ""  # sent once per opening (SIMCom AT+CTZU=1: let NITZ set the modem's clock)
+    network_time: str = ""  # empty: the modem's network time is not read
+    network_time_reply: str = ""
+    network_time_local: bool = False  # the answer is local time: its zone is subtracted
+    gnss_on: str = ""  # turns the GNSS engine on (answered ERROR when it already is: ignored)
+    gnss_time: str = ""  # empty: no GNSS
+    gnss_reply: str = ""
+    gnss_format: str = ""  # a key of modem_time.GNSS_FORMATS
+
+
+Observe = Callable[[str, int, int], None]  # (source, true_ms, error_ms), told as soon as the modem answered
+NETWORK, GNSS = "network", "gps"
+NETWORK_ERROR_MS = 2000  # NITZ carries whole seconds, and networks send it with some delay
+GNSS_ERROR_MS = 1000  # the fix's own time, up to a second old
 
 
 def _boundary(url: str, what: str) -> AbstractContextManager[None]:
@@ -74,6 +91,7 @@ class ModemAT:
         self._timeout_s = timeout_s if timeout_s is not None else self.profile.timeout_s
         self._port: serial.SerialBase | None = None
         self._buf = bytearray()
+        self._time_ready = False
 
     def query(self) -> dict[str, object]:
         """signal_dbm, operator, registration (home/roaming/searching/denied/unknown) and iccid; None = unknown."""
@@ -81,6 +99,19 @@ class ModemAT:
             self.command("ATE0")  # echo off; its own echo (and any later one) is skipped anyway
             return {"signal_dbm": self._signal(), "operator": self._operator(),
                     "registration": self._registration(), "iccid": self._iccid()}
+        except HardwareError:
+            self.close()
+            raise
+
+    def observe_time(self, observe: Observe) -> None:
+        """The network's time and the GNSS time, each told to `observe` as soon as it is read; a modem without
+        NITZ or without a fix tells nothing. HardwareError when the modem does not answer."""
+        try:
+            self._time_setup()
+            if self.profile.network_time:
+                self._observe(observe, NETWORK, self._network_ms(), NETWORK_ERROR_MS)
+            if self.profile.gnss_time:
+                self._observe(observe, GNSS, self._gnss_ms(), GNSS_ERROR_MS)
         except HardwareError:
             self.close()
             raise
@@ -95,6 +126,7 @@ class ModemAT:
             return self._answer(cmd, time.monotonic() + self._timeout_s)
 
     def close(self) -> None:
+        self._time_ready = False
         if self._port is not None:
             self._port.close()
             self._port = None
@@ -129,6 +161,30 @@ class ModemAT:
         values = self.command(self.profile.iccid).first(self.profile.iccid_reply)
         digits = values[0].strip('"').rstrip("Ff") if values else ""
         return digits if digits.isdigit() else None
+
+    # ---- time ------------------------------------------------------------------------------------------------
+
+    def _time_setup(self) -> None:
+        if not self._time_ready:
+            for cmd in (self.profile.time_setup, self.profile.gnss_on):
+                if cmd:
+                    self.command(cmd)
+            self._time_ready = True
+
+    @staticmethod
+    def _observe(observe: Observe, source: str, true_ms: int | None, error_ms: int) -> None:
+        if true_ms is not None:
+            observe(source, true_ms, error_ms)
+
+    def _network_ms(self) -> int | None:
+        answer = self.command(self.profile.network_time)
+        reply = self.profile.network_time_reply
+        line = next((x for x in answer.lines if x.startswith(reply)), None) if answer.error is None else None
+        return None if line is None else network_time_ms(line[len(reply):], local=self.profile.network_time_local)
+
+    def _gnss_ms(self) -> int | None:
+        values = self.command(self.profile.gnss_time).first(self.profile.gnss_reply)
+        return None if values is None else GNSS_FORMATS[self.profile.gnss_format](values)
 
     # ---- the line protocol -----------------------------------------------------------------------------------
 

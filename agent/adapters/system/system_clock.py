@@ -1,9 +1,13 @@
-"""The wall clock and whether it is synchronised (systemd-timesyncd's flag file, or assumed).
+"""The wall clock and whether it is synchronised: `trust.time_sync` = `kernel` (the kernel's flag, see kernel_time),
+`assume` (dev machines and tests: trusted) or `none` (never: only the agent's own sources count).
 
-Test hook (the fault campaign, tests/fault): if the environment variable LOA_TEST_CLOCK_OFFSET_FILE names a file,
-its content (seconds, a float) is added to the wall clock, re-read at most every 0.2 s, so a test can make the
-clock jump while the agent runs, or start it years behind (an unsynchronised clock at boot). Only this adapter reads
-the variable; nothing else in the agent sees the offset. Must not import the core.
+A date that merely looks sane proves nothing (a saved time a year old looks sane), so no mode guesses from the date.
+
+Test hook (the fault campaign, tests/fault, tests/e2e): if the environment variable LOA_TEST_CLOCK_OFFSET_FILE
+names a file, its content (seconds, a float) is added to the wall clock, re-read at most every 0.2 s, so a test can
+make the clock jump while the agent runs, or start it years behind or ahead. While the offset is not zero the clock
+is not synchronised in any mode: the hook plays a clock nobody has set. Only this adapter reads the variable;
+nothing else in the agent sees the offset. Must not import the core.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ import os
 import time
 from pathlib import Path
 
-TIMESYNC_FLAG = Path("/run/systemd/timesync/synchronized")
-EARLIEST_PLAUSIBLE_S = 1_767_225_600  # 2026-01-01: a clock before this date is surely unset (no RTC, no NTP yet)
+from agent.adapters.system.kernel_time import kernel_synced
+
+MODES = ("kernel", "assume", "none")
 OFFSET_ENV = "LOA_TEST_CLOCK_OFFSET_FILE"
 OFFSET_REREAD_S = 0.2
 
@@ -36,7 +41,9 @@ class _Offset:
 
 
 class SystemClock:
-    def __init__(self, mode: str = "auto") -> None:
+    def __init__(self, mode: str = "kernel") -> None:
+        if mode not in MODES:
+            raise ValueError(f"time_sync mode {mode!r}: must be one of {', '.join(MODES)}")
         self.mode = mode
         self._offset = _Offset(os.environ.get(OFFSET_ENV))
 
@@ -44,9 +51,7 @@ class SystemClock:
         return time.time_ns() // 1_000_000 + self._offset.now()
 
     def synced(self) -> bool:
-        """'assume': always; 'systemd': timesyncd's flag; 'auto': the flag where timesyncd runs, else a sane date."""
-        if self.mode == "assume":
-            return True
-        if self.mode == "systemd" or TIMESYNC_FLAG.parent.exists():
-            return TIMESYNC_FLAG.exists()
-        return self.now_ms() / 1000 > EARLIEST_PLAUSIBLE_S
+        """'kernel': the kernel's flag; 'assume': always; 'none': never. A test offset makes it unsynchronised."""
+        if self._offset.now() != 0 or self.mode == "none":
+            return False
+        return self.mode == "assume" or kernel_synced()
