@@ -174,10 +174,14 @@ def assemble(cfg: Config, keys: KeySet, password: str, stack: ExitStack) -> Agen
     store = SqliteStore(cfg.state_dir / "agent.sqlite3", max_outbox_rows=cfg.reports.outbox_max_rows)
     stack.callback(store.close)
     saved = store.settings()
-    clock = TrustedClock(SystemClock(cfg.trust.time_sync), floor_ms=int(saved.get("time_floor_s", 0)) * 1000)
+    floor_s = int(saved.get("time_floor_s", 0))
+    clock = TrustedClock(SystemClock(cfg.trust.time_sync), floor_ms=floor_s * 1000)
+    # remembered jtis still unexpired: judged by the time floor alone while the clock is untrusted (a unit booting
+    # years ahead must keep its replay protection)
+    remember_from_s = clock.now_ms() // 1000 if clock.synced() else floor_s
     if "trust" in saved:
         keys = load_trust(saved["trust"])
-    state = DeviceState(seen=store.seen_commands(clock.now_ms() // 1000), time_floor_s=int(saved.get("time_floor_s", 0)),
+    state = DeviceState(seen=store.seen_commands(remember_from_s), time_floor_s=floor_s,
                         saved=saved)
     device = Device(device_settings(cfg, saved), keys, state, random.Random())
     link = PahoLink(loop, link_settings(cfg, password), LinkCallbacks(

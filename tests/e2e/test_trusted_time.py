@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from agent import i18n
 from agent.adapters.system.system_clock import OFFSET_ENV
 from agent.fakes.scripted_modem import ScriptedModem
 from province.console import Console
@@ -78,12 +79,14 @@ def assert_true_time(ms: int, within_s: float = 5) -> None:
 def test_network_time_makes_the_programme_play_at_the_true_local_time(
     booted: Callable[..., Unit], modem: ScriptedModem, console: Console, keys: Path, http_server, media, boot: str
 ) -> None:
-    unit = booted(BOOTS[boot](), **modem_sections(modem))
+    offset_s = BOOTS[boot]()
+    unit = booted(offset_s, **modem_sections(modem))
     watch = UnitWatch(console, unit)
     console.subscribe(console.topics.report(unit.device_id, "playlog"))
     status = trusted_status(watch)
     assert_true_time(status["ts"])  # the unit's own clock is years off: this is the corrected time
-    # TODO(h-core merge): status["time"] == {"trusted": True, "source": "network", "offset_ms": ~ -offset}
+    assert status["time"]["trusted"] is True and status["time"]["source"] == "network"
+    assert abs(status["time"]["offset_ms"] + offset_s * 1000) < 3000
     key = load_signing(keys / "signing.jwk")
     stored = watch.send(key, "store", {"id": "morning", **file_source(http_server, "m.mp3", media["mp3"].read_bytes())})
     assert watch.wait_acks(stored, {"finished", "failed", "rejected"}, timeout=15)[-1] == "finished", unit.output()
@@ -105,11 +108,13 @@ def test_network_time_makes_the_programme_play_at_the_true_local_time(
 @pytest.mark.parametrize("boot", sorted(BOOTS))
 def test_ntp_from_a_real_chronyd_gives_the_true_time(booted: Callable[..., Unit], console: Console, tmp_path: Path, boot: str) -> None:
     with Chronyd(tmp_path / "chrony") as ntp:
-        unit = booted(BOOTS[boot](), time={"ntp_servers": [ntp.server], "ntp_untrusted_poll_s": 2})
+        offset_s = BOOTS[boot]()
+        unit = booted(offset_s, time={"ntp_servers": [ntp.server], "ntp_untrusted_poll_s": 2})
         watch = UnitWatch(console, unit)
         status = trusted_status(watch)
         assert_true_time(status["ts"])
-        # TODO(h-core merge): status["time"]["source"] == "ntp", offset_ms == -offset within 1 s
+        assert status["time"]["trusted"] is True and status["time"]["source"] == "ntp"
+        assert abs(status["time"]["offset_ms"] + offset_s * 1000) < 1000
 
 
 def test_without_any_source_the_time_stays_untrusted(booted: Callable[..., Unit], console: Console) -> None:
@@ -121,6 +126,7 @@ def test_without_any_source_the_time_stays_untrusted(booted: Callable[..., Unit]
     statuses = watch.of("status")
     assert statuses and all(s.get("clock_synced") is False for s in statuses if s.get("online"))
     assert watch.last_status()["ts"] / 1000 < 2 * 86400 + 60  # still 1970: nothing vouched for another time
+    assert watch.last_status()["time"] == {"trusted": False, "source": None, "offset_ms": 0}
 
 
 def test_no_nitz_no_time_then_the_network_time_arrives(booted: Callable[..., Unit], modem: ScriptedModem, console: Console) -> None:
@@ -135,3 +141,31 @@ def test_no_nitz_no_time_then_the_network_time_arrives(booted: Callable[..., Uni
     modem.script.network_offset_s = 0.0
     status = trusted_status(watch, timeout=20)
     assert_true_time(status["ts"])
+
+
+def test_without_a_trusted_time_the_programme_waits_and_an_emergency_plays(
+    booted: Callable[..., Unit], modem: ScriptedModem, console: Console, keys: Path, http_server, media
+) -> None:
+    """No source (the modem has heard no NITZ, NTP absent): a slot due in true local time does not play and an
+    emergency does; when the network's time arrives, the slot that just passed plays (within the grace)."""
+    modem.script.network_offset_s = None
+    unit = booted(BOOTS["a year old"](), **modem_sections(modem))
+    watch = UnitWatch(console, unit)
+    watch.wait_online(15)
+    key = load_signing(keys / "signing.jwk")
+    stored = watch.send(key, "store", {"id": "morning", **file_source(http_server, "m.mp3", media["mp3"].read_bytes())})
+    assert watch.wait_acks(stored, {"finished", "failed", "rejected"}, timeout=15)[-1] == "finished", unit.output()
+    slot_at = (datetime.now(TZ) + timedelta(seconds=12)).replace(microsecond=0)
+    sched = watch.send(key, "schedule", {"version": 1, "slots": [
+        {"at": f"{slot_at:%H:%M:%S}", "source": {"ref": "morning"}, "title": "Chương trình buổi sáng"}]})
+    assert watch.wait_acks(sched, {"finished", "rejected"}) == ["accepted", "finished"], unit.output()
+    watch.pump(max(0.0, slot_at.timestamp() - time.time()) + 6)
+    assert not list((unit.dir / "wavs").glob("slot-*.wav")), "the programme played on an untrusted time"
+    assert watch.last_status()["time"]["trusted"] is False
+    assert i18n.render("vi", "time_untrusted", {}) in unit.output()  # the staff log line says why
+    emergency = watch.send(key, "play", {"source": {"tts": "Khẩn cấp"}, "priority": "emergency"})
+    assert "started" in watch.wait_acks(emergency, {"started", "failed", "rejected"}, timeout=20), unit.output()
+    modem.script.network_offset_s = 0.0
+    status = trusted_status(watch, timeout=20)
+    assert status["time"]["source"] == "network"
+    assert wait_until(lambda: list((unit.dir / "wavs").glob("slot-1-0-*.wav")), 20), unit.output()
