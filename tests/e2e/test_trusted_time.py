@@ -5,6 +5,7 @@ set in true local time at the right true time. Without any source its time stays
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -47,13 +48,13 @@ def booted(make_unit: Callable[..., Unit], tmp_path: Path,
     """A unit whose clock is `offset_s` away from the true time from its first instant (trust.time_sync = assume:
     only the hook makes it unsynchronised)."""
 
-    def boot(offset_s: float, **sections: dict[str, Any]) -> Unit:
+    def boot(offset_s: float, audio: dict[str, Any] | None = None, **sections: dict[str, Any]) -> Unit:
         clock_file = tmp_path / f"clock-offset-{time.monotonic_ns()}"
         clock_file.write_text(f"{offset_s:.3f}")
         monkeypatch.setenv(OFFSET_ENV, str(clock_file))
         sections.setdefault("time", {"ntp_servers": [f"127.0.0.1:{free_udp_port()}"], "ntp_untrusted_poll_s": 2,
                                      "ntp_timeout_s": 0.5})  # NTP absent: nothing answers there
-        unit = make_unit(start=False, audio={"output": "wav:wavs", "quiet_hours": "off", **FAST_POWER},
+        unit = make_unit(start=False, audio={"output": "wav:wavs", "quiet_hours": "off", **FAST_POWER, **(audio or {})},
                          sources=LOCAL_STREAMS, reports={"heartbeat_s": 5}, **sections)
         unit.start()
         return unit
@@ -169,3 +170,51 @@ def test_without_a_trusted_time_the_programme_waits_and_an_emergency_plays(
     status = trusted_status(watch, timeout=20)
     assert status["time"]["source"] == "network"
     assert wait_until(lambda: list((unit.dir / "wavs").glob("slot-1-0-*.wav")), 20), unit.output()
+
+
+def schedule_slot_ahead(watch: UnitWatch, key: Any, http_server: Any, media: dict[str, Path], lead_s: int) -> datetime:
+    """Store a bulletin and set a one-slot programme `lead_s` ahead in true local time; the slot's time."""
+    stored = watch.send(key, "store", {"id": "morning", **file_source(http_server, "m.mp3", media["mp3"].read_bytes())})
+    assert watch.wait_acks(stored, {"finished", "failed", "rejected"}, timeout=15)[-1] == "finished", watch.unit.output()
+    slot_at = (datetime.now(TZ) + timedelta(seconds=lead_s)).replace(microsecond=0)
+    sched = watch.send(key, "schedule", {"version": 1, "slots": [
+        {"at": f"{slot_at:%H:%M:%S}", "source": {"ref": "morning"}, "title": "Chương trình buổi sáng"}]})
+    assert watch.wait_acks(sched, {"finished", "rejected"}) == ["accepted", "finished"], watch.unit.output()
+    return slot_at
+
+
+def test_a_step_of_the_system_clock_while_a_slot_is_pending_moves_nothing(
+    booted: Callable[..., Unit], modem: ScriptedModem, console: Console, keys: Path, http_server, media
+) -> None:
+    """The unit's clock boots two hours behind and the network's time corrects it; while a slot is pending, the
+    system clock is stepped to the true time (as timesyncd would): the slot plays once, at the true local time."""
+    unit = booted(-2 * 3600.0, **modem_sections(modem))
+    watch = UnitWatch(console, unit)
+    trusted_status(watch)
+    slot_at = schedule_slot_ahead(watch, load_signing(keys / "signing.jwk"), http_server, media, SLOT_LEAD_S)
+    Path(os.environ[OFFSET_ENV]).write_text("0")  # the step: the system clock now reads the true time
+    wavs = wait_until(lambda: list((unit.dir / "wavs").glob("slot-1-0-*.wav")), SLOT_LEAD_S + 15, step=0.05)
+    played_at = time.time()
+    assert wavs, f"the slot set for {slot_at:%H:%M:%S} true local time did not play\n{unit.output()}"
+    assert -1.0 < played_at - slot_at.timestamp() < 4.0
+    watch.pump(6)
+    assert len(list((unit.dir / "wavs").glob("slot-*.wav"))) == 1  # once: the step armed nothing twice
+
+
+def test_quiet_hours_are_judged_by_the_corrected_time(
+    booted: Callable[..., Unit], modem: ScriptedModem, console: Console, keys: Path, http_server, media
+) -> None:
+    """Quiet hours around the true local time now; the unit's own clock reads six hours later (outside them). With
+    the network's time the unit knows it is quiet: a normal bulletin is refused, an emergency plays."""
+    now = datetime.now(TZ)
+    window = f"{now - timedelta(minutes=30):%H:%M}-{now + timedelta(minutes=30):%H:%M}"
+    unit = booted(6 * 3600.0, audio={"quiet_hours": window}, **modem_sections(modem))
+    watch = UnitWatch(console, unit)
+    trusted_status(watch)
+    key = load_signing(keys / "signing.jwk")
+    normal = watch.send(key, "play", {"source": file_source(http_server, "n.mp3", media["mp3"].read_bytes()),
+                                      "title": "Bản tin thường"})
+    assert watch.wait_acks(normal, {"rejected", "finished", "failed"}, timeout=15) == ["rejected"], unit.output()
+    assert watch.acks(normal)[0]["code"] == "quiet_hours"
+    emergency = watch.send(key, "play", {"source": {"tts": "Khẩn cấp"}, "priority": "emergency"})
+    assert "started" in watch.wait_acks(emergency, {"started", "failed", "rejected"}, timeout=20), unit.output()
