@@ -285,9 +285,15 @@ def _send_emergency(ctx: RunContext) -> str:
     ctx.publish_at(at, target, token)
     ctx.phase = "emergency"
     assert ctx.observer is not None
-    ctx.wait_until(lambda: len(analysis.first_acks(ctx.observer.reports(), jti, "started")) >= len(ctx.fleet.clusters)
-                   if ctx.observer else True, 15.0, 0.5)
+    ctx.wait_until(lambda: _answered(ctx, jti) >= len(ctx.fleet.clusters), 15.0, 0.5)
     return jti
+
+
+def _answered(ctx: RunContext, jti: str) -> int:
+    """Units that started the command or refused it (a refusal is final: no need to wait for those)."""
+    reports = ctx.observer.reports() if ctx.observer else []
+    return len({r.device for r in reports if r.kind == "ack" and r.body.get("jti") == jti
+                and r.body.get("state") in ("started", "rejected")})
 
 
 SCENARIOS: dict[str, Callable[[RunContext], dict[str, Any]]] = {
