@@ -26,6 +26,7 @@ DEFAULT_EVERY_S = 300.0
 
 Publish = Callable[[str, bytes], None]  # (topic, token): QoS 0, not retained
 Sent = Callable[[str, int, str], None]  # (group, t_ms, jti) after each beacon
+Failed = Callable[[str, str], None]  # (group, why): the broker was out of reach; the next round tries again
 
 
 def check_groups(groups: Sequence[str]) -> tuple[str, ...]:
@@ -56,6 +57,7 @@ class BeaconSender:
     every_s: float = DEFAULT_EVERY_S
     now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000
     on_sent: Sent = lambda _group, _t_ms, _jti: None
+    on_failed: Failed = lambda _group, _why: None
 
     def __post_init__(self) -> None:
         self.groups = check_groups(self.groups)
@@ -63,13 +65,20 @@ class BeaconSender:
             raise ConfigError(f"--every: must be more than 0 s (got {self.every_s:g})")
 
     def send_round(self) -> int:
-        """One beacon to every group, each signed just before it goes; returns how many were sent."""
+        """One beacon to every group, each signed just before it goes; returns how many were sent. A broker out of
+        reach costs that round only (a long-running sender must outlive an outage; the console reconnects)."""
+        sent = 0
         for group in self.groups:
             t_ms = self.now_ms()
             token, jti = beacon_token(self.key, group, t_ms)
-            self.publish(self.topics.group_command(group), token.encode())
+            try:
+                self.publish(self.topics.group_command(group), token.encode())
+            except (RuntimeError, OSError, ValueError) as exc:
+                self.on_failed(group, str(exc) or type(exc).__name__)
+                continue
             self.on_sent(group, t_ms, jti)
-        return len(self.groups)
+            sent += 1
+        return sent
 
     def run(self, stop: threading.Event) -> int:
         """Rounds on a fixed period (no drift) until `stop`; returns the number of beacons sent."""

@@ -36,7 +36,8 @@ def cmd_beacon(args: argparse.Namespace) -> int:
         sender = BeaconSender(key, groups, lambda topic, token: console.publish(topic, token, qos=0),
                               topics=console.topics, every_s=args.every,
                               on_sent=lambda group, t_ms, jti: _say(args, "beacon_sent", group=group, jti=jti,
-                                                                    time=_utc(t_ms)))
+                                                                    time=_utc(t_ms)),
+                              on_failed=lambda group, why: _say(args, "beacon_failed", group=group, why=why))
         stop = _stop_on_signals()
         _say(args, "beacon_started", groups=", ".join(groups), every=f"{args.every:g}")
         sent = sender.run(stop)

@@ -90,3 +90,19 @@ def test_run_sends_every_period_with_fresh_jtis_until_stopped(console: Console, 
         tokens.append(seen.get()[1])
     assert result and result[0] == len(tokens) and 3 <= len(tokens) <= 5
     assert len({check(t, "xa-beacon-run", keys).jti for t in tokens}) == len(tokens)
+
+
+def test_a_broker_out_of_reach_costs_one_round_not_the_sender(keys: Path):
+    published: list[str] = []
+    failures: list[tuple[str, str]] = []
+
+    def publish(topic: str, _token: bytes) -> None:
+        if not published and not failures:
+            raise RuntimeError("The client is not currently connected.")
+        published.append(topic)
+
+    sender = BeaconSender(load_signing(keys / "signing.jwk"), ("province",), publish,
+                          on_failed=lambda group, why: failures.append((group, why)))
+    assert sender.send_round() == 0 and sender.send_round() == 1
+    assert failures == [("province", "The client is not currently connected.")]
+    assert published == ["loa/v1/grp/province/cmd"]
