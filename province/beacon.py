@@ -40,6 +40,12 @@ def check_groups(groups: Sequence[str]) -> tuple[str, ...]:
     return tuple(groups)
 
 
+def check_every(every_s: float) -> float:
+    if not every_s > 0:
+        raise ConfigError(f"--every: must be more than 0 s (got {every_s:g})")
+    return every_s
+
+
 def beacon_token(key: OKPKey, group: str, now_ms: int) -> tuple[str, str]:
     """One signed beacon for a group, as of now_ms; returns (token, jti)."""
     return sign_command(key, Target("grp", group).audience, CMD, {"t_ms": now_ms}, lifetime_s=LIFETIME_S,
@@ -60,9 +66,7 @@ class BeaconSender:
     on_failed: Failed = lambda _group, _why: None
 
     def __post_init__(self) -> None:
-        self.groups = check_groups(self.groups)
-        if self.every_s <= 0:
-            raise ConfigError(f"--every: must be more than 0 s (got {self.every_s:g})")
+        self.groups, self.every_s = check_groups(self.groups), check_every(self.every_s)
 
     def send_round(self) -> int:
         """One beacon to every group, each signed just before it goes; returns how many were sent. A broker out of
@@ -82,8 +86,7 @@ class BeaconSender:
 
     def run(self, stop: threading.Event) -> int:
         """Rounds on a fixed period (no drift) until `stop`; returns the number of beacons sent."""
-        sent, start = 0, time.monotonic()
-        rounds = 0
+        sent, rounds, start = 0, 0, time.monotonic()
         while not stop.is_set():
             sent += self.send_round()
             rounds += 1

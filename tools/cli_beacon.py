@@ -25,16 +25,17 @@ def _say(args: argparse.Namespace, key: str, **params: Any) -> None:
 
 
 def cmd_beacon(args: argparse.Namespace) -> int:
-    from province.beacon import BeaconSender, check_groups
+    from province.beacon import BeaconSender, check_every, check_groups
     from province.console import Console
     from province.keys import load_signing
     from tools.send import access_from
 
-    groups, key = check_groups(args.group), load_signing(Path(args.key))  # bad input fails before any connection
+    # bad input fails before any connection
+    groups, every_s, key = check_groups(args.group), check_every(args.every), load_signing(Path(args.key))
     console = Console(access_from(args))
     try:
         sender = BeaconSender(key, groups, lambda topic, token: console.publish(topic, token, qos=0),
-                              topics=console.topics, every_s=args.every,
+                              topics=console.topics, every_s=every_s,
                               on_sent=lambda group, t_ms, jti: _say(args, "beacon_sent", group=group, jti=jti,
                                                                     time=_utc(t_ms)),
                               on_failed=lambda group, why: _say(args, "beacon_failed", group=group, why=why))

@@ -51,6 +51,9 @@ def test_loa_beacon_refuses_a_bad_group_name_before_connecting(broker: Broker, k
     result = loa("--lang", "en", "beacon", "--group", "province", "--group", "xa/ha", *console_flags(broker, keys))
     assert result.returncode == 2
     assert "loa: --group: 'xa/ha' is not a group name" in result.stdout
+    never = loa("--lang", "en", "beacon", "--group", "province", "--every", "0", "--broker", "mqtt://127.0.0.1:9",
+                "--key", str(keys / "signing.jwk"))
+    assert never.returncode == 2 and "loa: --every: must be more than 0 s (got 0)" in never.stdout
 
 
 def test_loa_beacon_without_a_key_says_so(broker: Broker, keys: Path, tmp_path: Path):
