@@ -80,8 +80,9 @@ class Console:
             raise LinkError("subscription failed")
         time.sleep(0.2)  # let SUBACKs arrive before a command goes out, so no early ack is missed
 
-    def publish(self, topic: str, payload: bytes | str, *, retain: bool = False) -> None:
-        info = self.client.publish(topic, payload, qos=1, retain=retain)
+    def publish(self, topic: str, payload: bytes | str, *, retain: bool = False, qos: int = 1) -> None:
+        """QoS 1 unless told (the time beacon goes QoS 0: a lost one is replaced by the next)."""
+        info = self.client.publish(topic, payload, qos=qos, retain=retain)
         info.wait_for_publish(timeout=10)
 
     def send(self, key: OKPKey, target: Target, cmd: str, args: dict[str, Any], **sign: Any) -> str:

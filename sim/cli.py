@@ -55,12 +55,14 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--warmup-s", type=float, default=d.warmup_s)
     g.add_argument("--reconnect-max-s", type=float, default=d.reconnect_max_s)
     g.add_argument("--naive-backoff", action="store_true", help="no jitter (only to show the difference)")
+    g.add_argument("--minutes-off-s", type=float, default=d.minutes_off_s,
+                   help="clocks: wrong clocks are off by up to this many seconds (plus years, or from 1970)")
 
 
 def options(args: argparse.Namespace) -> SimOptions:
     models = dataclasses.replace(Models(), heartbeat_s=args.heartbeat_s, ramp_per_s=args.ramp_per_s,
                                  warmup_s=args.warmup_s, reconnect_max_s=args.reconnect_max_s,
-                                 jitter=not args.naive_backoff)
+                                 jitter=not args.naive_backoff, minutes_off_s=args.minutes_off_s)
     return SimOptions(
         report=Path(args.report), clusters=args.clusters, scenario=args.scenario, broker=args.broker,
         username=args.username, password_file=args.password_file, console_username=args.console_username,

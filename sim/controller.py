@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from joserfc.jwk import OKPKey
 
 from agent.core.topics import Target, Topics
-from province import broker, keys
+from province import beacon, broker, keys
 from province.console import BrokerAccess, Console
 from province.localnet import free_port
 from sim import fleet as fleet_mod
@@ -99,6 +99,8 @@ class Controller:
 
     def _observe(self, access: BrokerAccess) -> None:
         topics = [TOPICS.all_reports("ack"), TOPICS.all_reports("playlog")]
+        if self.opts.scenario == "clocks":  # when each unit reached a trusted time: its status says so
+            topics.append(TOPICS.all_reports("status"))
         self.observer = Observer(access.url, access.username, access.password, topics, self.work, access.ca)
         self.stack.callback(self.observer.close)
         if self.opts.no_console:
@@ -182,6 +184,16 @@ class Controller:
         self.console.publish(TOPICS.command(target), token)
         return sent
 
+    def start_beacons(self, groups: tuple[str, ...], every_s: float) -> Callable[[], int]:
+        """The province's signed time beacon (province.beacon) to these groups, on the fleet's true time, from a
+        thread of the console until the returned stop() (which gives the number sent)."""
+        if self.console is None or self.key is None:
+            raise RuntimeError("the console is off (--no-console)")
+        console = self.console
+        sender = beacon.BeaconSender(self.key, groups, lambda topic, token: console.publish(topic, token, qos=0),
+                                     every_s=every_s, now_ms=lambda: int((time.time() + self.offset_s) * 1000))
+        return beacon.start_thread(sender)
+
     def broker_stop(self) -> float:
         assert self.mosquitto is not None, "storm needs the embedded broker"
         return self.mark("broker down", self.mosquitto.stop())
@@ -205,7 +217,8 @@ class Controller:
             s.send({"op": "dump", "tag": tag})
         parts = [s.reply("dump", 60) for s in self.shards]
         merged: dict[str, Any] = {k: [v for p in parts for v in p[k]] for k in
-                                  ("up_times", "up_units", "attempt_times", "play_starts")}
+                                  ("up_times", "up_units", "attempt_times", "play_starts", "slot_starts",
+                                   "slot_units")}
         merged["first_connect"] = hist.summary_ms(hist.merged(p["first_connect"] for p in parts))
         return merged
 

@@ -29,6 +29,8 @@ class Counters:
     up_units: array[int] = field(default_factory=lambda: array("l"))
     attempt_times: array[float] = field(default_factory=lambda: array("d"))
     play_starts: array[float] = field(default_factory=lambda: array("d"))
+    slot_starts: array[float] = field(default_factory=lambda: array("d"))  # programme slots only (play id slot-...)
+    slot_units: array[int] = field(default_factory=lambda: array("l"))
     first_connect: HdrHistogram = field(default_factory=hist.new)  # ramp slot -> first CONNACK
 
     def attempt(self) -> None:
@@ -50,10 +52,14 @@ class Counters:
         kind = topic[topic.rfind("/") + 1:]
         self.out[kind] = self.out.get(kind, 0) + 1
 
-    def play(self, kind: str) -> None:
+    def play(self, kind: str, play_id: str = "", unit: int = -1) -> None:
         self.plays[kind] = self.plays.get(kind, 0) + 1
         if kind == "started":
-            self.play_starts.append(time.time())
+            t = time.time()
+            self.play_starts.append(t)
+            if play_id.startswith("slot-"):
+                self.slot_starts.append(t)
+                self.slot_units.append(unit)
 
     def tick(self) -> dict[str, Any]:
         """Cumulative counts; the controller turns them into rates."""
@@ -64,7 +70,8 @@ class Counters:
         """Everything with a time since the last dump (then forgotten), and the connect histogram."""
         out = {"up_times": self.up_times.tolist(), "up_units": self.up_units.tolist(),
                "attempt_times": self.attempt_times.tolist(), "play_starts": self.play_starts.tolist(),
+               "slot_starts": self.slot_starts.tolist(), "slot_units": self.slot_units.tolist(),
                "first_connect": hist.encode(self.first_connect)}
         self.up_times, self.up_units, self.attempt_times = array("d"), array("l"), array("d")
-        self.play_starts = array("d")
+        self.play_starts, self.slot_starts, self.slot_units = array("d"), array("d"), array("l")
         return out

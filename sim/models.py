@@ -39,6 +39,10 @@ class Models:
     stuck_relay_fraction: float = 0.01
     player_fail_fraction: float = 0.0
     misc_every_s: float = 2.0  # each link's keepalive check runs this often (one bulk sweep per shard)
+    network_after_s: float = 5.0  # the modem's network time reaches the unit about this long after boot (0.5-1.5x)
+    network_error_s: float = 1.0  # the network's time is off by up to this, either way
+    wrong_clocks: bool = False  # the `clocks` scenario: communes take turns in sim.clocks.GROUPS
+    minutes_off_s: float = 120.0  # wrong clocks are off by a quarter of this to all of it (plus years, or from 1970)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -12,7 +12,7 @@ from pathlib import Path
 from agent.errors import ConfigError
 from sim.models import Models
 
-SCENARIOS = ("steady", "emergency", "storm", "flap", "morning")
+SCENARIOS = ("steady", "emergency", "storm", "flap", "morning", "clocks")
 PROVINCE_CLUSTERS = 4911  # Gia Lai, 2025
 
 

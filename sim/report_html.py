@@ -61,9 +61,14 @@ def key_numbers(r: dict[str, Any], t: Callable[[str], str]) -> list[tuple[str, A
         rows.append((f"storm {mode}", (f"{phase['back_within_30s_pct']} % back within 30 s; "
                                         f"99 % after {phase['time_to_99pct_s']} s; "
                                         f"peak {phase['peak_connects_per_s']} connects/s")))
-    for section in ("steady", "flap", "morning"):
+    for section in ("steady", "flap", "morning", "clocks"):
         if section in r:
             rows += [(f"{section}: {k}", v) for k, v in r[section].items() if not isinstance(v, (list, dict))]
+    for group, g in r.get("clocks", {}).get("groups", {}).items():
+        rows.append((f"clocks {group}", (f"{g['units']} units; trusted {g['reached_trusted_time']} "
+                                         f"(p50 {g['time_to_trusted_ms'].get('p50', '-')} ms); wrong-time plays "
+                                         f"{g['wrong_time_plays']}; held {g['held_programme']}; emergency started "
+                                         f"{g['emergency_started']}")))
     rows += [(t("reconnects"), r["totals"]["reconnects"]), (t("backlog_peak"), r["totals"]["backlog_peak"])]
     return rows
 

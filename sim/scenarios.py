@@ -1,4 +1,4 @@
-"""The named scenarios (steady, emergency, storm, flap, morning): each a short timeline over a RunContext that
+"""The named scenarios (steady, emergency, storm, flap, morning, clocks): each a short timeline over a RunContext that
 returns its section of the report. See sim/README.md for what each one shows.
 
 Must not import paho or the agent's runtime; it acts only through the RunContext.
@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from agent.core.topics import Target
-from sim import analysis, models
+from sim import analysis, clock_report, models
 from sim.fleet import PROVINCE, Fleet
 from sim.observer import Observer
 from sim.options import SimOptions
@@ -34,6 +34,8 @@ class RunContext(Protocol):
     fleet: Fleet
     observer: Observer | None
     phase: str
+    t_start: float  # when the connect ramp began (power_on)
+    offset_s: float  # the fleet's true time is wall time plus this
 
     def power_on(self, offset_ms: int = 0) -> float: ...
     def online(self) -> int: ...
@@ -43,6 +45,7 @@ class RunContext(Protocol):
     def mark(self, label: str, t: float | None = None) -> float: ...
     def sign(self, target: Target, cmd: str, args: dict[str, Any], at: float, lifetime_s: int = 300) -> tuple[bytes, str]: ...
     def publish_at(self, at: float, target: Target, token: bytes) -> float: ...
+    def start_beacons(self, groups: tuple[str, ...], every_s: float) -> Callable[[], int]: ...
     def broker_stop(self) -> float: ...
     def broker_start(self) -> float: ...
     def set_jitter(self, on: bool) -> None: ...
@@ -57,6 +60,8 @@ def prepare(opts: SimOptions) -> SimOptions:
     """Scenario defaults that the shards must know before they start."""
     if opts.scenario == "flap" and opts.models == models.Models():
         return dataclasses.replace(opts, models=dataclasses.replace(opts.models, play_median_s=20.0, play_sigma=0.2))
+    if opts.scenario == "clocks":
+        return dataclasses.replace(opts, models=dataclasses.replace(opts.models, wrong_clocks=True))
     return opts
 
 
@@ -229,5 +234,68 @@ def morning_numbers(ctx: RunContext, starts: list[float], t_0530: float, schedul
             "playlog_curve": analysis.cumulative_curve(logs, t_0530)}
 
 
+BEACON_EVERY_S = 5.0  # the province sends one every 300 s; scaled down so the scenario stays short
+
+
+def clocks_scenario(ctx: RunContext) -> dict[str, Any]:
+    """Part of the fleet boots with wrong clocks shortly before the 05:30 programme (sim.clocks): the programme must
+    play at the right time of day or be held, and an emergency must reach every unit."""
+    n, m = len(ctx.fleet.clusters), ctx.opts.models
+    slot_s = int(ctx.opts.duration_s or 30)
+    # 05:30 comes once the network time (at most 1.5 x network_after_s) and two beacons had time to arrive.
+    t_0530 = time.time() + n / m.ramp_per_s + 1.5 * m.network_after_s + 2 * BEACON_EVERY_S + 5
+    connect = connect_phase(ctx, local_offset_ms(t_0530, (5, 30)))
+    stop_beacons = ctx.start_beacons((PROVINCE,), BEACON_EVERY_S)
+    try:
+        scheduled = _send_programme(ctx, slot_s, t_0530)
+        ctx.mark("05:30 local", t_0530)
+        ctx.hold(t_0530 + slot_s + m.minutes_off_s + 2 - time.time(), "morning programme (true time)")
+        emergency_jti = _send_emergency(ctx)
+    finally:
+        beacons = stop_beacons()
+    d = ctx.dump("clocks")
+    assert ctx.observer is not None
+    slot = clock_report.Slot(t_0530, slot_s, ctx.offset_s)
+    numbers = clock_report.numbers(ctx.fleet, m, ctx.opts.seed, ctx.t_start, slot, (d["slot_starts"], d["slot_units"]),
+                                   ctx.observer.reports(), scheduled, emergency_jti)
+    return {"connect": connect, "clocks": {"slot_local": "05:30", "slot_s": slot_s, "beacon_every_s": BEACON_EVERY_S,
+                                           "beacons_sent": beacons, **numbers}}
+
+
+def _send_programme(ctx: RunContext, slot_s: int, t_0530: float) -> set[str]:
+    """The 05:30 programme to every commune; returns the units that accepted it."""
+    args = {"version": 1, "slots": [{"at": "05:30", "source": {"stream": "https://sim.invalid/vov1"},
+                                     "duration_s": slot_s, "title": "Chương trình phát thanh buổi sáng"}]}
+    at = time.time() + 0.3
+    signed = [(c, *ctx.sign(Target("grp", c), "schedule", args, at)) for c in ctx.fleet.communes]
+    for commune, token, _ in signed:
+        ctx.publish_at(at, Target("grp", commune), token)
+    jtis = {jti for _, _, jti in signed}
+    ctx.phase = "programmes sent"
+    ctx.wait_until(lambda: terminal_acks(ctx, jtis) >= len(ctx.fleet.clusters), max(1.0, t_0530 - time.time() - 1))
+    assert ctx.observer is not None
+    return {r.device for r in ctx.observer.reports()
+            if r.kind == "ack" and r.body.get("jti") in jtis and r.body.get("state") == "finished"}
+
+
+def _send_emergency(ctx: RunContext) -> str:
+    """One emergency to the province after the programme: it must reach the units without a trusted time too."""
+    target, at = Target("grp", PROVINCE), time.time() + 0.5
+    token, jti = ctx.sign(target, "play", EMERGENCY_ARGS, at)
+    ctx.publish_at(at, target, token)
+    ctx.phase = "emergency"
+    assert ctx.observer is not None
+    ctx.wait_until(lambda: _answered(ctx, jti) >= len(ctx.fleet.clusters), 15.0, 0.5)
+    return jti
+
+
+def _answered(ctx: RunContext, jti: str) -> int:
+    """Units that started the command or refused it (a refusal is final: no need to wait for those)."""
+    reports = ctx.observer.reports() if ctx.observer else []
+    return len({r.device for r in reports if r.kind == "ack" and r.body.get("jti") == jti
+                and r.body.get("state") in ("started", "rejected")})
+
+
 SCENARIOS: dict[str, Callable[[RunContext], dict[str, Any]]] = {
-    "steady": steady, "emergency": emergency, "storm": storm, "flap": flap, "morning": morning}
+    "steady": steady, "emergency": emergency, "storm": storm, "flap": flap, "morning": morning,
+    "clocks": clocks_scenario}

@@ -24,7 +24,7 @@ from agent.core.topics import Topics
 from agent.fakes.memstore import Backlog
 from agent.fakes.timed import ClockBase
 from agent.runtime.loop import Loop
-from sim import fleet, models
+from sim import clocks, fleet, models
 from sim.counters import Counters
 from sim.spec import ShardSpec, unit_password
 from sim.trust import shared_trust
@@ -87,7 +87,8 @@ class Shard:
         addresses = s.addresses or ("",)
         for k, cluster in enumerate(clusters):
             profile = models.profile(s.models, s.seed, cluster.index)
-            self.units.append(SimUnit(ctx, cluster, profile, addresses[k % len(addresses)]))
+            plan = clocks.plan(s.models, s.seed, cluster.index, profile)
+            self.units.append(SimUnit(ctx, cluster, profile, addresses[k % len(addresses)], plan))
 
     def serve(self, started: float) -> None:
         gc.collect()

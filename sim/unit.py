@@ -8,6 +8,7 @@ Must not import paho directly (sim.fastpaho does).
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from agent import __version__
 from agent.adapters.mqtt.mqtt_paho import LinkCallbacks, LinkSettings
 from agent.core.device import Device, DeviceSettings, DeviceState, offline_status
 from agent.core.sound import SoundSettings
+from agent.core.timekeeping import NETWORK
 from agent.core.topics import Topics
 from agent.core.verify import Policy
 from agent.fakes.memstore import Backlog, MemStore
@@ -27,12 +29,14 @@ from agent.runtime.agent_runtime import AgentRuntime
 from agent.runtime.loop import Loop
 from agent.runtime.parts import Parts
 from agent.runtime.trusted_clock import TrustedClock
+from sim.clocks import NONE, ClockPlan, is_beacon
 from sim.counters import Counters
 from sim.fastlink import FastLink, FastOptions
 from sim.fleet import Cluster
 from sim.models import OLD_VERSION, Models, UnitProfile, play_duration_s
 
 OFFLINE = offline_status()  # one shared will payload for every unit
+NETWORK_ERROR_MS = 1000  # what a modem's network time is taken to be good to (the models draw errors up to 1 s)
 
 
 @dataclass(frozen=True)
@@ -90,8 +94,9 @@ def link_settings(ctx: ShardContext, cluster: Cluster, old: bool) -> LinkSetting
 
 
 class SimUnit:
-    def __init__(self, ctx: ShardContext, cluster: Cluster, profile: UnitProfile, bind: str) -> None:
-        self.ctx, self.cluster, self.profile = ctx, cluster, profile
+    def __init__(self, ctx: ShardContext, cluster: Cluster, profile: UnitProfile, bind: str, clock_plan: ClockPlan) -> None:
+        self.ctx, self.cluster, self.profile, self.clock_plan = ctx, cluster, profile, clock_plan
+        self.deaf_to_beacons = clock_plan.group == NONE
         self.online = False
         self.ever_up = False
         self.dark_until = 0.0  # loop time until which the unit's network is down (a flap)
@@ -101,10 +106,11 @@ class SimUnit:
         if profile.stuck_zone is not None:
             self.relays.stick(profile.stuck_zone, False)
         store = MemStore(ctx.backlog)
-        clock = TrustedClock(SimClock(ctx.clock, profile.skew_ms, profile.synced))
+        self.system_clock = SimClock(ctx.clock, profile.skew_ms, profile.synced and not clock_plan.kind)
+        self.clock = clock = TrustedClock(self.system_clock)
         device = Device(device_settings(ctx, cluster, profile.old_version), ctx.keys, DeviceState(), rng)
         player = TimedPlayer(ctx.loop, lambda: play_duration_s(ctx.models, rng), ctx.models.start_delay_s,
-                             profile.player_fails, lambda _p, kind: ctx.counters.play(kind))
+                             profile.player_fails, lambda play_id, kind: ctx.counters.play(kind, play_id, cluster.index))
         preparer = CachedPreparer(lambda make: self.runtime.post_event(make))  # answers only after boot()
         parts = Parts(relays=self.relays, store=store, clock=clock, link=self, player=player, preparer=preparer)
         self.runtime = SimRuntime(device, ctx.loop, parts, phase_s=profile.hb_phase_s,
@@ -116,7 +122,18 @@ class SimUnit:
     # ---- lifecycle -----------------------------------------------------------------------------------------
 
     def boot(self) -> None:
+        """Power on: the system clock reads what its plan says, and the modem's network time is on its way."""
+        self.system_clock.skew_ms = self.clock_plan.skew_ms(self._true_ms(), self.profile.skew_ms)
+        if self.clock_plan.network_after_s is not None:
+            self.ctx.loop.call_later(self.clock_plan.network_after_s, self._network_time)
         self.runtime.start()
+
+    def _true_ms(self) -> int:
+        return int(time.time() * 1000) + self.ctx.clock.offset_ms
+
+    def _network_time(self) -> None:
+        """The simulated modem's answer to a network-time query: the fleet's true time, off by the network's error."""
+        self.clock.observe(NETWORK, self._true_ms() + self.clock_plan.network_error_ms, NETWORK_ERROR_MS)
 
     def flap(self, dark_s: float) -> None:
         """The unit's cell goes dark: the link dies without a goodbye and connects fail until it is back."""
@@ -145,6 +162,8 @@ class SimUnit:
 
     def _message(self, topic: str, payload: bytes, retained: bool) -> None:
         self.ctx.counters.msgs_in += 1
+        if self.deaf_to_beacons and is_beacon(payload):
+            return  # the `none` clock group never gets the beacon (sim.clocks)
         self.runtime.message(topic, payload, retained)
 
     # ---- the runtime's Link port ---------------------------------------------------------------------------

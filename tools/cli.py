@@ -18,7 +18,7 @@ from agent import i18n
 from agent.core.topics import Target
 from agent.errors import LoaError
 from sim import cli as sim_cli
-from tools import cli_hw, cli_identity, cli_update
+from tools import cli_beacon, cli_hw, cli_identity, cli_update
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -110,8 +110,22 @@ def cmd_status(args: argparse.Namespace) -> int:
             say(args, "status_offline", dev=dev, seen=fleet_status.last_seen(statuses[dev], tz))
         for dev, faults in c.faults.items():
             say(args, "status_faults", dev=dev, faults=", ".join(faults))
+        _say_times(args, statuses, c.online)
     say(args, "status_total", units=len(statuses), online=sum(1 for s in statuses.values() if s.get("online")))
+    if late := fleet_status.untrusted(statuses):
+        say(args, "status_untrusted", count=len(late), units=", ".join(late))
     return 0
+
+
+def _say_times(args: argparse.Namespace, statuses: dict[str, dict[str, Any]], online: list[str]) -> None:
+    """Each online unit's time: its source and offset, or that it has no trusted time."""
+    from tools import fleet_status
+
+    for dev in online:
+        if (t := fleet_status.unit_time(statuses[dev])) is None:
+            continue
+        key = "status_time" if t.trusted else "status_time_untrusted"
+        say(args, key, dev=dev, source=t.source or "clock_synced", offset=fleet_status.offset_text(t.offset_ms))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -138,6 +152,7 @@ def parser() -> argparse.ArgumentParser:
     _logs_args(sub.add_parser("logs", help="show a unit's recent log lines in plain Vietnamese or English"))
     _playlog_args(sub.add_parser("playlog", help="export play logs of a unit or a commune to CSV"))
     _status_args(sub.add_parser("status", help="fleet overview from the units' retained status"))
+    cli_beacon.add_parser(sub, _console_args)
     sim_cli.add_parser(sub)
     cli_update.add_parser(sub)  # loa release
     d = sub.add_parser("demo", help="the embedded default: local broker, one agent on fake hardware, signed commands")

@@ -21,7 +21,7 @@ from typing import Any
 from joserfc.jwk import OKPKey
 
 from agent.core.topics import Target
-from province import broker, keys
+from province import beacon, broker, keys
 from province.console import Console, follow_acks
 from province.localnet import accepting, free_port
 from tools.provision import UnitSpec, dev_clock, provision
@@ -72,6 +72,9 @@ def _wait_port(port: int) -> None:
 def _console_session(b: broker.BrokerDir, root: Path, step: Step) -> int:
     console = Console(broker.console_access(b.root))
     key = keys.load_signing(root / "keys" / keys.SIGNING)
+    step("The province's signed time beacon goes to the group `province` every 60 s while the demo runs")
+    stop_beacon = beacon.start_thread(beacon.BeaconSender(
+        key, ("province",), lambda topic, token: console.publish(topic, token, qos=0), every_s=60.0))
     try:
         console.subscribe(console.topics.all_reports("ack"), console.topics.report(UNIT, "status"))
         _wait_status(console, lambda s: s.get("online") is True)
@@ -85,6 +88,7 @@ def _console_session(b: broker.BrokerDir, root: Path, step: Step) -> int:
         step("Retained status of the unit: " + json.dumps(_wait_status(console, lambda s: "relays" in s)))
         return 0 if failures == 0 else 1
     finally:
+        stop_beacon()
         console.close()
 
 

@@ -1,5 +1,5 @@
 """`loa status`: a fleet overview from the units' retained status messages (online/offline per commune, last
-seen, faults), for the provincial console.
+seen, faults, each unit's time source and offset, the units without a trusted time), for the provincial console.
 
 Must not import the agent's runtime or adapters.
 """
@@ -52,3 +52,37 @@ def last_seen(status: dict[str, Any], tz: ZoneInfo) -> str:
     ts = status.get("ts")
     return datetime.fromtimestamp(ts / 1000, tz).strftime("%Y-%m-%d %H:%M") if ts else "-"
 
+
+
+@dataclass(frozen=True)
+class UnitTime:
+    """What a unit's status says of its time: trusted or not, the source in use, its offset from the system clock.
+    Units from before trusted time report only `clock_synced` (no source, no offset)."""
+
+    trusted: bool
+    source: str = ""
+    offset_ms: int | None = None
+
+
+def unit_time(status: dict[str, Any]) -> UnitTime | None:
+    """None for a status that says nothing of time (an offline unit's last will)."""
+    time_ = status.get("time")
+    if isinstance(time_, dict):
+        offset = time_.get("offset_ms")
+        return UnitTime(time_.get("trusted") is True, str(time_.get("source") or ""),
+                        offset if isinstance(offset, int) else None)
+    if "clock_synced" in status:
+        return UnitTime(status["clock_synced"] is True)
+    return None
+
+
+def untrusted(statuses: dict[str, dict[str, Any]]) -> list[str]:
+    """The units, online, whose time is not trusted (sorted)."""
+    return sorted(dev for dev, st in statuses.items()
+                  if st.get("online") and (t := unit_time(st)) is not None and not t.trusted)
+
+
+def offset_text(offset_ms: int | None) -> str:
+    if offset_ms is None:
+        return "-"
+    return f"{offset_ms / 1000:+.1f} s" if abs(offset_ms) < 3_600_000 else f"{offset_ms / 3_600_000:+.1f} h"
