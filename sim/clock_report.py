@@ -9,7 +9,6 @@ import paho or the agent's runtime.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sim import analysis, clocks
 from sim.fleet import Cluster, Fleet
-from sim.models import Models, ramp_offset_s
+from sim.models import Models
 from sim.observer import Report
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -49,27 +48,13 @@ def groups_of(fleet: Fleet, m: Models) -> dict[str, str]:
     return {c.device_id: clocks.group_of(m, c.index) for c in fleet.clusters}
 
 
-def trusted_at(reports: Iterable[Report], boots: dict[str, float]) -> dict[str, float]:
-    """When each unit first said (in its status, after it booted) that its time is trusted: the observer's arrival
-    time. A status from before the boot is a retained one from an earlier run."""
-    first: dict[str, float] = {}
-    for r in reports:
-        if r.kind == "status" and r.device not in first and r.t >= boots.get(r.device, r.t) and _trusted(r.body):
-            first[r.device] = r.t
-    return first
-
-
-def _trusted(status: dict[str, Any]) -> bool:
-    time_ = status.get("time")
-    return bool(time_.get("trusted")) if isinstance(time_, dict) else status.get("clock_synced") is True
-
-
-def numbers(fleet: Fleet, m: Models, seed: int, t0: float, slot: Slot, starts: tuple[list[float], list[int]],
-            reports: list[Report], scheduled: set[str], emergency_jti: str) -> dict[str, Any]:
-    """The scenario's section of the report: totals, then one block per clock group."""
+def numbers(fleet: Fleet, m: Models, slot: Slot, starts: tuple[list[float], list[int]],
+            trusted_after: tuple[list[int], list[float]], reports: list[Report], scheduled: set[str],
+            emergency_jti: str) -> dict[str, Any]:
+    """The scenario's section of the report: totals, then one block per clock group. `trusted_after` is (unit index,
+    seconds from its power-on until its time was first trusted), as each simulated unit noted it."""
     group = groups_of(fleet, m)
-    boots = {c.device_id: t0 + ramp_offset_s(m, c.index, seed) for c in fleet.clusters}
-    trusted = trusted_at(reports, boots)
+    trusted = {fleet.clusters[unit].device_id: after_s for unit, after_s in zip(*trusted_after)}
     started = set(analysis.first_acks(reports, emergency_jti, "started"))
     played: dict[str, list[float]] = {}
     for t, unit in zip(*starts):
@@ -78,17 +63,17 @@ def numbers(fleet: Fleet, m: Models, seed: int, t0: float, slot: Slot, starts: t
     for g in clocks.GROUPS:
         members = [c for c in fleet.clusters if group[c.device_id] == g]
         if members:
-            blocks[g] = _group_block(g, members, boots, trusted, played, slot, scheduled, started)
+            blocks[g] = _group_block(g, members, trusted, played, slot, scheduled, started)
     wrong = sum(b["wrong_time_plays"] for b in blocks.values())
     return {"wrong_time_plays": wrong, "programme_plays": sum(b["programme_plays"] for b in blocks.values()),
             "emergency_started": len(started), "units": len(fleet.clusters), "groups": blocks,
             "slot_window_s": [-EARLY_S, slot.duration_s]}
 
 
-def _group_block(g: str, members: list[Cluster], boots: dict[str, float], trusted: dict[str, float],
+def _group_block(g: str, members: list[Cluster], trusted: dict[str, float],
                  played: dict[str, list[float]], slot: Slot, scheduled: set[str], started: set[str]) -> dict[str, Any]:
     ids = [c.device_id for c in members]
-    to_trust = [(trusted[d] - boots[d]) * 1000 for d in ids if d in trusted]
+    to_trust = [trusted[d] * 1000 for d in ids if d in trusted]
     plays = [t for d in ids for t in played.get(d, [])]
     untrusted = [d for d in ids if d not in trusted]
     kinds = Counter(clocks.kind_of(g, c.index) or "ok" for c in members)

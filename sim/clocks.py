@@ -2,8 +2,8 @@
 the models' unsynced units in every scenario).
 
 A unit's system clock is the fleet's true time plus a skew. In the `clocks` scenario units take turns (by fleet
-index): `ntp` (a synchronised clock), `network` (a wrong clock, and the modem's network time some seconds after
-boot), `beacon` (a wrong clock, and only the province's signed beacon), `none` (a wrong clock, no modem time, and
+index): `ntp` (a synchronised clock), `network` (a wrong clock, and only the modem's network time, some seconds
+after boot: its link loses the beacons, so the group shows what network time alone does), `beacon` (a wrong clock, and only the province's signed beacon), `none` (a wrong clock, no modem time, and
 the beacon never reaches them: their link loses it, as where the beacon is disabled). Wrong clocks come in four
 kinds, in turn: 1970 (no saved time), a year old (the time saved at the last shutdown), ten years ahead, and
 minutes off. Elsewhere, a unit the models mark unsynced

@@ -99,8 +99,6 @@ class Controller:
 
     def _observe(self, access: BrokerAccess) -> None:
         topics = [TOPICS.all_reports("ack"), TOPICS.all_reports("playlog")]
-        if self.opts.scenario == "clocks":  # when each unit reached a trusted time: its status says so
-            topics.append(TOPICS.all_reports("status"))
         self.observer = Observer(access.url, access.username, access.password, topics, self.work, access.ca)
         self.stack.callback(self.observer.close)
         if self.opts.no_console:
@@ -218,7 +216,7 @@ class Controller:
         parts = [s.reply("dump", 60) for s in self.shards]
         merged: dict[str, Any] = {k: [v for p in parts for v in p[k]] for k in
                                   ("up_times", "up_units", "attempt_times", "play_starts", "slot_starts",
-                                   "slot_units")}
+                                   "slot_units", "trusted_units", "trusted_after_s")}
         merged["first_connect"] = hist.summary_ms(hist.merged(p["first_connect"] for p in parts))
         return merged
 

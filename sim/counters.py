@@ -31,6 +31,8 @@ class Counters:
     play_starts: array[float] = field(default_factory=lambda: array("d"))
     slot_starts: array[float] = field(default_factory=lambda: array("d"))  # programme slots only (play id slot-...)
     slot_units: array[int] = field(default_factory=lambda: array("l"))
+    trusted_units: array[int] = field(default_factory=lambda: array("l"))  # units whose time became trusted,
+    trusted_after_s: array[float] = field(default_factory=lambda: array("d"))  # and how long after their boot (kept)
     first_connect: HdrHistogram = field(default_factory=hist.new)  # ramp slot -> first CONNACK
 
     def attempt(self) -> None:
@@ -61,17 +63,23 @@ class Counters:
                 self.slot_starts.append(t)
                 self.slot_units.append(unit)
 
+    def trusted(self, unit: int, after_s: float) -> None:
+        self.trusted_units.append(unit)
+        self.trusted_after_s.append(after_s)
+
     def tick(self) -> dict[str, Any]:
         """Cumulative counts; the controller turns them into rates."""
         return {"attempts": self.attempts, "connects": self.connects, "downs": self.downs, "online": self.online,
                 "in": self.msgs_in, "out": dict(self.out), "plays": dict(self.plays)}
 
     def dump(self) -> dict[str, Any]:
-        """Everything with a time since the last dump (then forgotten), and the connect histogram."""
+        """Everything with a time since the last dump (then forgotten, except the trusted times), and the connect
+        histogram."""
         out = {"up_times": self.up_times.tolist(), "up_units": self.up_units.tolist(),
                "attempt_times": self.attempt_times.tolist(), "play_starts": self.play_starts.tolist(),
                "slot_starts": self.slot_starts.tolist(), "slot_units": self.slot_units.tolist(),
+               "trusted_units": self.trusted_units.tolist(), "trusted_after_s": self.trusted_after_s.tolist(),
                "first_connect": hist.encode(self.first_connect)}
         self.up_times, self.up_units, self.attempt_times = array("d"), array("l"), array("d")
         self.play_starts, self.slot_starts, self.slot_units = array("d"), array("d"), array("l")
-        return out
+        return out  # the trusted times stay: one per unit at most, and a later dump reports them all

@@ -256,8 +256,9 @@ def clocks_scenario(ctx: RunContext) -> dict[str, Any]:
     d = ctx.dump("clocks")
     assert ctx.observer is not None
     slot = clock_report.Slot(t_0530, slot_s, ctx.offset_s)
-    numbers = clock_report.numbers(ctx.fleet, m, ctx.opts.seed, ctx.t_start, slot, (d["slot_starts"], d["slot_units"]),
-                                   ctx.observer.reports(), scheduled, emergency_jti)
+    numbers = clock_report.numbers(ctx.fleet, m, slot, (d["slot_starts"], d["slot_units"]),
+                                   (d["trusted_units"], d["trusted_after_s"]), ctx.observer.reports(), scheduled,
+                                   emergency_jti)
     return {"connect": connect, "clocks": {"slot_local": "05:30", "slot_s": slot_s, "beacon_every_s": BEACON_EVERY_S,
                                            "beacons_sent": beacons, **numbers}}
 

@@ -29,6 +29,7 @@ from agent.runtime.agent_runtime import AgentRuntime
 from agent.runtime.loop import Loop
 from agent.runtime.parts import Parts
 from agent.runtime.trusted_clock import TrustedClock
+from sim.clocks import NETWORK as NETWORK_ONLY
 from sim.clocks import NONE, ClockPlan, is_beacon
 from sim.counters import Counters
 from sim.fastlink import FastLink, FastOptions
@@ -56,14 +57,34 @@ class ShardContext:
     ca: str = ""
 
 
+# A simulated unit's sources tell its runtime at once (check_clock); the periodic check only notices readings
+# going stale, so it can be slow: every unit of a shard pays for it.
+SIM_CLOCK_CHECK_S = 15.0
+
+
 class SimRuntime(AgentRuntime):
     """The agent runtime, with the first heartbeat shifted to the unit's random phase, and events from its fakes
     handled right after the event in hand: a unit's player and preparer answer on its own idle loop at once, not
     behind the whole shard's queue (which would make every unit's chain wait for every other unit's)."""
 
-    def __init__(self, device: Device, loop: Loop, parts: Parts, *, phase_s: float, flush_rate_per_s: float) -> None:
-        super().__init__(device, loop, parts, flush_rate_per_s=flush_rate_per_s)
+    def __init__(self, device: Device, loop: Loop, parts: Parts, *, phase_s: float, flush_rate_per_s: float,
+                 on_trusted: Callable[[], None]) -> None:
+        super().__init__(device, loop, parts, flush_rate_per_s=flush_rate_per_s, clock_check_s=SIM_CLOCK_CHECK_S)
         self.phase_s: float | None = phase_s
+        self._on_trusted: Callable[[], None] | None = on_trusted  # once: the first moment its time is trusted
+
+    def start(self) -> None:
+        super().start()
+        self._note_trust()
+
+    def check_clock(self) -> None:
+        super().check_clock()
+        self._note_trust()
+
+    def _note_trust(self) -> None:
+        if self._on_trusted is not None and self.device.state.clock_synced:
+            self._on_trusted()
+            self._on_trusted = None
 
     def post_event(self, make: Any) -> None:
         self.deliver(make)  # every fake of a simulated unit runs on the shard's loop thread
@@ -96,7 +117,7 @@ def link_settings(ctx: ShardContext, cluster: Cluster, old: bool) -> LinkSetting
 class SimUnit:
     def __init__(self, ctx: ShardContext, cluster: Cluster, profile: UnitProfile, bind: str, clock_plan: ClockPlan) -> None:
         self.ctx, self.cluster, self.profile, self.clock_plan = ctx, cluster, profile, clock_plan
-        self.deaf_to_beacons = clock_plan.group == NONE
+        self.deaf_to_beacons = clock_plan.group in (NETWORK_ONLY, NONE)  # each group shows one source's reach
         self.online = False
         self.ever_up = False
         self.dark_until = 0.0  # loop time until which the unit's network is down (a flap)
@@ -114,7 +135,8 @@ class SimUnit:
         preparer = CachedPreparer(lambda make: self.runtime.post_event(make))  # answers only after boot()
         parts = Parts(relays=self.relays, store=store, clock=clock, link=self, player=player, preparer=preparer)
         self.runtime = SimRuntime(device, ctx.loop, parts, phase_s=profile.hb_phase_s,
-                                  flush_rate_per_s=ctx.models.outbox_rate_per_s)
+                                  flush_rate_per_s=ctx.models.outbox_rate_per_s, on_trusted=self._trusted)
+        self.booted_at = 0.0
         self.link = FastLink(ctx.loop, link_settings(ctx, cluster, profile.old_version), LinkCallbacks(
             on_up=self._up, on_down=self._down, on_message=self._message, on_puback=self.runtime.puback),
             FastOptions(bind_address=bind))
@@ -124,9 +146,13 @@ class SimUnit:
     def boot(self) -> None:
         """Power on: the system clock reads what its plan says, and the modem's network time is on its way."""
         self.system_clock.skew_ms = self.clock_plan.skew_ms(self._true_ms(), self.profile.skew_ms)
+        self.booted_at = time.time()
         if self.clock_plan.network_after_s is not None:
             self.ctx.loop.call_later(self.clock_plan.network_after_s, self._network_time)
         self.runtime.start()
+
+    def _trusted(self) -> None:
+        self.ctx.counters.trusted(self.cluster.index, time.time() - self.booted_at)
 
     def _true_ms(self) -> int:
         return int(time.time() * 1000) + self.ctx.clock.offset_ms
@@ -134,6 +160,7 @@ class SimUnit:
     def _network_time(self) -> None:
         """The simulated modem's answer to a network-time query: the fleet's true time, off by the network's error."""
         self.clock.observe(NETWORK, self._true_ms() + self.clock_plan.network_error_ms, NETWORK_ERROR_MS)
+        self.runtime.check_clock()  # at once: the simulated sources speak on the loop, so no poll needs to notice
 
     def flap(self, dark_s: float) -> None:
         """The unit's cell goes dark: the link dies without a goodbye and connects fail until it is back."""

@@ -71,7 +71,7 @@ class AgentRuntime:
     a test); `inbox`, when given, is the one those parts were told to report to."""
 
     def __init__(self, device: Device, loop: Loop, parts: Parts, *, inbox: Inbox | None = None,
-                 language: str = "vi", flush_rate_per_s: float = 20.0) -> None:
+                 language: str = "vi", flush_rate_per_s: float = 20.0, clock_check_s: float = CLOCK_CHECK_S) -> None:
         self.device, self.loop, self.parts = device, loop, parts
         self.relays, self.store, self.clock = parts.relays, parts.store, parts.clock
         # decided once: a runtime-checkable Protocol's isinstance inspects the class on every call
@@ -81,6 +81,7 @@ class AgentRuntime:
         self.camera = parts.camera  # e-boards: snapshots of the board
         self.service = parts.service
         self.language = language
+        self._clock_check_s = clock_check_s  # how often the trusted time is asked whether it changed
         self.online = False
         self._timers: dict[str, TimerHandle] = {}
         self._event_now_ms = 0
@@ -105,7 +106,7 @@ class AgentRuntime:
         v = self._verdict
         self.feed(Started(self.clock.now_ms(), clock_synced=v.trusted, time_source=v.source, time_offset_ms=v.offset_ms))
         self.feed(OutboxChanged(self.clock.now_ms(), self.store.outbox_count()))
-        self.loop.call_later(CLOCK_CHECK_S, self._check_clock)
+        self.loop.call_later(self._clock_check_s, self._check_clock)
 
     def link_up(self) -> None:
         self.online = True
@@ -138,11 +139,11 @@ class AgentRuntime:
         self.feed(OutboxChanged(self.clock.now_ms(), self.store.outbox_count()))
 
     def _check_clock(self) -> None:
-        self._check_clock_now()
-        self.loop.call_later(CLOCK_CHECK_S, self._check_clock)
+        self.check_clock()
+        self.loop.call_later(self._clock_check_s, self._check_clock)
 
-    def _check_clock_now(self) -> None:
-        """Tell the core when the trusted time changes: trusted or not, another source, or a step of the agent's
+    def check_clock(self) -> None:
+        """On the loop thread, also right after a time source spoke: tell the core when the trusted time changes: trusted or not, another source, or a step of the agent's
         time against the monotonic clock (a new offset) larger than CLOCK_STEP_MS."""
         verdict, now = self.clock.verdict(), self.clock.now_ms()
         step = now - self._monotonic_ms() - self._time_base_ms
@@ -229,7 +230,7 @@ class AgentRuntime:
                 self._log(level, key, dict(params))
             case ObserveTime(source=source, true_ms=true_ms, error_ms=error_ms):
                 self.clock.observe(source, true_ms, error_ms)
-                self.loop.call_later(0, self._check_clock_now)
+                self.loop.call_later(0, self.check_clock)
             case RaiseTimeFloor(floor_ms=floor_ms):
                 self.clock.raise_floor(floor_ms)
             case FetchRelease() | InstallRelease() | StartTrial() | KeepRelease() | RollBack() | ClearOutcome():
