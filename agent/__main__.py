@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
         app.run(cfg)
     except LoaError as exc:
         for line in str(exc).splitlines():
-            print(f"loa agent: {line}", file=sys.stderr)
+            print(f"{journal.error_prefix()}loa agent: {line}", file=sys.stderr)
         return 2
     return 0
 

@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = config.load(args.config)
     except LoaError as exc:
         for line in str(exc).splitlines():
-            print(f"loa launch: {line}", file=sys.stderr)
+            print(f"{journal.error_prefix()}loa launch: {line}", file=sys.stderr)
         return 2
     journal.setup(cfg.device.id)
     if args.supervise:

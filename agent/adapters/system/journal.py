@@ -42,6 +42,11 @@ def under_journal(stream: TextIO, env: Mapping[str, str]) -> bool:
     return bool(env.get("JOURNAL_STREAM")) and env["JOURNAL_STREAM"] == f"{st.st_dev}:{st.st_ino}"
 
 
+def error_prefix(stream: TextIO = sys.stderr, env: Mapping[str, str] = os.environ) -> str:
+    """For a line printed before logging is set up (a config error that stops the agent): an error to the journal."""
+    return f"<{priority(logging.ERROR)}>" if under_journal(stream, env) else ""
+
+
 def encode(fields: Iterable[tuple[str, str]]) -> bytes:
     """The native protocol: KEY=value lines; a value with a newline as KEY, its length (64-bit LE) and the bytes."""
     out = bytearray()

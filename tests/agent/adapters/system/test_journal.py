@@ -8,12 +8,15 @@ import logging
 import os
 import socket
 import struct
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from agent.adapters.system import journal
+from tests.conftest import REPO
 
 
 def decode(data: bytes) -> dict[str, str]:
@@ -100,3 +103,12 @@ def test_outside_systemd_lines_keep_their_timestamp(tmp_path: Path) -> None:
     stream.close()
     line = (tmp_path / "err").read_text()
     assert line.endswith(" WARNING refused\n") and line[:4].isdigit()
+
+
+def test_a_config_error_that_stops_the_agent_is_an_error_in_the_journal(tmp_path: Path) -> None:
+    stream, env = stream_env(tmp_path / "err")
+    done = subprocess.run([sys.executable, "-m", "agent", "--config", str(tmp_path / "missing.toml")],
+                          stderr=stream, env=os.environ | env, cwd=REPO, check=False)
+    stream.close()
+    lines = (tmp_path / "err").read_text().splitlines()
+    assert done.returncode == 2 and lines and all(line.startswith("<3>loa agent: ") for line in lines), lines
