@@ -1,5 +1,5 @@
-"""The on-device store in SQLite (WAL, synchronous=FULL; the deletion of a sent row NORMAL): the durable outbox,
-seen command ids, persisted settings.
+"""The on-device store in SQLite (WAL, 1 KiB pages, synchronous=FULL; the deletion of a sent row NORMAL): the
+durable outbox, seen command ids, persisted settings.
 
 A full card must not silence the unit: the store still opens (its WAL index then kept in memory), reads what it
 holds, and command ids that SQLite cannot write go to a reserve set aside while there was room (id_reserve.py). What
@@ -59,6 +59,9 @@ class SqliteStore:
             try:
                 if exclusive:
                     db.execute("PRAGMA locking_mode=EXCLUSIVE")
+                # small pages for a new store: a commit rewrites whole pages, and its rows are small (half the
+                # bytes per report on an SD card than with 4 KiB pages); an existing store keeps its size
+                db.execute("PRAGMA page_size=1024")
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=FULL")
                 db.executescript(SCHEMA)

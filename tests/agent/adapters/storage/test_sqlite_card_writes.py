@@ -24,9 +24,22 @@ def test_deleting_sent_rows_costs_about_one_page_each_and_the_store_stays_full_s
     for row_id in ids:
         store.outbox_delete(row_id)
     cost = written() - before
-    assert cost <= ROWS * PAGE * 1.75, cost  # about 1.5 pages each (frame, WAL index); with an fsync each, 2.5
+    assert cost <= ROWS * PAGE * 1.75, cost  # under 1.5 pages each; with an fsync each, 2.5 (4 KiB db pages)
     assert store._run("PRAGMA synchronous").fetchone()[0] == 2  # FULL again for what must be on disk first
     store.close()
     again = SqliteStore(tmp_path / "agent.sqlite3")
     assert again.outbox_count() == 0
     again.close()
+
+
+def test_a_new_store_has_small_pages_so_a_remembered_command_id_costs_about_one_and_a_half_card_pages(
+        tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "agent.sqlite3")
+    assert store._run("PRAGMA page_size").fetchone()[0] == 1024
+    before = written()
+    for n in range(ROWS):
+        store.remember_command(f"jti-{n}", 2_000_000_000, 1)
+    cost = written() - before
+    assert cost <= ROWS * PAGE * 2.2, cost  # with 4 KiB database pages: three card pages each
+    assert len(store.seen_commands(1)) == ROWS
+    store.close()
