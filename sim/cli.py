@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.util
 from pathlib import Path
 from typing import Any
 
 from agent import i18n
+from sim import extra
 from sim.models import Models
 from sim.options import PROVINCE_CLUSTERS, SCENARIOS, SimOptions
-
-# the libraries of the `[sim]` extra (import name: distribution), which a unit's install leaves out
-SIM_LIBRARIES = {"hdrh": "hdrhistogram", "matplotlib": "matplotlib"}
 
 
 def say(args: argparse.Namespace, key: str, **params: Any) -> None:
@@ -73,12 +70,8 @@ def options(args: argparse.Namespace) -> SimOptions:
         duration_s=args.duration_s, storm_down_s=args.storm_down_s, progress=not args.no_progress, models=models)
 
 
-def missing_libraries() -> list[str]:
-    return [dist for name, dist in SIM_LIBRARIES.items() if importlib.util.find_spec(name) is None]
-
-
 def cmd_sim(args: argparse.Namespace) -> int:
-    if missing := missing_libraries():
+    if missing := extra.missing():
         say(args, "sim_needs_extra", missing=", ".join(missing))
         return 2
     from sim.run import simulate

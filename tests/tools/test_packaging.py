@@ -46,3 +46,12 @@ def test_loa_sim_names_the_missing_sim_libraries() -> None:
     done = subprocess.run([sys.executable, "-c", hide], capture_output=True, text=True, cwd=REPO, timeout=60, check=False)
     assert done.returncode == 2, done.stderr
     assert "hdrhistogram, matplotlib" in done.stdout and "pip install 'loa[sim]'" in done.stdout
+
+
+def test_the_simulators_modules_say_the_same_without_the_sim_libraries() -> None:
+    for module in ("sim.counters", "sim.plots"):
+        hide = f"import sys; sys.modules.update(hdrh=None, matplotlib=None); import {module}"
+        done = subprocess.run([sys.executable, "-c", hide], capture_output=True, text=True, cwd=REPO, timeout=60,
+                              check=False)
+        assert done.returncode == 1 and "SimExtraMissing" in done.stderr, done.stderr
+        assert "pip install 'loa[sim]'" in done.stderr.splitlines()[-1]
