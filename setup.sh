@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Set up Loa on a Debian machine: the system packages it needs (only those missing), a virtualenv in .venv,
-# and the package itself (editable). `--dev` adds the test tools. Safe to run again.
+# and the package itself (editable, with the simulator's libraries). `--dev` adds the test tools. Safe to run again.
+# It leaves the host's own services alone: Loa's embedded brokers listen on free ports, beside any Mosquitto there.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(python3-venv mosquitto mosquitto-clients libvlc5 vlc-plugin-base espeak-ng ffmpeg sox fonts-dejavu-core)
+packages=(python3-venv mosquitto mosquitto-clients libvlc5 libvlc-bin vlc-plugin-base espeak-ng ffmpeg sox fonts-dejavu-core)
 if [ "${1:-}" = "--dev" ]; then
   packages+=(chromium chromium-driver mtools dosfstools fdisk)
   # chronyd's libraries: the tests run a real chronyd as their NTP server, unpacked below, never installed
@@ -23,17 +24,23 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# Debian starts a system-wide Mosquitto on port 1883 when the package is installed; Loa runs its own,
-# locked-down brokers, so the open default one is stopped where systemd manages it.
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto 2>/dev/null; then
-  systemctl disable --now mosquitto >/dev/null 2>&1 || true
-fi
+# libVLC's plugin cache (libvlc-bin's trigger writes it when plugins are installed; made here if it is missing):
+# without it libVLC opens all its ~350 plugins at every start, which costs the agent about 40 MiB of memory.
+# A unit's first boot does the same.
+for gen in /usr/lib/*/vlc/vlc-cache-gen; do
+  [ -x "$gen" ] || continue
+  plugins="$(dirname "$gen")/plugins"
+  if [ ! -s "$plugins/plugins.dat" ]; then
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo "$gen" "$plugins"
+  fi
+done
 
 # Debian's own python3 where there is one (the interpreter units run): the fleet simulator ran about a tenth faster
 # on it than on a pyenv build of 3.11 that loads a shared libpython (Debian's interpreter is linked statically).
 python=python3; [ -x /usr/bin/python3 ] && python=/usr/bin/python3
 [ -x .venv/bin/python ] || "$python" -m venv .venv
-extra=""; [ "${1:-}" = "--dev" ] && extra="[dev]"
+extra="[sim]"; [ "${1:-}" = "--dev" ] && extra="[dev]"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e ".${extra}"
 if [ "${1:-}" = "--dev" ]; then

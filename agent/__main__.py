@@ -7,10 +7,10 @@ A configuration error is one clear line on stderr and exit code 2. Holds no deci
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from agent import app
+from agent.adapters.system import journal
 from agent.config import unit as config
 from agent.errors import LoaError
 
@@ -19,12 +19,13 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m agent", description="run the Loa agent in the foreground")
     p.add_argument("--config", required=True)
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     try:
-        app.run(config.load(args.config))
+        cfg = config.load(args.config)
+        journal.setup(cfg.device.id)
+        app.run(cfg)
     except LoaError as exc:
         for line in str(exc).splitlines():
-            print(f"loa agent: {line}", file=sys.stderr)
+            print(f"{journal.error_prefix()}loa agent: {line}", file=sys.stderr)
         return 2
     return 0
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import i18n
+from sim import extra
 from sim.models import Models
 from sim.options import PROVINCE_CLUSTERS, SCENARIOS, SimOptions
 
@@ -72,6 +73,9 @@ def options(args: argparse.Namespace) -> SimOptions:
 
 
 def cmd_sim(args: argparse.Namespace) -> int:
+    if missing := extra.missing():
+        say(args, "sim_needs_extra", missing=", ".join(missing))
+        return 2
     from sim.run import simulate
 
     opts = options(args)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import time
 from array import array
 from dataclasses import dataclass, field
-from typing import Any
-
-from hdrh.histogram import HdrHistogram
+from typing import TYPE_CHECKING, Any
 
 from sim import hist
+
+if TYPE_CHECKING:  # sim.hist imports hdrh, with a clear error when the [sim] extra is missing
+    from hdrh.histogram import HdrHistogram
 
 
 @dataclass

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from hdrh.histogram import HdrHistogram
+from sim import extra
+
+try:
+    from hdrh.histogram import HdrHistogram
+except ImportError as exc:
+    raise extra.error(exc) from exc
 
 LOWEST_US, HIGHEST_US, DIGITS = 1, 3_600_000_000, 3
 PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)

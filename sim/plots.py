@@ -10,11 +10,16 @@ import io
 from collections.abc import Callable
 from typing import Any
 
-import matplotlib
+from sim import extra
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-from matplotlib.axes import Axes
+try:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.axes import Axes
+except ImportError as exc:
+    raise extra.error(exc) from exc
 
 Label = Callable[[str], str]
 WIDE = (10, 3.4)

@@ -6,7 +6,6 @@ A user sees one clear line for any expected error (LoaError), never a traceback.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 import time
@@ -38,10 +37,11 @@ def cmd_keys_init(args: argparse.Namespace) -> int:
 
 def cmd_agent(args: argparse.Namespace) -> int:
     from agent import app
+    from agent.adapters.system import journal
     from agent.config import unit as config
 
     cfg = config.load(args.config)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    journal.setup(cfg.device.id)
     app.run(cfg)
     return 0
 

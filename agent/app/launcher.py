@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import i18n
+from agent.adapters.system import journal
 from agent.adapters.system.release_slots import ReleaseSlots
 from agent.config import unit as config
 from agent.core import trial
@@ -44,7 +45,7 @@ class Launcher:
         self.slots = ReleaseSlots(cfg.state_dir / "releases")
 
     def say(self, level: int, key: str, **params: Any) -> None:
-        log.log(level, "%s", i18n.render(self.cfg.device.language, key, params))
+        log.log(level, "%s", i18n.render(self.cfg.device.language, key, params), extra={journal.KEY_ATTR: key})
 
     # ---- before every start --------------------------------------------------------------------------------
 
@@ -192,9 +193,9 @@ def main(argv: list[str] | None = None) -> int:
         cfg = config.load(args.config)
     except LoaError as exc:
         for line in str(exc).splitlines():
-            print(f"loa launch: {line}", file=sys.stderr)
+            print(f"{journal.error_prefix()}loa launch: {line}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    journal.setup(cfg.device.id)
     if args.supervise:
         return Supervisor(cfg, Path(args.config)).run()
     Launcher(cfg, Path(args.config)).exec_agent()

@@ -386,7 +386,7 @@ class AgentRuntime:
 
     def _log(self, level: str, key: str, params: dict[str, Any]) -> None:
         text = i18n.render(self.language, key, params)
-        log.log(logging.getLevelName(level.upper()), text)
+        log.log(logging.getLevelName(level.upper()), text, extra={"loa_key": key})  # a journal field (LOA_KEY)
 
     # ---- shutdown ------------------------------------------------------------------------------------------
 

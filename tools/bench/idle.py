@@ -1,4 +1,6 @@
-"""Idle cost of one agent: RSS, CPU over a window, and the MQTT bytes per heartbeat and per day.
+"""Idle cost of one agent: RSS (and how much of it is the process's own memory or mapped files), CPU over a window,
+whether libVLC's plugin cache is there (without it libVLC opens all its plugins), and the MQTT bytes per heartbeat
+and per day.
 
 Run: .venv/bin/python -m tools.bench.idle [--seconds 60] [--heartbeat-s 60]
 It starts a real Mosquitto (`loa broker`), one provisioned unit on fake hardware, and a byte-counting proxy
@@ -68,13 +70,26 @@ def report(pid: int, proxy: ByteProxy, before: tuple[Any, ...], seconds: float, 
     pings_per_day = 86400 / ka_s  # paho pings when nothing came in for a keepalive period: always, when idle
     return {
         "window_s": seconds, "heartbeat_s": hb_s, "keepalive_s": ka_s,
-        "rss_mib": round(rss_kib(pid) / 1024, 1),
+        "rss_mib": round(rss_kib(pid) / 1024, 1), **rss_parts(pid), "vlc_plugin_cache": vlc_plugin_cache(pid),
         "cpu_pct_of_one_core": round(100 * (cpu_s(pid) - cpu0) / seconds, 3),
         "bytes_up_in_window": c.up - up0, "bytes_down_in_window": c.down - down0,
         "packets_up_in_window": packets, "bytes_up_in_window_by_type": sizes,
         "mqtt_bytes_per_heartbeat": round(hb_bytes, 1),
         "mqtt_bytes_per_day_projected": round(86400 / hb_s * hb_bytes + pings_per_day * (ping + 2)),
     }
+
+
+def rss_parts(pid: int) -> dict[str, float]:
+    """RssAnon (Python's objects, libVLC's heap) and RssFile (code of Python, OpenSSL, libVLC: shared pages)."""
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    fields = {k: int(v.split()[0]) for k, _, v in (line.partition(":") for line in lines) if k in ("RssAnon", "RssFile")}
+    return {f"{k.lower()[3:]}_rss_mib": round(v / 1024, 1) for k, v in fields.items()}
+
+
+def vlc_plugin_cache(pid: int) -> str | None:
+    """libVLC's plugins.dat as the agent mapped it (None: no cache, every plugin opened at start)."""
+    maps = Path(f"/proc/{pid}/maps").read_text().splitlines()
+    return next((line.split()[-1] for line in maps if line.endswith("/plugins.dat")), None)
 
 
 if __name__ == "__main__":

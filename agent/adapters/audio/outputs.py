@@ -14,8 +14,11 @@ from agent.errors import AudioError, ConfigError
 
 AMEM_RATE = 48_000  # what the amem outputs (null, tap) ask libVLC for: 16-bit stereo at this rate
 AMEM_FRAME_BYTES = 4
+# --no-auto-preparse: libVLC's preparser (its media library, meta fetchers, disc access probes: lua, libxml2, ICU,
+# libbluray) is for a media player's playlist, and cost the idle agent about 3 MiB; plays read what they need as
+# they play
 _BASE_ARGS = ("--no-video", "--no-xlib", "--no-spu", "--no-osd", "--no-lua", "--ignore-config",
-              "--no-metadata-network-access", "--verbose=0")
+              "--no-metadata-network-access", "--no-auto-preparse", "--verbose=0")
 
 
 @dataclass(frozen=True)
