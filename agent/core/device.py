@@ -17,7 +17,7 @@ from joserfc.jwk import KeySet
 
 from agent.core import local, reports
 from agent.core.backoff import Backoff
-from agent.core.device_state import HISTORY, STATUS_MIN_GAP_MS, DeviceSettings, DeviceState
+from agent.core.device_state import BEACON_FLOOR_SAVE_S, HISTORY, STATUS_MIN_GAP_MS, DeviceSettings, DeviceState
 from agent.core.eboard import ID_PREFIX as BOARD_ID
 from agent.core.eboard import PREFIX as BOARD_TIMER
 from agent.core.eboard import BoardDesk, play_and_show, stop_on_both
@@ -270,12 +270,16 @@ class Device:
     def _accept_id(self, command: Command) -> None:
         keep_until = command.exp + self.settings.policy.skew_s
         self.state.seen[command.jti] = keep_until
-        self._fx.append(RememberCommand(command.jti, keep_until))
+        beacon = command.cmd == "time"  # every few minutes: kind to the card, see docs/protocol.md 4.2
+        if not beacon:
+            self._fx.append(RememberCommand(command.jti, keep_until))
         # While synced, iat is at most now + skew (else not_yet_valid), so a fast signer cannot push the floor far.
         if command.iat > self.state.time_floor_s:
             self.state.time_floor_s = command.iat
-            self._fx.append(SaveSetting("time_floor_s", command.iat))
             self._fx.append(RaiseTimeFloor(command.iat * 1000))
+            if not beacon or command.iat >= self.state.time_floor_saved_s + BEACON_FLOOR_SAVE_S:
+                self.state.time_floor_saved_s = command.iat
+                self._fx.append(SaveSetting("time_floor_s", command.iat))
 
     def _reject(self, now: int, r: Rejection) -> None:
         self.state.rejected[r.code] = self.state.rejected.get(r.code, 0) + 1

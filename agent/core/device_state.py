@@ -16,6 +16,8 @@ from agent.core.update import UpdateSettings
 from agent.core.verify import Command, Policy
 
 HISTORY = 500  # recent log lines and play logs the unit can send back on a `logs` command
+# A beacon's id stays in memory and the floor it raises reaches the card at most this often (docs/protocol.md 4.2).
+BEACON_FLOOR_SAVE_S = 3600
 STATUS_MIN_GAP_MS = 800  # the first change at once, later ones coalesced: "within 1 s of any change", with room
 # for the link; an emergency to a whole province then costs its server one or two statuses per unit, not four
 
@@ -46,6 +48,7 @@ class DeviceState:
 
     seen: dict[str, int] = field(default_factory=dict)
     time_floor_s: int = 0
+    time_floor_saved_s: int = 0  # the floor last saved: a beacon's floor is saved at most every BEACON_FLOOR_SAVE_S
     relays: dict[int, bool] = field(default_factory=dict)
     relay_jobs: dict[int, Command] = field(default_factory=dict)
     online: bool = False

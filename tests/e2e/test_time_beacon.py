@@ -42,7 +42,8 @@ def test_only_a_good_beacon_makes_the_time_trusted(booted: Callable[..., Unit], 
     assert untrusted(watch)
     key = load_signing(keys / "signing.jwk")
 
-    forger = OKPKey.generate_key("Ed25519", parameters={"kid": key.kid, "use": "sig", "alg": "EdDSA"}, auto_kid=False)
+    forger = OKPKey.generate_key("Ed25519", parameters={"kid": str(key.kid), "use": "sig", "alg": "EdDSA"},
+                                 auto_kid=False)
     token, jti = beacon_token(forger, GROUP, time.time_ns() // 1_000_000)  # the province's key id, another key
     publish_beacon(console, token)
     assert refusal(watch, jti) == "bad_signature"

@@ -14,7 +14,7 @@ from joserfc import jws
 from joserfc.jwk import OKPKey
 
 from agent.core.device import Device
-from agent.core.effects import Effect, Log, ObserveTime, Publish, RaiseTimeFloor
+from agent.core.effects import Effect, Log, ObserveTime, Publish, RaiseTimeFloor, RememberCommand, SaveSetting
 from agent.core.events import ClockSyncChanged, MessageArrived, TimerFired
 from agent.core.schedule import SLOT_GRACE_S
 from agent.core.time_rule import BEACON_ERROR_MS
@@ -258,6 +258,24 @@ def test_a_verified_beacon_is_handed_to_the_clock_without_an_ack() -> None:
     assert observed(fx) == [ObserveTime("beacon", t_ms, BEACON_ERROR_MS)]
     assert RaiseTimeFloor((t_ms // 1000) * 1000) in fx
     assert not [e for e in fx if isinstance(e, Publish) and e.topic.endswith("/ack")]
+
+
+def test_beacons_spare_the_card_their_ids_stay_in_memory_and_the_floor_is_saved_hourly() -> None:
+    """A beacon every 300 s to every unit: writing each id and each floor would cost the SD card megabytes a day."""
+    d = make_device()
+    writes: list[Effect] = []
+    for i in range(13):  # an hour of beacons, then one more
+        t_ms = T0 + i * 300_000
+        fx = deliver(d, t_ms + 500, beacon(t_ms, f"hb{i}"))
+        assert observed(fx) == [ObserveTime("beacon", t_ms, BEACON_ERROR_MS)]
+        writes += [e for e in fx if isinstance(e, (RememberCommand, SaveSetting))]
+    assert not [e for e in writes if isinstance(e, RememberCommand)]
+    assert writes == [SaveSetting("time_floor_s", T0 // 1000), SaveSetting("time_floor_s", T0 // 1000 + 3600)]
+    assert "hb3" in d.state.seen  # still refused as a replay while it lives
+    assert rejections(deliver(d, T0 + 3_600_900, beacon(T0 + 3_600_000, "hb12"))) == ["replay"]
+    fx = d.handle(MessageArrived(T0 + 3_601_000, Topics().device_command(d.settings.device_id),
+                                 command("ping", {}, "p1", T0 + 3_601_000), False))
+    assert RememberCommand("p1", T0 // 1000 + 3601 + 60 + 60) in fx  # any other command: saved at once
 
 
 def test_a_forged_beacon_is_refused() -> None:
