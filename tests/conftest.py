@@ -159,10 +159,10 @@ def make_unit(broker: Broker, keys: Path, tmp_path: Path) -> Iterator[Callable[.
     units: list[Unit] = []
 
     def make(device_id: str = "", groups: tuple[str, ...] = ("commune-a", "province"), start: bool = True,
-             **extra: dict[str, Any]) -> Unit:
+             release_trust: Path | None = None, **extra: dict[str, Any]) -> Unit:
         device_id = device_id or f"u{len(units)}-{os.getpid()}-{time.monotonic_ns() % 100000}"
         spec = UnitSpec(device_id=device_id, trust=keys / "trust.jwks", broker_url=broker.url, out=tmp_path / device_id,
-                        groups=groups, broker_dir=broker.dir, extra=dev_clock(extra))
+                        groups=groups, broker_dir=broker.dir, extra=dev_clock(extra), release_trust=release_trust)
         provision(spec)
         unit = Unit(device_id, tmp_path / device_id)
         units.append(unit)

@@ -30,9 +30,9 @@ def releases(tmp_path_factory: pytest.TempPathFactory) -> Releases:
 
 @pytest.fixture
 def launched(make_unit: Callable[..., Unit], console: Console, releases: Releases) -> Iterator[UnitWatch]:
-    unit = make_unit(start=False, update=UPDATE, mqtt={"reconnect_max_s": 2.0})
+    unit = make_unit(start=False, release_trust=releases.trust, update=UPDATE, mqtt={"reconnect_max_s": 2.0})
     watch = UnitWatch(console, unit)
-    launch(unit, releases.keys)
+    launch(unit)
     watch.wait_online(20)
     yield watch
 
@@ -129,9 +129,10 @@ def test_a_release_that_does_not_start_is_rolled_back(launched: UnitWatch, keys:
 
 def test_a_release_that_hangs_is_stopped_at_the_launchers_deadline_and_rolled_back(
         make_unit: Callable[..., Unit], console: Console, keys: Path, releases: Releases, http_server) -> None:
-    unit = make_unit(start=False, update=UPDATE | {"check_s": 5, "start_s": 10}, mqtt={"reconnect_max_s": 2.0})
+    unit = make_unit(start=False, release_trust=releases.trust, update=UPDATE | {"check_s": 5, "start_s": 10},
+                     mqtt={"reconnect_max_s": 2.0})
     watch = UnitWatch(console, unit)
-    launch(unit, releases.keys)
+    launch(unit)
     watch.wait_online(20)
     hung = releases.build("0.4.1", patch={"__main__.py": lambda text: text.replace(
         "def main(", "import time\ntime.sleep(3600)\n\n\ndef main(")})

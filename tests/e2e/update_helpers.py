@@ -16,7 +16,7 @@ import agent
 from tests.conftest import REPO, Unit
 from tools import release
 
-UPDATE = {"trust": "release-trust.jwks", "check_s": 10, "start_s": 25}
+UPDATE = {"check_s": 10, "start_s": 25}  # with make_unit(release_trust=...), which writes update.trust
 
 
 class Releases:
@@ -45,6 +45,11 @@ class Releases:
             path.write_text(after, encoding="utf-8")
         return src
 
+    @property
+    def trust(self) -> Path:
+        """The release trust a unit is provisioned with."""
+        return self.keys / release.RELEASE_TRUST
+
     def other_key(self) -> Path:
         other = self.root / "intruder-keys"
         if not (other / release.RELEASE_KEY).exists():
@@ -69,9 +74,8 @@ def serve(server: Any, bundle: Path, body: bytes | None = None) -> dict[str, str
     return {"url": server.url(f"/files/{bundle.name}"), "sha256": hashlib.sha256(data).hexdigest()}
 
 
-def launch(unit: Unit, release_keys: Path) -> None:
-    """Start the unit under the launcher (supervise mode); the unit trusts the release key."""
-    shutil.copyfile(release_keys / release.RELEASE_TRUST, unit.dir / "release-trust.jwks")
+def launch(unit: Unit) -> None:
+    """Start the unit under the launcher (supervise mode)."""
     out = unit.dir / f"launcher-{len(unit.log)}.log"
     unit.log.append(out)
     unit.proc = subprocess.Popen([sys.executable, "-P", "-m", "agent.app.launcher", "--config", str(unit.config),
