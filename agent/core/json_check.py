@@ -195,9 +195,8 @@ def _items(value: Any, instance: Any, path: Path, _s: dict[str, Any], root: Any)
 
 
 def _unique(value: Any, instance: Any, path: Path, _s: dict[str, Any], _r: Any) -> Iterator[Violation]:
-    if value and isinstance(instance, list):
-        if any(_equal(a, b) for i, a in enumerate(instance) for b in instance[i + 1:]):
-            yield Violation(path, f"{instance!r} has non-unique elements")
+    if value and isinstance(instance, list) and any(_equal(a, b) for i, a in enumerate(instance) for b in instance[i + 1:]):
+        yield Violation(path, f"{instance!r} has non-unique elements")
 
 
 def _one_of(value: Any, instance: Any, path: Path, _s: dict[str, Any], root: Any) -> Iterator[Violation]:

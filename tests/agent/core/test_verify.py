@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 from joserfc import jws
-from joserfc.jwk import KeySet, OKPKey
+from joserfc.jwk import OKPKey
 
 from agent.core.topics import Target
-from agent.core.verify import ALGORITHMS, Command, Policy, Rejection, TrustError, load_trust, verify
+from agent.core.verify import ALGORITHMS, Command, Policy, Rejection, TrustError, TrustSet, load_trust, verify
 
 NOW = 1_800_000_000
 KEY = OKPKey.generate_key("Ed25519", parameters={"kid": "k1"})
@@ -40,7 +40,7 @@ def _without(claim: str) -> bytes:
 
 
 def check(tok: bytes, *, target: Target = DEV, retained: bool = False, now: int = NOW, synced: bool = True,
-          seen: dict[str, int] | None = None, keys: KeySet = TRUST) -> Command | Rejection:
+          seen: dict[str, int] | None = None, keys: TrustSet = TRUST) -> Command | Rejection:
     return verify(tok, target=target, retained=retained, now_s=now, clock_synced=synced, seen=seen or {},
                   keys=keys, policy=POLICY)
 
