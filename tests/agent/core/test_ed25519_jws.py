@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 from joserfc import jws
 from joserfc.errors import JoseError
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from joserfc.jwk import KeySet, OKPKey
 
 from agent.core.ed25519_jws import ALGORITHMS, JwsError, TrustSet, parse, read_key, verifies
 
 KEY = OKPKey.generate_key("Ed25519", parameters={"kid": "k1"})
-PUBLIC = KEY.as_dict(private=False)
+PUBLIC: dict[str, Any] = dict(KEY.as_dict(private=False))
 MINE = TrustSet((read_key(PUBLIC),))
 THEIRS = KeySet.import_key_set({"keys": [PUBLIC]})
 B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -30,7 +31,9 @@ def b64(data: bytes) -> str:
 def signed(header: dict[str, Any], payload: bytes = b'{"cmd":"ping"}', key: OKPKey = KEY) -> bytes:
     """A token signed over any header (joserfc would refuse to sign the hostile ones)."""
     signing_input = f"{b64(json.dumps(header).encode())}.{b64(payload)}".encode()
-    return signing_input + b"." + b64(key.get_op_key("sign").sign(signing_input)).encode()
+    private = key.get_op_key("sign")
+    assert isinstance(private, Ed25519PrivateKey)
+    return signing_input + b"." + b64(private.sign(signing_input)).encode()
 
 
 def mine(token: bytes) -> bool:

@@ -113,6 +113,9 @@ def test_every_schema_loads_and_an_unknown_keyword_is_refused_not_ignored() -> N
     ({"if": {"const": 1}, "then": {"type": "string"}, "else": {"type": "integer"}}, 2, True),
     ({"additionalProperties": False, "patternProperties": {"^x": True}}, {"xa": 1, "b": 2}, False),
     (False, None, False),
+    ({"allOf": [{"minimum": 1}, {"maximum": 3}]}, 4, False),
+    ({"not": {"type": "string"}}, "x", False),
+    ({"exclusiveMaximum": 3}, 3, False),
 ])
 def test_the_edges_of_json_equality_and_types(schema: Any, instance: Any, valid: bool) -> None:
     assert (next(Checker(schema).iter_errors(instance), None) is None) is valid
