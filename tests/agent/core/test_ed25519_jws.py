@@ -10,9 +10,9 @@ import warnings
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from joserfc import jws
 from joserfc.errors import JoseError
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from joserfc.jwk import KeySet, OKPKey
 
 from agent.core.ed25519_jws import ALGORITHMS, JwsError, TrustSet, parse, read_key, verifies
