@@ -76,16 +76,20 @@ def b64url_decode(segment: bytes) -> bytes:
 
 
 def parse(token: bytes) -> Compact:
-    """The token's parts; JwsError (or a ValueError from JSON) when it is not a compact JWS."""
+    """The token's parts; JwsError (or a ValueError from JSON) when it is not a compact JWS. The header's other
+    members are judged by `supported_header`."""
     parts = token.split(b".")
     if len(parts) != 3:
         raise JwsError("a compact JWS has three segments")
     header = json.loads(b64url_decode(parts[0]))
     if not isinstance(header, dict) or "alg" not in header:
         raise JwsError("the header is not a JSON object naming alg")
-    if not all(_header_member_ok(name, value) for name, value in header.items()):
-        raise JwsError("the header has a member that is unknown or of the wrong type")
     return Compact(header, b64url_decode(parts[1]), parts[0] + b"." + parts[1], b64url_decode(parts[2]))
+
+
+def supported_header(header: Mapping[str, Any]) -> bool:
+    """Only RFC 7515's registered members, each of its type (checked once the key is known, as joserfc did)."""
+    return all(_header_member_ok(name, value) for name, value in header.items())
 
 
 def _header_member_ok(name: str, value: Any) -> bool:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from agent.core.ed25519_jws import ALGORITHMS, Compact, JwsError, TrustSet, parse, verifies
+from agent.core.ed25519_jws import ALGORITHMS, Compact, JwsError, TrustSet, parse, supported_header, verifies
 from agent.core.schemas import validator
 
 TOKEN_MEMBER = "release.jwt"  # the bundle's two members (see agent.adapters.system.release_bundle)
@@ -82,6 +82,8 @@ def _check_signature(compact: Compact, header: dict[str, Any], keys: TrustSet) -
     key = keys.get(kid)
     if key is None:
         return Problem("release_unknown_key", f"release signed by key {kid!r}, which is not a trusted release key")
+    if not supported_header(header):
+        return Problem("release_corrupt", "the release signature cannot be checked (an unsupported header member)")
     if not verifies(compact, key):
         return Problem("release_bad_signature", f"the release signature does not verify with key {kid!r}")
     return None

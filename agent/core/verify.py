@@ -1,6 +1,7 @@
 """Verification of a signed command (compact JWS, Ed25519) before any effect: the policy, not the crypto.
 
-Crypto is agent.core.ed25519_jws (cryptography's Ed25519). Pure: the time and the set of seen command ids are given. Must not import adapters.
+Crypto is agent.core.ed25519_jws (cryptography's Ed25519). Pure: the time and the set of seen command ids are given.
+Must not import adapters.
 """
 
 from __future__ import annotations
@@ -12,7 +13,16 @@ from functools import lru_cache
 from typing import Any
 
 from agent.core import scopes
-from agent.core.ed25519_jws import ALGORITHMS, Compact, JwsError, TrustSet, parse, read_key, verifies
+from agent.core.ed25519_jws import (
+    ALGORITHMS,
+    Compact,
+    JwsError,
+    TrustSet,
+    parse,
+    read_key,
+    supported_header,
+    verifies,
+)
 from agent.core.topics import Target
 
 __all__ = ["ALGORITHMS", "Command", "Policy", "Rejection", "TrustError", "TrustSet", "load_trust", "verify"]
@@ -132,6 +142,8 @@ def _check_signature(compact: Compact, header: dict[str, Any], keys: TrustSet) -
     key = keys.get(header.get("kid"))
     if key is None:
         return ("unknown_key", f"key id {header.get('kid')!r} is not in the trusted key set")
+    if not supported_header(header):
+        return ("bad_token", "the token cannot be verified (a header member that is unknown, critical or mistyped)")
     if not verifies(compact, key):
         return ("bad_signature", "the signature does not verify with the named key")
     return None

@@ -15,7 +15,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, OKPKey
 
-from agent.core.ed25519_jws import ALGORITHMS, JwsError, TrustSet, parse, read_key, verifies
+from agent.core.ed25519_jws import ALGORITHMS, JwsError, TrustSet, parse, read_key, supported_header, verifies
 
 KEY = OKPKey.generate_key("Ed25519", parameters={"kid": "k1"})
 PUBLIC: dict[str, Any] = dict(KEY.as_dict(private=False))
@@ -42,7 +42,8 @@ def mine(token: bytes) -> bool:
     except (JwsError, ValueError):
         return False
     key = MINE.get(compact.header.get("kid"))
-    return compact.header.get("alg") in ALGORITHMS and key is not None and verifies(compact, key)
+    alg_ok = compact.header.get("alg") in ALGORITHMS
+    return alg_ok and key is not None and supported_header(compact.header) and verifies(compact, key)
 
 
 def theirs(token: bytes) -> bool:
