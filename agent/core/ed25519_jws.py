@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 ALGORITHMS = ("EdDSA", "Ed25519")  # RFC 8037's name and RFC 9864's fully specified one: both mean Ed25519
 _STRING_HEADERS = frozenset({"alg", "kid", "typ", "cty", "x5t", "x5t#S256"})
 _URL_HEADERS = frozenset({"jku", "x5u"})
+_KEY_OPS = ("sign", "verify", "encrypt", "decrypt", "wrapKey", "unwrapKey", "deriveKey", "deriveBits")
 _CANONICAL_ENDINGS = {2: b"AQgw", 1: b"AEIMQUYcgkosw048"}  # the last character when 2 or 1 pad chars are left out
 
 
@@ -42,11 +43,13 @@ class Compact:
 
 @dataclass(frozen=True, slots=True)
 class TrustedKey:
-    """One public Ed25519 key and its JWK members (kid, loa_scope…) as the trust set gave them, `alg` left out."""
+    """One public Ed25519 key and its JWK members (kid, loa_scope…) as the trust set gave them, `alg` left out.
+    `for_signatures` is False when its `use` or `key_ops` rule verification out (its tokens are then bad_token)."""
 
     kid: str
     member: Mapping[str, Any]
     public: Ed25519PublicKey
+    for_signatures: bool = True
 
 
 class TrustSet:
@@ -119,5 +122,19 @@ def read_key(jwk: Mapping[str, Any]) -> TrustedKey:
     raw = b64url_decode(x.encode())
     if len(raw) != 32:
         raise JwsError("an Ed25519 public key 'x' is 32 bytes of base64url")
+    if not all(_key_member_ok(name, value) for name, value in jwk.items()):
+        raise JwsError("a key member RFC 7517 registers (use, key_ops, x5u, x5c, x5t) has the wrong value")
     member = {name: value for name, value in jwk.items() if name != "alg"}
-    return TrustedKey(str(jwk["kid"]), member, Ed25519PublicKey.from_public_bytes(raw))
+    ops = jwk.get("key_ops")
+    usable = jwk.get("use") in (None, "sig") and (ops is None or "verify" in ops)
+    return TrustedKey(str(jwk["kid"]), member, Ed25519PublicKey.from_public_bytes(raw), usable)
+
+
+def _key_member_ok(name: str, value: Any) -> bool:
+    if name == "use":
+        return value in ("sig", "enc")
+    if name == "key_ops":
+        return all(v in _KEY_OPS for v in value) if isinstance(value, list) else value in _KEY_OPS
+    if name in ("x5u", "x5c", "x5t", "x5t#S256"):
+        return _header_member_ok(name, value)  # the same types as in a JWS header
+    return True  # kty, crv, x, kid and alg are checked by load_trust; loa_* by scopes; others are free

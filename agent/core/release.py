@@ -82,8 +82,9 @@ def _check_signature(compact: Compact, header: dict[str, Any], keys: TrustSet) -
     key = keys.get(kid)
     if key is None:
         return Problem("release_unknown_key", f"release signed by key {kid!r}, which is not a trusted release key")
-    if not supported_header(header):
-        return Problem("release_corrupt", "the release signature cannot be checked (an unsupported header member)")
+    if not supported_header(header) or not key.for_signatures:
+        return Problem("release_corrupt", "the release signature cannot be checked (an unsupported header member or "
+                                          "a key not for signatures)")
     if not verifies(compact, key):
         return Problem("release_bad_signature", f"the release signature does not verify with key {kid!r}")
     return None

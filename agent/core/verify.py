@@ -142,8 +142,8 @@ def _check_signature(compact: Compact, header: dict[str, Any], keys: TrustSet) -
     key = keys.get(header.get("kid"))
     if key is None:
         return ("unknown_key", f"key id {header.get('kid')!r} is not in the trusted key set")
-    if not supported_header(header):
-        return ("bad_token", "the token cannot be verified (a header member that is unknown, critical or mistyped)")
+    if not supported_header(header) or not key.for_signatures:
+        return ("bad_token", "the token cannot be verified (an unsupported header member, or a key not for signatures)")
     if not verifies(compact, key):
         return ("bad_signature", "the signature does not verify with the named key")
     return None

@@ -43,7 +43,8 @@ def mine(token: bytes) -> bool:
         return False
     key = MINE.get(compact.header.get("kid"))
     alg_ok = compact.header.get("alg") in ALGORITHMS
-    return alg_ok and key is not None and supported_header(compact.header) and verifies(compact, key)
+    usable = key is not None and key.for_signatures and supported_header(compact.header)
+    return alg_ok and usable and key is not None and verifies(compact, key)
 
 
 def theirs(token: bytes) -> bool:
@@ -133,6 +134,35 @@ def test_a_key_joserfc_cannot_read_is_refused(x: Any) -> None:
         KeySet.import_key_set({"keys": [jwk]})
     with pytest.raises(JwsError):
         read_key(jwk)
+
+
+@pytest.mark.parametrize("members", [
+    {"use": "sig"}, {"use": "enc"}, {"use": 5}, {"use": None}, {"use": "other"},
+    {"key_ops": ["verify"]}, {"key_ops": ["sign", "verify"]}, {"key_ops": ["encrypt"]}, {"key_ops": []},
+    {"key_ops": "verify"}, {"key_ops": "sign"}, {"key_ops": ["frob"]}, {"key_ops": 3},
+    {"x5c": "a"}, {"x5c": ["a"]}, {"x5u": "file:///k"}, {"x5u": "https://k.example/k"}, {"x5t": 1}, {"ext": 1},
+])
+def test_key_members_are_read_as_joserfc_read_them(members: dict[str, Any]) -> None:
+    """Refused when loaded, or loaded and then usable (or not) to verify: the same for both."""
+    jwk = {**PUBLIC, **members}
+    try:
+        theirs_key: Any = KeySet.import_key_set({"keys": [jwk]}).get_by_kid("k1")
+    except (JoseError, ValueError, TypeError):
+        theirs_key = None
+    try:
+        mine_key = read_key(jwk)
+    except JwsError:
+        assert theirs_key is None, members
+        return
+    assert theirs_key is not None, members
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            jws.deserialize_compact(GOOD, theirs_key, algorithms=list(ALGORITHMS))
+            theirs_verify = True
+        except JoseError:
+            theirs_verify = False
+    assert mine_key.for_signatures == theirs_verify, members
 
 
 def test_a_key_keeps_its_members_but_not_alg() -> None:
