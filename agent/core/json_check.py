@@ -1,7 +1,7 @@
 """A small JSON Schema (2020-12) checker for the keywords Loa's own schemas use (agent/schemas), so a unit does
 not load `jsonschema` with `referencing`, `rpds` and `attrs` (several MiB of an idle agent) to check a command.
 
-A schema that uses any other keyword is refused when it is loaded, never silently half-checked; tests/docs compare
+A schema that uses any other keyword is refused when it is loaded, never silently half-checked; a test compares
 this checker with `jsonschema` on every schema. "integer" admits only real ints (not 180.0, not bools): the core
 computes with ints. Pure: must not import adapters or do I/O.
 """
