@@ -11,13 +11,13 @@ Must not import paho or the agent's runtime.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from dataclasses import replace
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from joserfc.jwk import KeySet, OKPKey
 
-from agent.core.verify import load_trust
+from agent.core.verify import TrustSet, load_trust
 
 
 class CachedVerifyKey(Ed25519PublicKey):
@@ -65,24 +65,10 @@ def _check(key: Ed25519PublicKey, signature: bytes, data: bytes) -> bool:
         return False
 
 
-class _CachingOKPKey(OKPKey):
-    _cached_op: CachedVerifyKey | None = None
-
-    def get_op_key(self, operation: Any) -> Any:
-        if operation == "verify" and self._cached_op is not None:
-            return self._cached_op
-        return super().get_op_key(operation)
-
-
-def shared_trust(jwks: dict[str, Any], cached: bool = True) -> KeySet:
-    """The units' KeySet (checked like a unit's trust.jwks); with `cached`, signature checks are shared."""
+def shared_trust(jwks: dict[str, Any], cached: bool = True) -> TrustSet:
+    """The units' TrustSet (checked like a unit's trust.jwks); with `cached`, signature checks are shared."""
     keys = load_trust(jwks)
     if not cached:
         return keys
     cache: dict[tuple[bytes, bytes], bool] = {}
-    for i, key in enumerate(keys.keys):
-        okp = cast(OKPKey, key)
-        wrapped = _CachingOKPKey(okp.raw_value, okp.original_value)
-        wrapped._cached_op = CachedVerifyKey(cast(Ed25519PublicKey, okp.get_op_key("verify")), cache)
-        keys.keys[i] = wrapped
-    return keys
+    return TrustSet(tuple(replace(k, public=CachedVerifyKey(k.public, cache)) for k in keys.keys))

@@ -13,15 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from joserfc.jwk import KeySet
-
 from agent import __version__
 from agent.adapters.mqtt.mqtt_paho import LinkCallbacks, LinkSettings
 from agent.core.device import Device, DeviceSettings, DeviceState, offline_status
 from agent.core.sound import SoundSettings
 from agent.core.timekeeping import NETWORK
 from agent.core.topics import Topics
-from agent.core.verify import Policy
+from agent.core.verify import Policy, TrustSet
 from agent.fakes.memstore import Backlog, MemStore
 from agent.fakes.relays import FakeRelays
 from agent.fakes.timed import CachedPreparer, ClockBase, SimClock, TimedPlayer
@@ -45,7 +43,7 @@ class ShardContext:
     """Everything the units of one shard share."""
 
     loop: Loop
-    keys: KeySet
+    keys: TrustSet
     topics: Topics
     sound: SoundSettings
     models: Models

@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from joserfc import jws
-from joserfc.jwk import KeySet, OKPKey
+from joserfc.jwk import OKPKey
 
 import agent
 from agent.adapters.system.release_bundle import pack_payload, read_bundle, write_bundle
 from agent.core import release
+from agent.core.verify import load_trust
 from agent.errors import ConfigError
 from province.files import write_private, write_public
 from province.keys import SIGNING, load_signing
@@ -93,7 +94,7 @@ def build(key_path: Path, *, version: str | None = None, source: Path | None = N
 def inspect(bundle: Path, trust: Path | None = None) -> dict[str, Any]:
     """What a unit would see: the metadata, and (with a trust set) whether it verifies."""
     info = read_bundle(bundle)
-    keys = KeySet.import_key_set(json.loads(trust.read_text(encoding="utf-8"))) if trust else None
+    keys = load_trust(json.loads(trust.read_text(encoding="utf-8"))) if trust else None
     if keys is None:
         claims = json.loads(jws.extract_compact(info.token).payload)
         return {"verified": False, **claims}

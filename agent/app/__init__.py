@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from joserfc.jwk import KeySet
-
 from agent import i18n
 from agent.adapters.audio import alert_tone
 from agent.adapters.mqtt.mqtt_paho import LinkCallbacks, LinkSettings, PahoLink
@@ -35,7 +33,7 @@ from agent.core.eboard import BoardSettings
 from agent.core.sound import SoundSettings
 from agent.core.topics import Topics, valid_name
 from agent.core.update import BootInfo, UpdateSettings
-from agent.core.verify import Policy, TrustError, load_trust
+from agent.core.verify import Policy, TrustError, TrustSet, load_trust
 from agent.errors import ConfigError
 from agent.runtime.agent_runtime import AgentRuntime
 from agent.runtime.loop import Loop
@@ -73,7 +71,7 @@ class Agent:
         self.close()
 
 
-def read_trust(path: Path) -> KeySet:
+def read_trust(path: Path) -> TrustSet:
     try:
         return load_trust(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
@@ -165,7 +163,7 @@ def build(cfg: Config) -> Agent:
         raise
 
 
-def assemble(cfg: Config, keys: KeySet, password: str, stack: ExitStack) -> Agent:
+def assemble(cfg: Config, keys: TrustSet, password: str, stack: ExitStack) -> Agent:
     """Start in dependency order, each part's stop pushed as it starts: the stack stops them in reverse (audio and
     relays off, the goodbye status, the link, the store, the loop)."""
     loop = Loop(on_error=lambda kind: inbox.internal_fault(kind))  # a failing callback is a fault, never an exit
@@ -307,7 +305,7 @@ def update_settings(cfg: Config, saved: dict[str, Any]) -> UpdateSettings:
     return UpdateSettings(trust=trust, check_s=cfg.update.check_s, test_zone=cfg.hardware.zones[0], boot=boot)
 
 
-def read_release_trust(cfg: Config, saved: dict[str, Any]) -> KeySet:
+def read_release_trust(cfg: Config, saved: dict[str, Any]) -> TrustSet:
     path = cfg.path(cfg.update.trust)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))

@@ -13,8 +13,6 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, assert_never
 
-from joserfc.jwk import KeySet
-
 from agent.core import local, reports
 from agent.core.backoff import Backoff
 from agent.core.device_state import BEACON_FLOOR_SAVE_S, HISTORY, STATUS_MIN_GAP_MS, DeviceSettings, DeviceState
@@ -69,7 +67,7 @@ from agent.core.topics import Target
 from agent.core.unit_desk import PREFIX as RELAY_TIMER
 from agent.core.unit_desk import UnitDesk
 from agent.core.update import UpdateDesk
-from agent.core.verify import Command, Rejection, verify
+from agent.core.verify import Command, Rejection, TrustSet, verify
 
 # The settings and state live in agent.core.device_state; importers of this module keep finding them here.
 __all__ = ["HISTORY", "STATUS_MIN_GAP_MS", "Device", "DeviceSettings", "DeviceState", "offline_status"]
@@ -78,7 +76,7 @@ __all__ = ["HISTORY", "STATUS_MIN_GAP_MS", "Device", "DeviceSettings", "DeviceSt
 class Device:
     """Events in, effects out. `handle` is the only entry point."""
 
-    def __init__(self, settings: DeviceSettings, keys: KeySet, state: DeviceState, rng: random.Random) -> None:
+    def __init__(self, settings: DeviceSettings, keys: TrustSet, state: DeviceState, rng: random.Random) -> None:
         self.settings = settings
         self.keys = keys
         self.state = state

@@ -1,7 +1,7 @@
 """Release metadata: the signed statement (a compact JWS, Ed25519, by the OFFLINE release key) that names a release's
 version, its validity window and the SHA-256 of its payload; versions and the checks a unit makes before install.
 
-Pure: the time, the anti-rollback floor and the trusted keys are given; crypto is joserfc's.
+Pure: the time, the anti-rollback floor and the trusted keys are given; crypto is agent.core.ed25519_jws.
 Must not import adapters, the runtime or any I/O module.
 """
 
@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from joserfc import jws
-from joserfc.errors import BadSignatureError, JoseError
-from joserfc.jwk import KeySet
-
+from agent.core.ed25519_jws import ALGORITHMS, Compact, JwsError, TrustSet, parse, supported_header, verifies
 from agent.core.schemas import validator
-from agent.core.verify import ALGORITHMS
 
 TOKEN_MEMBER = "release.jwt"  # the bundle's two members (see agent.adapters.system.release_bundle)
 PAYLOAD_MEMBER = "payload.tar.gz"
@@ -68,36 +63,30 @@ def newer(version: str, than: str) -> bool:
     return floor is None or mine > floor
 
 
-def read_release(token: bytes, keys: KeySet) -> ReleaseMeta | Problem:
+def read_release(token: bytes, keys: TrustSet) -> ReleaseMeta | Problem:
     """Signature first (by a trusted release key), then the metadata's shape; the first failure names the code."""
     if len(token) > MAX_TOKEN_BYTES:
         return Problem("release_corrupt", f"release metadata is {len(token)} bytes, the limit is {MAX_TOKEN_BYTES}")
     try:
-        compact = jws.extract_compact(token)
-        header, claims = compact.headers(), json.loads(compact.payload)
-    except (JoseError, ValueError, UnicodeDecodeError) as exc:
+        compact = parse(token)
+        header, claims = compact.header, json.loads(compact.payload)
+    except (JwsError, ValueError, UnicodeDecodeError) as exc:
         return Problem("release_corrupt", f"release metadata is not a signed JSON document ({exc.__class__.__name__})")
-    return _check_signature(token, header, keys) or _meta(claims, str(header.get("kid")))
+    return _check_signature(compact, header, keys) or _meta(claims, str(header.get("kid")))
 
 
-def _check_signature(token: bytes, header: dict[str, Any], keys: KeySet) -> Problem | None:
+def _check_signature(compact: Compact, header: dict[str, Any], keys: TrustSet) -> Problem | None:
     if header.get("alg") not in ALGORITHMS:
         return Problem("release_bad_signature", f"release signed with {header.get('alg')!r}; only Ed25519 is allowed")
     kid = header.get("kid")
-    try:
-        key = keys.get_by_kid(kid) if isinstance(kid, str) else None
-    except JoseError:
-        key = None
+    key = keys.get(kid)
     if key is None:
         return Problem("release_unknown_key", f"release signed by key {kid!r}, which is not a trusted release key")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # joserfc flags "EdDSA" as superseded by "Ed25519"; both are allowed.
-            jws.deserialize_compact(token, key, algorithms=list(ALGORITHMS))
-    except BadSignatureError:
+    if not supported_header(header) or not key.for_signatures:
+        return Problem("release_corrupt", "the release signature cannot be checked (an unsupported header member or "
+                                          "a key not for signatures)")
+    if not verifies(compact, key):
         return Problem("release_bad_signature", f"the release signature does not verify with key {kid!r}")
-    except (JoseError, ValueError) as exc:
-        return Problem("release_corrupt", f"the release signature cannot be checked ({exc.__class__.__name__})")
     return None
 
 

@@ -10,22 +10,14 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
-from jsonschema import Draft202012Validator, validators
-
-
-def _is_integer(_checker: Any, instance: Any) -> bool:
-    """JSON Schema's "integer" admits 180.0; the core computes with ints, so only real ints pass (not bools)."""
-    return isinstance(instance, int) and not isinstance(instance, bool)
-
-
-StrictValidator = validators.extend(
-    Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer))
+from agent.core.json_check import Checker
 
 
 @cache
-def validator(name: str) -> Any:
+def validator(name: str) -> Checker:
+    """The schema's checker (agent.core.json_check: "integer" admits only real ints, not 180.0 nor bools)."""
     text = resources.files("agent.schemas").joinpath(f"{name}.json").read_text(encoding="utf-8")
-    return StrictValidator(json.loads(text))
+    return Checker(json.loads(text))
 
 
 @cache

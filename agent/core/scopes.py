@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
-
+from agent.core.ed25519_jws import TrustSet
 from agent.core.topics import Target
 
 SCOPE, CMDS, GROUPS, LEVELS = "loa_scope", "loa_cmds", "loa_groups", "loa_levels"
@@ -44,7 +42,7 @@ def member_problem(key: Mapping[str, Any]) -> str | None:
     return None
 
 
-def check(keys: KeySet, kid: Any, claims: Mapping[str, Any], target: Target, my_groups: frozenset[str]) -> Problem | None:
+def check(keys: TrustSet, kid: Any, claims: Mapping[str, Any], target: Target, my_groups: frozenset[str]) -> Problem | None:
     """`not_allowed` when the signing key's scope does not cover this command, its arguments or its audience."""
     key = _member_view(keys, kid)
     role = key.get(SCOPE, UNSCOPED)
@@ -57,14 +55,13 @@ def check(keys: KeySet, kid: Any, claims: Mapping[str, Any], target: Target, my_
     )
 
 
-def _member_view(keys: KeySet, kid: Any) -> Mapping[str, Any]:
-    try:
-        return keys.get_by_kid(kid).as_dict(private=False)
-    except JoseError:  # the signature check found this kid already; kept total for direct callers
-        return {SCOPE: "none"}
+def _member_view(keys: TrustSet, kid: Any) -> Mapping[str, Any]:
+    key = keys.get(kid)
+    # The signature check found this kid already; kept total for direct callers.
+    return {SCOPE: "none"} if key is None else key.member
 
 
-def _check_trust_change(keys: KeySet, key: Mapping[str, Any], role: str, cmd: str, args: Any) -> Problem | None:
+def _check_trust_change(keys: TrustSet, key: Mapping[str, Any], role: str, cmd: str, args: Any) -> Problem | None:
     if cmd != "config" or not TRUST_ARGS & set(args):
         return None
     if role != ROOT and not _adopts_root(keys, key, args):
@@ -75,11 +72,11 @@ def _check_trust_change(keys: KeySet, key: Mapping[str, Any], role: str, cmd: st
     return None
 
 
-def _adopts_root(keys: KeySet, key: Mapping[str, Any], args: Mapping[str, Any]) -> bool:
+def _adopts_root(keys: TrustSet, key: Mapping[str, Any], args: Mapping[str, Any]) -> bool:
     """A unit provisioned before scopes trusts no root key. Its unscoped key may then sign a trust change, which
     must bring a root key (checked next): the only way such a unit can gain a root without a visit. From then on
     the unscoped key is a console key. Issuers alone it may not change (that could shut the province out too)."""
-    return SCOPE not in key and "trust" in args and not _has_root(k.as_dict(private=False) for k in keys.keys)
+    return SCOPE not in key and "trust" in args and not _has_root(keys.members())
 
 
 def _listed(trust: Any) -> list[Any]:

@@ -10,12 +10,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
 
-from joserfc.jwk import KeySet
-
 from agent.core import reports
 from agent.core.device_state import DeviceSettings, DeviceState
 from agent.core.effects import Publish, SaveSetting, SetRelay
-from agent.core.verify import Command, TrustError, load_trust
+from agent.core.verify import Command, TrustError, TrustSet, load_trust
 from agent.ports import SwitchingHost
 
 LEVELS = ("debug", "info", "warning", "error")
@@ -26,7 +24,7 @@ class Host(SwitchingHost, Protocol):
     """What the unit desk needs from the device core, beyond any desk's needs: the settings and trust it changes."""
 
     settings: DeviceSettings
-    keys: KeySet
+    keys: TrustSet
 
     def reply(self, now: int, jti: str | None, cmd: str | None, state: str, code: str, msg: str) -> None: ...
     def fault(self, name: str, active: bool, detail: str) -> None: ...

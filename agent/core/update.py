@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
-from joserfc.jwk import KeySet
-
 from agent.core import release
 from agent.core.effects import ClearOutcome, FetchRelease, InstallRelease, KeepRelease, RollBack, StartTrial
 from agent.core.events import (
@@ -39,7 +37,7 @@ from agent.core.events import (
     Telemetry,
     TimerFired,
 )
-from agent.core.verify import Command
+from agent.core.verify import Command, TrustSet
 from agent.ports import SwitchingHost
 
 PREFIX = "upd:"
@@ -60,7 +58,7 @@ class BootInfo:
 
 @dataclass(frozen=True)
 class UpdateSettings:
-    trust: KeySet | None = None  # the release keys (never a command key); None: updates are refused
+    trust: TrustSet | None = None  # the release keys (never a command key); None: updates are refused
     check_s: int = 60  # the new version must pass its health check within this time
     test_zone: int = 1  # the relay switched and read back in the health check
     boot: BootInfo = field(default_factory=BootInfo)

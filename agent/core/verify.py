@@ -1,27 +1,31 @@
 """Verification of a signed command (compact JWS, Ed25519) before any effect: the policy, not the crypto.
 
-Crypto is joserfc's. Pure: the time and the set of seen command ids are given. Must not import adapters.
+Crypto is agent.core.ed25519_jws (cryptography's Ed25519). Pure: the time and the set of seen command ids are given.
+Must not import adapters.
 """
 
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from joserfc import jws
-from joserfc.errors import BadSignatureError, JoseError
-from joserfc.jwk import KeySet, OKPKey
-from joserfc.jws import CompactSignature
-
 from agent.core import scopes
+from agent.core.ed25519_jws import (
+    ALGORITHMS,
+    Compact,
+    JwsError,
+    TrustSet,
+    parse,
+    read_key,
+    supported_header,
+    verifies,
+)
 from agent.core.topics import Target
 
-ALGORITHMS = ("EdDSA", "Ed25519")  # RFC 8037's name and RFC 9864's fully specified one: both mean Ed25519
-_REGISTRY = jws.JWSRegistry(algorithms=list(ALGORITHMS))  # built once, not per command
+__all__ = ["ALGORITHMS", "Command", "Policy", "Rejection", "TrustError", "TrustSet", "load_trust", "verify"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +61,9 @@ class TrustError(ValueError):
     """A JWK Set that must not be trusted (not Ed25519, no kid, a private part)."""
 
 
-def load_trust(jwks: Mapping[str, Any]) -> KeySet:
-    """Accept only public Ed25519 keys, each with a distinct kid. A key's `alg` member is dropped once checked:
-    joserfc would otherwise bind a key marked "EdDSA" to that one name and refuse a token signed "Ed25519" with it,
-    although both names mean the same algorithm (RFC 9864)."""
+def load_trust(jwks: Mapping[str, Any]) -> TrustSet:
+    """Accept only public Ed25519 keys, each with a distinct kid. A key's `alg` member is dropped once checked: a
+    key marked "EdDSA" also verifies a token signed "Ed25519", both names mean the same algorithm (RFC 9864)."""
     keys = jwks.get("keys") if isinstance(jwks, Mapping) else None
     if not isinstance(keys, list) or not keys:
         raise TrustError("a JWK Set needs a non-empty 'keys' list")
@@ -68,8 +71,8 @@ def load_trust(jwks: Mapping[str, Any]) -> KeySet:
     if len(set(kids)) != len(kids):
         raise TrustError("every trusted key needs a distinct kid")
     try:
-        return KeySet.import_key_set({"keys": [{n: v for n, v in k.items() if n != "alg"} for k in keys]})
-    except (JoseError, ValueError, TypeError) as exc:  # e.g. an 'x' that is not 32 bytes of base64url
+        return TrustSet(tuple(read_key(k) for k in keys))
+    except (ValueError, TypeError) as exc:  # e.g. an 'x' that is not 32 bytes of base64url
         raise TrustError(f"a trusted key cannot be read ({exc.__class__.__name__})") from None
 
 
@@ -95,7 +98,7 @@ def verify(
     now_s: int,
     clock_synced: bool,
     seen: Mapping[str, int],
-    keys: KeySet,
+    keys: TrustSet,
     policy: Policy,
 ) -> Command | Rejection:
     """Every check a command passes before it may cause anything; the first failing check names the code."""
@@ -119,47 +122,31 @@ def verify(
 
 
 @lru_cache(maxsize=8)
-def _parse(token: bytes) -> tuple[CompactSignature, dict[str, Any], dict[str, Any]] | Rejection:
+def _parse(token: bytes) -> tuple[Compact, dict[str, Any], dict[str, Any]] | Rejection:
     """Decoded once per distinct token: a pure function of the bytes, and the results are only read, never changed.
     A unit sees a token again only when the broker redelivers it; a simulator shard, where thousands of units run
     in one process, decodes a province-wide command once instead of 2,500 times."""
     try:
-        compact = jws.extract_compact(token)
-        header, claims = compact.headers(), json.loads(compact.payload)
-    except (JoseError, ValueError, UnicodeDecodeError) as exc:
+        compact = parse(token)
+        header, claims = compact.header, json.loads(compact.payload)
+    except (JwsError, ValueError, UnicodeDecodeError) as exc:
         return Rejection("bad_token", f"not a compact JWS with a JSON payload ({exc.__class__.__name__})")
     if not isinstance(claims, dict):
         return Rejection("bad_token", "the token's payload is not a JSON object")
     return compact, header, claims
 
 
-def _check_signature(compact: CompactSignature, header: dict[str, Any], keys: KeySet) -> tuple[str, str] | None:
+def _check_signature(compact: Compact, header: dict[str, Any], keys: TrustSet) -> tuple[str, str] | None:
     if header.get("alg") not in ALGORITHMS:
         return ("bad_alg", f"algorithm {header.get('alg')!r} is not allowed; use EdDSA (Ed25519)")
-    key = _key(keys, header.get("kid"))
+    key = keys.get(header.get("kid"))
     if key is None:
         return ("unknown_key", f"key id {header.get('kid')!r} is not in the trusted key set")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # joserfc flags "EdDSA" as superseded by "Ed25519"; both are allowed.
-            # The token as parsed once in _parse (deserialize_compact would parse it again): the same checks.
-            valid = jws.validate_compact(compact, key, registry=_REGISTRY)
-    except BadSignatureError:
-        valid = False
-    except JoseError as exc:
-        return ("bad_token", f"the token cannot be verified ({exc.error})")
-    if not valid:
+    if not supported_header(header) or not key.for_signatures:
+        return ("bad_token", "the token cannot be verified (an unsupported header member, or a key not for signatures)")
+    if not verifies(compact, key):
         return ("bad_signature", "the signature does not verify with the named key")
     return None
-
-
-def _key(keys: KeySet, kid: Any) -> OKPKey | None:
-    if not isinstance(kid, str):
-        return None
-    try:
-        return keys.get_by_kid(kid)  # type: ignore[return-value]  # load_trust admits only OKP keys into the set
-    except JoseError:
-        return None
 
 
 def _check_claims(

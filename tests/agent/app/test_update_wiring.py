@@ -49,7 +49,7 @@ def test_a_separate_release_key_is_trusted_for_updates(tmp_path: Path) -> None:
     cfg = unit(tmp_path, tmp_path / "rel" / release.RELEASE_TRUST)
     settings = app.update_settings(cfg, {})
     kid = json.loads((tmp_path / "rel" / release.RELEASE_TRUST).read_text())["keys"][0]["kid"]
-    assert settings.trust is not None and settings.trust.get_by_kid(kid) is not None
+    assert settings.trust is not None and settings.trust.get(kid) is not None
     assert settings.boot.slot == "base" and settings.test_zone == cfg.hardware.zones[0]
 
 

@@ -14,7 +14,7 @@ CORE = REPO / "agent" / "core"
 PURE_STDLIB = {"__future__", "typing", "dataclasses", "enum", "collections", "functools", "itertools", "math",
                "json", "re", "hashlib", "base64", "unicodedata", "datetime", "random", "warnings"}
 PURE_SUBMODULES = {"urllib.parse"}  # string parsing only; urllib.request (I/O) stays out
-VERIFIERS = {"joserfc", "jsonschema"}  # pure computation on bytes and dicts: signatures and schemas
+VERIFIERS = {"joserfc", "jsonschema", "cryptography"}  # pure computation on bytes and dicts: signatures and schemas
 AGENT_PURE = ("agent.core", "agent.ports", "agent.errors")
 # Package data read once at import: the same bytes on a unit, in tests and in the simulator.
 PACKAGE_DATA = {"schemas.py": {"importlib"}}

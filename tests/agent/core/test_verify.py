@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from joserfc import jws
-from joserfc.jwk import KeySet, OKPKey
+from joserfc.jwk import OKPKey
 
 from agent.core.topics import Target
-from agent.core.verify import ALGORITHMS, Command, Policy, Rejection, TrustError, load_trust, verify
+from agent.core.verify import ALGORITHMS, Command, Policy, Rejection, TrustError, TrustSet, load_trust, verify
 
 NOW = 1_800_000_000
 KEY = OKPKey.generate_key("Ed25519", parameters={"kid": "k1"})
@@ -40,7 +41,7 @@ def _without(claim: str) -> bytes:
 
 
 def check(tok: bytes, *, target: Target = DEV, retained: bool = False, now: int = NOW, synced: bool = True,
-          seen: dict[str, int] | None = None, keys: KeySet = TRUST) -> Command | Rejection:
+          seen: dict[str, int] | None = None, keys: TrustSet = TRUST) -> Command | Rejection:
     return verify(tok, target=target, retained=retained, now_s=now, clock_synced=synced, seen=seen or {},
                   keys=keys, policy=POLICY)
 
@@ -227,3 +228,23 @@ def test_an_unscoped_key_is_a_console_key_that_may_adopt_a_root_once() -> None:
 def test_a_trust_set_with_a_scope_the_unit_cannot_read_is_refused(members: dict[str, Any], problem: str) -> None:
     with pytest.raises(TrustError, match=problem):
         load_trust({"keys": [CONSOLE.as_dict(private=False) | members]})
+
+
+@pytest.mark.parametrize("extra", [{"x-extra": 1}, {"crit": ["b64"], "b64": False}, {"typ": 5}])
+def test_a_header_member_loa_does_not_support_is_a_bad_token_once_the_key_is_known(extra: dict[str, Any]) -> None:
+    """The same code, at the same step, as when joserfc judged the header: after the algorithm and the key id."""
+    import base64
+    import json
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    body = {"iss": "province", "aud": "dev:d1", "iat": NOW, "exp": NOW + 60, "jti": "j9", "cmd": "ping", "args": {}}
+    signing_input = f"{b64(json.dumps({'alg': 'EdDSA', 'kid': 'k1', **extra}).encode())}.{b64(json.dumps(body).encode())}"
+    private = KEY.get_op_key("sign")
+    assert isinstance(private, Ed25519PrivateKey)
+    raw = f"{signing_input}.{b64(private.sign(signing_input.encode()))}".encode()
+    result = check(raw)
+    assert isinstance(result, Rejection) and (result.code, result.jti) == ("bad_token", "j9"), result
+    retained = verify(raw, target=DEV, retained=True, now_s=NOW, clock_synced=True, seen={}, keys=TRUST, policy=POLICY)
+    assert isinstance(retained, Rejection) and retained.code == "retained"
