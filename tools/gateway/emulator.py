@@ -42,7 +42,8 @@ class Emulator:
         http = self.profile.http
         if path == http.login_path:
             return self._login(body)
-        kinds = {http.ping_path: "ping", http.bulletin_log_path: "bulletin_log", http.display_log_path: "display_log"}
+        # a profile may log plays and displays on one path: the HTTTN then sees bulletin logs only
+        kinds = {http.ping_path: "ping", http.display_log_path: "display_log", http.bulletin_log_path: "bulletin_log"}
         if path not in kinds:
             return 404, self._reply(1, f"không có API {path}")
         if not self._token_ok(auth):

@@ -82,12 +82,17 @@ def _key(value: Any) -> str:
 
 
 def convert(profile: Profile, how: str, value: Any) -> Any:
+    """A report is data from the field: a value that does not convert leaves its field out rather than stop the
+    gateway."""
     if value is None or not how:
         return value
-    if how == "int":
-        return round(float(value))
-    zone = ZoneInfo(profile.http.time_zone)
-    return datetime.fromtimestamp(int(value) / 1000, zone).strftime(profile.http.time_format)
+    try:
+        if how == "int":
+            return round(float(value))
+        zone = ZoneInfo(profile.http.time_zone)
+        return datetime.fromtimestamp(int(value) / 1000, zone).strftime(profile.http.time_format)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
 
 
 def _put(out: dict[str, Any], path: list[str], value: Any) -> None:

@@ -30,6 +30,7 @@ def run(cfg: Config, say: Say, record: Path | None = None, stop: threading.Event
     with ExitStack() as parts:
         outbox = Outbox(Path(cfg.gateway.outbox))
         parts.callback(outbox.close)
+        parts.callback(lambda: say("gateway_stopped", waiting=_waiting(outbox)))  # once the senders have stopped
         recorder = _recorder(cfg, record)
         if recorder:
             parts.callback(recorder.close)
@@ -46,7 +47,10 @@ def run(cfg: Config, say: Say, record: Path | None = None, stop: threading.Event
         console.subscribe(*south.filters())
         say("gateway_started", url=cfg.base_url, broker=cfg.broker.url, ping_s=cfg.gateway.ping_s)
         _loop(console, south, outbox, say, stop)
-    say("gateway_stopped", waiting=sum(n for k, n in outbox.counts().items() if k.startswith("due")))
+
+
+def _waiting(outbox: Outbox) -> int:
+    return sum(n for k, n in outbox.counts().items() if k.startswith("due"))
 
 
 def _loop(console: Console, south: South, outbox: Outbox, say: Say, stop: threading.Event) -> None:
@@ -68,7 +72,7 @@ def _loop(console: Console, south: South, outbox: Outbox, say: Say, stop: thread
 
 def _queue_log(outbox: Outbox, out: Outgoing, say: Say) -> None:
     if outbox.add_log(out.key, out.kind, out.login, out.body):
-        say("gateway_log_queued", kind=out.kind, key=out.key)
+        say("gateway_log_queued", kind=out.kind, item=out.key)
 
 
 def _recorder(cfg: Config, record: Path | None) -> Recorder | None:
