@@ -53,3 +53,20 @@ A = "log.title"
                 "ping.fields.C", "display_log.fields"):
         assert key in text, text
     assert "did you mean 'token_field'" in text
+
+
+def test_loa_gateway_names_its_missing_extra(tmp_path: Path):
+    """An install without the [gateway] extra gets one clear line naming it, not a traceback."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    (tmp_path / "pw").write_text("x\n")
+    (tmp_path / "gateway.toml").write_text('[htttn]\nusername = "u"\npassword_file = "pw"\n[broker]\n'
+                                           'url = "mqtt://127.0.0.1:1"\n[gateway]\noutbox = "o.sqlite"\n')
+    hide = ("import sys; sys.modules['urllib3'] = None; from tools.cli import main; "
+            f"sys.exit(main(['--lang', 'en', 'gateway', '--config', {str(tmp_path / 'gateway.toml')!r}]))")
+    result = subprocess.run([sys.executable, "-c", hide], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "loa[gateway]" in result.stdout and "Traceback" not in result.stderr
