@@ -104,7 +104,7 @@ class Emulator:
     def view(self, path: str) -> Any:
         if path == "/emulator/indicator":
             return {**self.store.indicator(_now_ms(), self.profile.emulated.connected_within_s * 1000),
-                    "clusters": self.store.clusters()}
+                    "clusters": self.store.clusters(), "logins": self.store.logins()}
         return self.store.clusters() if path == "/emulator/clusters" else self.store.logs()
 
 

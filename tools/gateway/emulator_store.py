@@ -57,8 +57,9 @@ class Store:
         rows = self._rows("SELECT n, kind, cluster, at_ms, body FROM logs ORDER BY n DESC LIMIT ?", (limit,))
         return [{"n": r[0], "kind": r[1], "cluster": r[2], "at_ms": r[3], "body": json.loads(r[4])} for r in rows]
 
-    def logins(self) -> int:
-        return int(self._rows("SELECT COUNT(*) FROM logins", ())[0][0])
+    def logins(self) -> dict[str, int]:
+        """How many times each user logged in (a token refresh shows as a second login)."""
+        return {str(u): int(n) for u, n in self._rows("SELECT username, COUNT(*) FROM logins GROUP BY username", ())}
 
     def _run(self, sql: str, params: tuple[Any, ...]) -> None:
         with self._lock:

@@ -14,7 +14,7 @@ from province.console import Console
 from province.keys import load_signing
 from tests.conftest import Broker, wait_until
 from tests.e2e.link_helpers import UnitWatch
-from tests.tools.gateway.helpers import PASSWORD, PROFILES, Htttn, gateway_config, start_gateway
+from tests.tools.gateway.helpers import PASSWORD, PROFILES, USER, Htttn, gateway_config, start_gateway
 from tools.gateway import profile as profiles
 
 AUDIO = {"output": "null", "quiet_hours": "off", "warmup_s": 0.1, "tail_s": 0.2}
@@ -141,5 +141,6 @@ def test_a_bad_token_is_refused_and_the_gateway_logs_in_again_when_its_token_is_
     pings = htttn.get("/emulator/clusters")[0]["pings"]
     htttn.post("/emulator/revoke-tokens", {})
     assert wait_until(lambda: htttn.get("/emulator/clusters")[0]["pings"] >= pings + 2, 10), gateway.output()
+    assert htttn.get("/emulator/indicator")["logins"] == {USER: 2}  # the dropped token was renewed by a new login
     assert "refused" not in gateway.output()
     gateway.stop()
