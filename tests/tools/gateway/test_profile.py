@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from agent.errors import ConfigError
+from tests.conftest import REPO
 from tests.tools.gateway.helpers import PROFILES
 from tools.gateway import profile as profiles
 
@@ -57,16 +60,12 @@ A = "log.title"
 
 def test_loa_gateway_names_its_missing_extra(tmp_path: Path):
     """An install without the [gateway] extra gets one clear line naming it, not a traceback."""
-    import subprocess
-    import sys
-
-    from tests.conftest import REPO
-
     (tmp_path / "pw").write_text("x\n")
     (tmp_path / "gateway.toml").write_text('[htttn]\nusername = "u"\npassword_file = "pw"\n[broker]\n'
                                            'url = "mqtt://127.0.0.1:1"\n[gateway]\noutbox = "o.sqlite"\n')
     hide = ("import sys; sys.modules['urllib3'] = None; from tools.cli import main; "
             f"sys.exit(main(['--lang', 'en', 'gateway', '--config', {str(tmp_path / 'gateway.toml')!r}]))")
-    result = subprocess.run([sys.executable, "-c", hide], capture_output=True, text=True, cwd=REPO, timeout=60)
+    result = subprocess.run([sys.executable, "-c", hide], capture_output=True, text=True, cwd=REPO, timeout=60,
+                            check=False)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "loa[gateway]" in result.stdout and "Traceback" not in result.stderr
