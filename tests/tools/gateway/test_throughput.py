@@ -1,5 +1,6 @@
 """A province's pings are routine: 4,911 clusters' pings (one period's worth, 82 a second over 60 s) go through the
-outbox, the senders and real HTTP into the emulator well within one period."""
+outbox, the senders and real HTTP into the emulator within one period (measured: about 15 s on an idle 2-core
+machine with the emulator on the same machine)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ PROVINCE = 4911
 
 
 @pytest.mark.slow
-def test_one_period_of_pings_for_a_province_is_sent_well_within_the_period(tmp_path: Path):
+def test_one_period_of_pings_for_a_province_is_sent_within_the_period(tmp_path: Path):
     htttn = Htttn(tmp_path, PROFILES["default"])
     htttn.start()
     profile = profiles.load(htttn.profile)
@@ -40,6 +41,6 @@ def test_one_period_of_pings_for_a_province_is_sent_well_within_the_period(tmp_p
         senders.close()
         north.close()
         htttn.stop()
-    assert took < 30, f"{PROVINCE} pings took {took:.1f} s"
+    assert took < 60, f"{PROVINCE} pings took {took:.1f} s: the gateway cannot keep up with one ping a minute each"
     assert said == []  # neither down nor refused
     print(f"{PROVINCE} pings in {took:.1f} s ({PROVINCE / took:.0f}/s)")
