@@ -151,7 +151,8 @@ def page(indicator: dict[str, Any], logs: list[dict[str, Any]]) -> str:
                        f"<td>{c['pings']}</td></tr>" for c in indicator["clusters"])
     rows = "".join(f"<tr><td>{_when(g['at_ms'])}</td><td>{esc(g['cluster'])}</td><td>{esc(g['kind'])}</td>"
                    f"<td>{esc(json.dumps(g['body'], ensure_ascii=False))}</td></tr>" for g in logs)
-    return (f"<!doctype html><html lang='vi'><meta charset='utf-8'><title>HTTTN (giả lập / emulated)</title>"
+    return (f"<!doctype html><html lang='vi'><meta charset='utf-8'><meta http-equiv='refresh' content='10'>"
+            f"<title>HTTTN (giả lập / emulated)</title>"
             f"<h1>Cụm loa kết nối / Clusters connected: <span id='connected'>{indicator['connected']}</span> / "
             f"<span id='total'>{indicator['total']}</span></h1>"
             f"<h2>Theo xã / Per commune</h2><table id='areas'>{areas}</table>"
