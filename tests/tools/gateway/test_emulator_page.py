@@ -15,6 +15,7 @@ def test_the_page_shows_the_provinces_indicator_per_commune_and_the_logs(tmp_pat
     htttn.start()
     profile = profiles.load(htttn.profile)
     status, reply = htttn.post(profile.http.login_path, {"Username": USER, "Password": PASSWORD})
+    assert status == 200
     token = reply["NoiDung"]["Token"]
     hostile = "<img src=x onerror=document.title='pwned'>"
     for cluster, area in (("c1", "Xã Ia Grai"), ("c2", "Xã Ia Grai"), (hostile, "Xã Chư Păh")):

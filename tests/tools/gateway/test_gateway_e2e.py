@@ -116,10 +116,10 @@ def test_the_htttn_down_for_a_while_loses_no_log(make_unit, console: Console, br
         jtis.append(watch.send(key, "play", {"source": {"tts": title}, "title": title}))
         assert watch.wait_acks(jtis[-1], {"finished", "failed"}, timeout=20)[-1] == "finished"
     assert wait_until(lambda: gateway.output().count("Queued for the HTTTN: bulletin_log") == 2, 15), gateway.output()
-    assert wait_until(lambda: "does not answer" in gateway.output(), 10), gateway.output()
+    assert wait_until(lambda: "does not take our calls" in gateway.output(), 10), gateway.output()
     assert gateway.stop() == 0
     gateway = start_gateway(tmp_path, config)  # what it had not sent is in its outbox on disk
-    assert wait_until(lambda: gateway.output().count("does not answer") == 2, 10), gateway.output()
+    assert wait_until(lambda: gateway.output().count("does not take our calls") == 2, 10), gateway.output()
     htttn.start()
     assert wait_until(lambda: len(htttn.logs()) == 2, 20), gateway.output()
     assert sorted(g["body"][field(htttn, "BanTinID")] for g in htttn.logs()) == sorted(jtis)
