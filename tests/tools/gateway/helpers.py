@@ -87,15 +87,18 @@ class Htttn:
         return list(self.get("/emulator/logs"))
 
 
-def gateway_config(tmp: Path, broker: Broker, htttn: Htttn, **pace: Any) -> Path:
-    """A gateway.toml for the session's broker (the console's password listener) and the emulator."""
+def gateway_config(tmp: Path, broker: Broker, htttn: Htttn, identity: dict[str, str] | None = None,
+                   **pace: Any) -> Path:
+    """A gateway.toml for the emulator and the broker: by default the session broker's console password listener;
+    `identity` gives the [broker] table instead (e.g. the gateway's own certificate on a TLS broker)."""
     password = broker_tool.BrokerDir(broker.dir).password_file(broker_tool.CONSOLE)
     (tmp / "htttn.pw").write_text(PASSWORD + "\n", encoding="utf-8")
     settings = {"ping_s": 1, "concurrency": 4, "backoff_base_s": 0.2, "backoff_cap_s": 1.0, **pace}
+    identity = identity or {"url": broker.console_url, "username": "console", "password_file": str(password),
+                            "client_id": f"gw-{tmp.name}"}
     lines = ["[htttn]", f'profile = "{htttn.profile}"', f'url = "{htttn.url}"', f'username = "{USER}"',
-             'password_file = "htttn.pw"', "", "[broker]", f'url = "{broker.console_url}"', 'username = "console"',
-             f'password_file = "{password}"', f'client_id = "gw-{tmp.name}"', "", "[gateway]",
-             'outbox = "outbox.sqlite"', *(f"{k} = {json.dumps(v)}" for k, v in settings.items())]
+             'password_file = "htttn.pw"', "", "[broker]", *(f"{k} = {json.dumps(v)}" for k, v in identity.items()),
+             "", "[gateway]", 'outbox = "outbox.sqlite"', *(f"{k} = {json.dumps(v)}" for k, v in settings.items())]
     path = tmp / "gateway.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
