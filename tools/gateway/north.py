@@ -29,6 +29,13 @@ class LoginFailed(LoaError, PermissionError):
     code = "htttn_login_failed"
 
 
+class NoCredentials(LoginFailed):
+    """A cluster that must log in itself has no credentials in the clusters file: nothing to retry until staff add
+    them."""
+
+    code = "htttn_no_credentials"
+
+
 class Outcome(enum.Enum):
     TAKEN = "taken"
     REFUSED = "refused"  # the body itself was refused: re-sending it would not help
@@ -77,7 +84,7 @@ class North:
 
     def _login(self, login: str) -> str:
         if login not in self._credentials:
-            raise LoginFailed(f"no HTTTN credentials for {login or 'the gateway'}")
+            raise NoCredentials(f"no HTTTN credentials for {login or 'the gateway'}")
         user, password = self._credentials[login]
         p = self.profile.login
         status, reply = self._call(self.profile.http.login_path, {p.username_field: user, p.password_field: password},

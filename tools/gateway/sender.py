@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tools.gateway.north import LoginFailed, North, Outcome, Result
+from tools.gateway.north import LoginFailed, NoCredentials, North, Outcome, Result
 from tools.gateway.outbox import Item, Outbox
 
 Say = Callable[..., None]
@@ -28,6 +28,7 @@ class Senders:
         self.stop = threading.Event()
         self._backoff = (backoff_base_s, backoff_cap_s)
         self._reachable = True
+        self._without_credentials: set[str] = set()
         self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._run, name=f"htttn-{i}", daemon=True) for i in range(concurrency)]
 
@@ -46,13 +47,27 @@ class Senders:
             if item is None:
                 self.stop.wait(0.1)
                 continue
-            self._settle(item, self._send(item))
+            try:
+                self._settle(item, self._send(item))
+            except NoCredentials as exc:
+                self._no_credentials(item, str(exc))
 
     def _send(self, item: Item) -> Result:
         try:
             return self.north.post(self.north.profile.path(item.kind), item.body, item.login)
+        except NoCredentials:
+            raise
         except LoginFailed as exc:
             return Result(Outcome.RETRY, str(exc))
+
+    def _no_credentials(self, item: Item, reason: str) -> None:
+        """Kept, not sent, and said once per unit (not once per ping)."""
+        self.outbox.refused(item, _now_ms(), reason)
+        with self._lock:
+            first = item.login not in self._without_credentials
+            self._without_credentials.add(item.login)
+        if first:
+            self.say("gateway_no_credentials", unit=item.login)
 
     def _settle(self, item: Item, result: Result) -> None:
         now = _now_ms()

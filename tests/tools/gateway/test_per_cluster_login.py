@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 
 from province.localnet import free_port
+from tests.conftest import wait_until
 from tools.gateway import config
 from tools.gateway import profile as profiles
 from tools.gateway.emulator import Emulator
 from tools.gateway.north import LoginFailed, North, Outcome
+from tools.gateway.outbox import Outbox
+from tools.gateway.sender import Senders
 
 
 def per_cluster_profile(tmp_path: Path) -> Path:
@@ -48,3 +51,21 @@ def test_a_per_cluster_profile_without_a_clusters_file_is_a_config_error(tmp_pat
                                            '[broker]\nurl = "mqtt://127.0.0.1:1"\n', encoding="utf-8")
     with pytest.raises(Exception, match="htttn.clusters_file"):
         config.load(tmp_path / "gateway.toml")
+
+
+def test_a_cluster_without_credentials_is_said_once_and_its_items_kept(tmp_path: Path):
+    cfg_profile = profiles.load(per_cluster_profile(tmp_path))
+    box = Outbox(tmp_path / "outbox.sqlite")
+    north = North(cfg_profile, "http://127.0.0.1:1", {}, concurrency=1)
+    said: list[tuple[str, dict[str, object]]] = []
+    senders = Senders(box, north, lambda key, **p: said.append((key, p)), concurrency=1, backoff_base_s=0.1,
+                      backoff_cap_s=0.2)
+    box.put_ping("ping:u9", "u9", {"CumLoaID": "u9"})
+    box.add_log("bulletin_log:u9:j1", "bulletin_log", "u9", {"CumLoaID": "u9"})
+    senders.start()
+    try:
+        assert wait_until(lambda: box.counts().get("refused ping") == 1 and box.counts().get("refused bulletin_log"), 5)
+    finally:
+        senders.close()
+        north.close()
+    assert said == [("gateway_no_credentials", {"unit": "u9"})]
