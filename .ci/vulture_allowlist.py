@@ -99,3 +99,11 @@ integrity_ok
 # The cache's usage (bytes, files, pins): what the quota and pin-share tests assert on
 _.usage
 bytes_used
+
+# http.server reads a handler's protocol_version (HTTP/1.1 keep-alive for the HTTTN emulator)
+_.protocol_version
+# the gateway profile's identity is read by name through dataclasses.asdict (`profile.<key>` sources in a profile)
+_.source_id
+_.source_name
+_.supplier_code
+_.supplier_name

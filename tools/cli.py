@@ -17,7 +17,7 @@ from agent import i18n
 from agent.core.topics import Target
 from agent.errors import LoaError
 from sim import cli as sim_cli
-from tools import cli_beacon, cli_hw, cli_identity, cli_update
+from tools import cli_beacon, cli_gateway, cli_hw, cli_identity, cli_update
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -155,6 +155,7 @@ def parser() -> argparse.ArgumentParser:
     cli_beacon.add_parser(sub, _console_args)
     sim_cli.add_parser(sub)
     cli_update.add_parser(sub)  # loa release
+    cli_gateway.add_parser(sub)  # loa gateway, loa gateway emulate
     d = sub.add_parser("demo", help="the embedded default: local broker, one agent on fake hardware, signed commands")
     d.add_argument("--dir", default=".loa-demo")
     d.set_defaults(fn=cmd_demo)
