@@ -15,7 +15,7 @@ from typing import Any, assert_never
 
 from joserfc.jwk import KeySet
 
-from agent.core import local, reports
+from agent.core import local, reports, unit_health
 from agent.core.backoff import Backoff
 from agent.core.device_state import BEACON_FLOOR_SAVE_S, HISTORY, STATUS_MIN_GAP_MS, DeviceSettings, DeviceState
 from agent.core.eboard import ID_PREFIX as BOARD_ID
@@ -56,6 +56,7 @@ from agent.core.events import (
     Started,
     Telemetry,
     TimerFired,
+    UnitReadings,
 )
 from agent.core.hardware_faults import PREFIX as HW_TIMER
 from agent.core.hardware_faults import HardwareFaults
@@ -130,8 +131,8 @@ class Device:
                 self.time.changed(event)
             case RelayObserved(now_ms=now, zone=zone, on=on):
                 self.unit.observed(now, zone, on)
-            case Telemetry(modem=modem):
-                self._telemetry(modem)
+            case Telemetry() | UnitReadings():
+                unit_health.observe(self.state, event)
             case LevelObserved(dbfs=dbfs):
                 if self.sound:
                     self.sound.level(dbfs)
@@ -192,12 +193,6 @@ class Device:
         if was_online:
             self.log("warning", "link_down", reason=reason or "-", retry_s=round(delay_ms / 1000, 1))
 
-    def _telemetry(self, modem: dict[str, Any]) -> None:
-        slow = ("operator", "registration", "iccid")  # signal moves all the time: it rides on the heartbeat
-        if any(modem.get(k) != self.state.modem.get(k) for k in slow):
-            self.state.status_dirty = True
-        self.state.modem = dict(modem)
-
     def fault(self, name: str, active: bool, detail: str) -> None:
         if active == (name in self.state.faults):
             return
@@ -233,7 +228,8 @@ class Device:
         self._prune_seen(verify_now_s(self.state, now))
         if self.state.online:
             up_s = (now - self.state.started_ms) // 1000
-            extra = {"time": time_body(self.state)} | (self.board.heartbeat() if self.board else {})
+            extra = {"time": time_body(self.state), **unit_health.beat(self.settings, self.state)} | (
+                self.board.heartbeat() if self.board else {})
             body = reports.heartbeat(now, up_s, self.state.outbox, self.state.relays, self.state.modem.get("signal_dbm"),
                                      extra=extra)
             self._fx.append(Publish(self.topic("hb"), body, qos=0))
