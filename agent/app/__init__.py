@@ -143,6 +143,8 @@ def device_settings(cfg: Config, saved: dict[str, Any]) -> DeviceSettings:
         sound=sound_settings(cfg),
         update=update_settings(cfg, saved),
         board=BoardSettings(snapshot_max_bytes=cfg.trust.max_command_bytes) if cfg.device.role == "eboard" else None,
+        location=(cfg.device.location[0], cfg.device.location[1]) if cfg.device.location else None,
+        link_type=None if cfg.hardware.link == "auto" else cfg.hardware.link,
     )
 
 
@@ -201,6 +203,7 @@ def assemble(cfg: Config, keys: KeySet, password: str, stack: ExitStack) -> Agen
     if store.open_fault:  # a full card: the unit runs and says so
         runtime.store_fault(store.open_fault)
     hardware.start_modem_poller(cfg, inbox.post_event, clock.observe)
+    hardware.start_sensor_poller(cfg, inbox.post_event, hardware.open_unit_sensors(cfg))
     start_ntp(cfg, clock, stack)
     feed_watchdog(loop, service)
     stack.callback(service.stopping)  # the first thing said on the way out
