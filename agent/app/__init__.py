@@ -367,11 +367,13 @@ def feed_watchdog(loop: Loop, notify: SystemdNotifier) -> None:
     loop.call_later(every, beat)
 
 
-def run(cfg: Config) -> None:
-    """Run in the foreground until SIGTERM or SIGINT; relays are off on the way out whatever happened."""
+def run(cfg: Config) -> int:
+    """Run in the foreground until SIGTERM or SIGINT (or a signed `reboot`); relays are off on the way out whatever
+    happened. The process's exit code: 0, or REBOOT_EXIT, which the systemd unit turns into a reboot."""
     with build(cfg) as agent:
         stop = lambda *_: agent.loop.post(agent.loop.stop)
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         agent.runtime.start()
         agent.loop.run()
+    return agent.runtime.exit_code

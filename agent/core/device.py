@@ -68,7 +68,7 @@ from agent.core.status import time_body
 from agent.core.time_rule import TimeDesk, verify_now_s
 from agent.core.topics import Target
 from agent.core.unit_desk import PREFIX as RELAY_TIMER
-from agent.core.unit_desk import UnitDesk
+from agent.core.unit_desk import REBOOT_TIMER, UnitDesk
 from agent.core.update import UpdateDesk
 from agent.core.verify import Command, Rejection, verify
 
@@ -87,7 +87,7 @@ class Device:
         self.backoff = Backoff(settings.reconnect_min_s, settings.reconnect_max_s, rng, settings.reconnect_jitter)
         self._fx: list[Effect] = []
         self._now = 0
-        self.unit = UnitDesk(self, state)
+        self.unit = UnitDesk(self, state, lambda: self.sound.current if self.sound else None)
         self._commands: dict[str, Callable[[Command, int], None]] = self.unit.commands()
         self.sound: SoundDesk | None = None
         if settings.sound is not None:
@@ -209,6 +209,8 @@ class Device:
             self._fx.append(Connect())
         elif name == "hb":
             self._heartbeat(now)
+        elif name == REBOOT_TIMER:
+            self.unit.reboot_due(now)
         elif name.startswith(RELAY_TIMER):
             self.unit.timer(now, name)
         elif name.startswith(SOUND_TIMER) and self.sound:
