@@ -144,7 +144,11 @@ class SoundDesk:
             self.host.ack(now, c.jti, c.cmd, "rejected", "bad_args",
                           f"schedule version {version} is not newer than {self.programme.get('version')}")
             return
-        slots = schedule.parse_slots(c.args["slots"])
+        try:
+            slots = schedule.parse_slots(c.args["slots"])
+        except ValueError as exc:
+            self.host.ack(now, c.jti, c.cmd, "rejected", "bad_args", str(exc))
+            return
         problem = self._schedule_problem(slots)
         if problem:
             self.host.ack(now, c.jti, c.cmd, "rejected", problem[0], problem[1])
