@@ -12,7 +12,6 @@ from typing import Any
 from agent.core.device_state import DeviceSettings, DeviceState
 from agent.core.events import Telemetry, UnitReadings
 
-LINK_TYPES = ("cellular", "ethernet", "wifi")
 # Only these republish the status when they change; the others move all the time and ride on the heartbeat.
 MODEM_SLOW: tuple[str, ...] = ("operator", "registration", "iccid")
 READINGS_SLOW: tuple[str, ...] = ("mains", "link_type")

@@ -1,7 +1,7 @@
 """A stand-in for the kernel files the unit's health sensors read (agent.adapters.system.unit_sensors): a folder
 laid out like / (sys/class/thermal, sys/class/hwmon, sys/class/power_supply, sys/class/net, proc/net/route), given
 to the agent as `[hardware] sysfs_root`. The real reader then runs unchanged over it, in-process or in an agent
-process started by a test. Records every write; faults are files that vanish or hold nonsense (a driver unbound).
+process (a test's, the demo's). Records every write; a fault is a file removed or overwritten (a driver unbound).
 
 Must not import the core.
 """
@@ -26,26 +26,14 @@ class FakeSysfs:
         self._write(f"sys/class/hwmon/hwmon{index}/name", name)
         self._write(f"sys/class/hwmon/hwmon{index}/power1_input", str(round(watts * 1_000_000)))
 
-    def supply_online(self, online: bool, name: str = "ups") -> None:
-        self._write(f"sys/class/power_supply/{name}/online", "1" if online else "0")
-
     def default_route(self, iface: str, *, wireless: bool = False, metric: int = 0) -> None:
         self._write("proc/net/route", ROUTE_HEAD + f"{iface}\t00000000\t0102A8C0\t0003\t0\t0\t{metric}\t00000000\t0\t0\t0\n")
         (self.root / "sys/class/net" / iface).mkdir(parents=True, exist_ok=True)
         if wireless:
             (self.root / "sys/class/net" / iface / "wireless").mkdir(exist_ok=True)
 
-    def unbind(self, relative: str) -> None:
-        """Fault: a sensor's file disappears (its driver unloaded)."""
-        (self.root / relative).unlink(missing_ok=True)
-        self.history.append((relative, ""))
-
-    def garble(self, relative: str) -> None:
-        """Fault: a file that reads as nonsense."""
-        self._write(relative, "not a number")
-
     def _write(self, relative: str, text: str) -> None:
         path = self.root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text + "\n", encoding="ascii")
+        path.write_text(text + "\n", encoding="ascii")  # as the kernel shows it
         self.history.append((relative, text))

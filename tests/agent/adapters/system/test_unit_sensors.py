@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from agent.adapters.system.unit_sensors import UnitSensors, hwmon_watts, link_type, temp_c
+from agent.adapters.system.unit_sensors import UnitSensors, file_flag, hwmon_watts, link_type, temp_c
 from agent.app import hardware
 from agent.catalog.boards import names
 from agent.catalog.monitors import load_monitor
@@ -56,8 +56,8 @@ def test_a_missing_or_garbled_sensor_reads_none_and_the_others_go_on(tmp_path: P
     fs.temp_c(40.0)
     fs.amp_w(10.0)
     sensors = sensors_for(tmp_path, "pi-mains-ina219", pin_factory=MockFactory())
-    fs.garble("sys/class/thermal/thermal_zone0/temp")
-    fs.unbind("sys/class/hwmon/hwmon0/power1_input")
+    (fs.root / "sys/class/thermal/thermal_zone0/temp").write_text("not a number\n")  # a garbled file
+    (fs.root / "sys/class/hwmon/hwmon0/power1_input").unlink()  # the driver unbound
     r = sensors.read()
     assert (r["temp_c"], r["amp_w"], r["link_type"]) == (None, None, None)
     assert r["storage_total_bytes"]
@@ -70,6 +70,16 @@ def test_link_type_follows_the_default_route(tmp_path: Path) -> None:
                                   ("usb0", False, "cellular"), ("ppp0", False, "cellular"), ("tun0", False, None)):
         fs.default_route(iface, wireless=wireless)
         assert link_type(route, net) == kind, iface
+
+
+def test_a_power_supply_flag_reads_mains(tmp_path: Path) -> None:
+    online = tmp_path / "online"
+    flag = file_flag(online)
+    assert flag() is None
+    online.write_text("1\n")
+    assert flag() is True
+    online.write_text("0\n")
+    assert flag() is False
 
 
 def test_readers_over_missing_files_say_none(tmp_path: Path) -> None:
