@@ -203,7 +203,9 @@ def assemble(cfg: Config, keys: KeySet, password: str, stack: ExitStack) -> Agen
     if store.open_fault:  # a full card: the unit runs and says so
         runtime.store_fault(store.open_fault)
     hardware.start_modem_poller(cfg, inbox.post_event, clock.observe)
-    hardware.start_sensor_poller(cfg, inbox.post_event, hardware.open_unit_sensors(cfg))
+    sensors = hardware.open_unit_sensors(cfg)
+    stack.callback(sensors.close)
+    hardware.start_sensor_poller(cfg, inbox.post_event, sensors)
     start_ntp(cfg, clock, stack)
     feed_watchdog(loop, service)
     stack.callback(service.stopping)  # the first thing said on the way out

@@ -98,3 +98,9 @@ class UnitSensors:
             "storage_total_bytes": used_total[1] if used_total else None,
             "link_type": self.link(),
         }
+
+    def close(self) -> None:
+        """Releases what the readers hold (the mains GPIO input); a read after this says None."""
+        close = getattr(self.mains, "close", None)
+        if callable(close):
+            close()

@@ -107,3 +107,13 @@ def test_a_location_is_two_degrees_in_range() -> None:
     assert config.parse(BASE | {"device": {"id": "u1", "location": [13.98, 107.95]}}).device.location == (13.98, 107.95)
     with pytest.raises(ConfigError, match="device.location"):
         config.parse(BASE | {"device": {"id": "u1", "location": [113.98, 107.95]}})
+
+
+def test_closing_releases_the_mains_input(tmp_path: Path) -> None:
+    FakeSysfs(tmp_path / "sys-root").temp_c(40.0)
+    factory = MockFactory()
+    sensors = sensors_for(tmp_path, "pi-mains-ina219", pin_factory=factory)
+    factory.pin(26).drive_high()
+    assert sensors.read()["mains"] is True
+    sensors.close()
+    assert sensors.read()["mains"] is None and sensors.read()["temp_c"] == 40.0
