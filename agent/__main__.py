@@ -22,12 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = config.load(args.config)
         journal.setup(cfg.device.id)
-        app.run(cfg)
+        return app.run(cfg)  # REBOOT_EXIT after a signed `reboot`: the systemd unit reboots the unit
     except LoaError as exc:
         for line in str(exc).splitlines():
             print(f"{journal.error_prefix()}loa agent: {line}", file=sys.stderr)
         return 2
-    return 0
 
 
 if __name__ == "__main__":

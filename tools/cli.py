@@ -42,8 +42,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
 
     cfg = config.load(args.config)
     journal.setup(cfg.device.id)
-    app.run(cfg)
-    return 0
+    return app.run(cfg)
 
 
 def cmd_send(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from typing import Any
 
 from agent import i18n
 from agent.catalog import boards, fit
+from agent.catalog.monitors import load_monitor
 from agent.config import check
 from agent.config.engine import Problem
 
@@ -47,6 +48,9 @@ def cmd_hw_list(args: argparse.Namespace) -> int:
     for name in boards.names("audio"):
         audio = boards.load_audio(name)
         say(args, "hw_audio_output", name=name, title=audio.title, output=audio.output)
+    say(args, "hw_monitors")
+    for name in boards.names("monitors"):
+        say(args, "hw_monitor", name=name, title=load_monitor(name).title)
     say(args, "hw_fake")
     return OK
 
@@ -102,7 +106,7 @@ def problem_text(lang: str, problem: str) -> str:
 def add_parsers(sub: Any) -> None:
     """Register `hw` (list) and `config` (check)."""
     hw = sub.add_parser("hw", help="the hardware described in hw/").add_subparsers(dest="hw_command", required=True)
-    hw.add_parser("list", help="boards (zones, wiring sheet), modems and audio outputs").set_defaults(fn=cmd_hw_list)
+    hw.add_parser("list", help="boards (zones, wiring sheet), modems, audio outputs and health monitors").set_defaults(fn=cmd_hw_list)
     config = sub.add_parser("config", help="a unit's configuration").add_subparsers(dest="config_command",
                                                                                    required=True)
     c = config.add_parser("check", help="check a unit's config.toml and its bundle files; every problem at once "

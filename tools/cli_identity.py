@@ -162,14 +162,26 @@ def unit_spec(args: argparse.Namespace, device_id: str) -> UnitSpec:
     from tools.provision_hw import Hardware
 
     hardware = Hardware(board=args.hw, serial_port=args.serial_port, modem=args.modem, modem_port=args.modem_port,
-                        audio_device=args.audio_device, role=args.role, screen=args.screen)
+                        audio_device=args.audio_device, role=args.role, screen=args.screen, monitor=args.monitor)
     return UnitSpec(
         device_id=device_id, trust=Path(args.trust), broker_url=args.broker, out=Path(args.out), hardware=hardware,
         groups=tuple(args.group), audio=args.audio, quiet_hours=args.quiet_hours,
         broker_dir=_path(args.broker_dir), ca=_path(args.ca), ca_dir=_path(args.ca_dir),
-        replace=args.replace or args.force, force=args.force, site={"commune": args.commune} if args.commune else {},
+        replace=args.replace or args.force, force=args.force, site=_site(args),
         status_port=args.status_port, status_bind=args.status_bind, release_trust=_path(args.release_trust),
     )
+
+
+def _site(args: argparse.Namespace) -> dict[str, Any]:
+    """The commune and the location given on the command line (the location also goes into the config)."""
+    site: dict[str, Any] = {"commune": args.commune} if args.commune else {}
+    if (args.lat is None) != (args.lon is None):
+        raise ConfigError("--lat and --lon: give both or neither")
+    if args.lat is not None:
+        if not (-90 <= args.lat <= 90 and -180 <= args.lon <= 180):
+            raise ConfigError(f"--lat {args.lat} --lon {args.lon}: must be degrees, -90..90 and -180..180")
+        site |= {"lat": args.lat, "lon": args.lon}
+    return site
 
 
 def cmd_provision(args: argparse.Namespace) -> int:
@@ -216,6 +228,9 @@ def _provision_parser(sub: Any) -> None:
     p.add_argument("--role", default="cluster", choices=("cluster", "eboard"), help="a loudspeaker cluster or an e-board")
     p.add_argument("--screen", default="", help="e-boards: the screen's WIDTHxHEIGHT, e.g. 1920x1080")
     p.add_argument("--commune", default="", help="the commune printed on the label (default: the first --group)")
+    p.add_argument("--lat", type=float, help="where the unit stands: latitude in degrees (WGS 84), with --lon")
+    p.add_argument("--lon", type=float, help="longitude in degrees (WGS 84), with --lat")
+    p.add_argument("--monitor", default="", help="the unit's health sensors: a name from hw/monitors (default pi-basic)")
     p.add_argument("--group", action="append", default=[])
     p.add_argument("--out", required=True)
     p.add_argument("--audio", help="null, alsa:<device> or wav:<dir> (or --audio-device)")

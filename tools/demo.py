@@ -21,6 +21,7 @@ from typing import Any
 from joserfc.jwk import OKPKey
 
 from agent.core.topics import Target
+from agent.fakes.sysfs import FakeSysfs
 from province import beacon, broker, keys
 from province.console import Console, follow_acks
 from province.localnet import accepting, free_port
@@ -53,13 +54,23 @@ def run_demo(root: Path, step: Step) -> int:
     spec = UnitSpec(UNIT, root / "keys" / keys.TRUST, f"mqtt://127.0.0.1:{port}", root / UNIT,
                     groups=("xa-demo", "province"), broker_dir=b.root, audio="wav:audio-out",
                     quiet_hours="off",  # off so the demo sounds at any hour; units default to 22:00-05:00
-                    extra=dev_clock())  # the demo machine's clock is trusted as it reads
+                    extra=dev_clock({"device": {"location": [13.9876, 107.9543]},  # the machine's clock is trusted
+                                     "hardware": {"monitor": "pi-ina219", "sysfs_root": str(_sensors(root))}}))
     config = provision(spec)
     step(f"Unit {UNIT} provisioned with fake hardware: {config}")
     with running(broker.command(b.root), "mosquitto"), running(
             [sys.executable, "-m", "tools.cli", "agent", "--config", str(config)], UNIT):
         _wait_port(port)
         return _console_session(b, root, step)
+
+
+def _sensors(root: Path) -> Path:
+    """The demo unit's sensors: a fake kernel tree its real sensor reader reads (health and link in its status)."""
+    sysfs = FakeSysfs(root / "sysfs")
+    sysfs.temp_c(46.8)
+    sysfs.amp_w(38.5)
+    sysfs.default_route("eth0")
+    return sysfs.root
 
 
 def _wait_port(port: int) -> None:

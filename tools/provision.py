@@ -186,6 +186,8 @@ def _config(spec: UnitSpec) -> dict[str, Any]:
         "trust": {"jwks": "trust.jwks"},
         "web": {"password_hash_file": STATUS_HASH},
     }
+    if "lat" in spec.site and "lon" in spec.site:  # reported in the status for the province's system (HTTTN)
+        doc["device"]["location"] = [float(spec.site["lat"]), float(spec.site["lon"])]
     for section, values in sections(spec.hardware).items():
         doc.setdefault(section, {}).update(values)
     audio = {k: v for k, v in (("output", spec.audio), ("quiet_hours", spec.quiet_hours)) if v is not None}

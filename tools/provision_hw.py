@@ -30,6 +30,7 @@ class Hardware:
     audio_device: str = ""  # hw/audio/<name>
     role: str = "cluster"
     screen: str = ""  # e-boards: WIDTHxHEIGHT of the kiosk page
+    monitor: str = ""  # hw/monitors/<name>: the unit's health sensors; empty: the agent's default
 
 
 def board_names() -> list[str]:
@@ -41,6 +42,8 @@ def sections(hw: Hardware) -> dict[str, dict[str, Any]]:
     problems: list[str] = []
     doc: dict[str, dict[str, Any]] = {"device": {}, "hardware": _relays(hw, problems), "audio": {}, "web": {}}
     doc["hardware"] |= _modem(hw, problems)
+    if hw.monitor and _named("--monitor", "monitors", hw.monitor, problems):
+        doc["hardware"]["monitor"] = hw.monitor
     if hw.audio_device:
         doc["audio"]["output"] = _named("--audio-device", "audio", hw.audio_device, problems)
     _role(hw, doc, problems)

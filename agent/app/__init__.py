@@ -141,6 +141,8 @@ def device_settings(cfg: Config, saved: dict[str, Any]) -> DeviceSettings:
         sound=sound_settings(cfg),
         update=update_settings(cfg, saved),
         board=BoardSettings(snapshot_max_bytes=cfg.trust.max_command_bytes) if cfg.device.role == "eboard" else None,
+        location=(cfg.device.location[0], cfg.device.location[1]) if cfg.device.location else None,
+        link_type=None if cfg.hardware.link == "auto" else cfg.hardware.link,
     )
 
 
@@ -199,6 +201,9 @@ def assemble(cfg: Config, keys: TrustSet, password: str, stack: ExitStack) -> Ag
     if store.open_fault:  # a full card: the unit runs and says so
         runtime.store_fault(store.open_fault)
     hardware.start_modem_poller(cfg, inbox.post_event, clock.observe)
+    sensors = hardware.open_unit_sensors(cfg)
+    stack.callback(sensors.close)
+    hardware.start_sensor_poller(cfg, inbox.post_event, sensors)
     start_ntp(cfg, clock, stack)
     feed_watchdog(loop, service)
     stack.callback(service.stopping)  # the first thing said on the way out
@@ -362,11 +367,13 @@ def feed_watchdog(loop: Loop, notify: SystemdNotifier) -> None:
     loop.call_later(every, beat)
 
 
-def run(cfg: Config) -> None:
-    """Run in the foreground until SIGTERM or SIGINT; relays are off on the way out whatever happened."""
+def run(cfg: Config) -> int:
+    """Run in the foreground until SIGTERM or SIGINT (or a signed `reboot`); relays are off on the way out whatever
+    happened. The process's exit code: 0, or REBOOT_EXIT, which the systemd unit turns into a reboot."""
     with build(cfg) as agent:
         stop = lambda *_: agent.loop.post(agent.loop.stop)
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         agent.runtime.start()
         agent.loop.run()
+    return agent.runtime.exit_code

@@ -16,12 +16,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.catalog.boards import Board, Channel, load_board, load_modem
 from agent.config.unit import Config
 from agent.core.backoff import Backoff
-from agent.core.events import Event, Fault, LevelObserved, Telemetry
+from agent.core.events import Event, Fault, LevelObserved, Telemetry, UnitReadings
 from agent.errors import ConfigError, HardwareError, LoaError
 from agent.fakes.relays import FakeRelays
 from agent.ports import Relays
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from agent.adapters.relays.coproc_relays import CoprocRelays
     from agent.adapters.relays.serial_boundary import PortSettings
     from agent.adapters.system.modem_at import ModemAT
+    from agent.adapters.system.unit_sensors import UnitSensors
 
 log = logging.getLogger("loa.agent")
 REOPEN_AFTER_S = 3.0  # longer than the firmware's heartbeat timeout (2 s): by then it has cut its relays itself
@@ -314,3 +316,39 @@ def poll_once(modem: ModemAT, post: Post, fault: PartFault, backoff: Backoff, pe
     backoff.reset()
     post(partial(Telemetry, modem=telemetry))
     return period_s
+
+
+# ---- the unit's health sensors (hw/monitors) -------------------------------------------------------------------
+
+
+def open_unit_sensors(cfg: Config, pin_factory: Factory | None = None) -> UnitSensors:
+    """The readers the monitor's data describes, over `[hardware] sysfs_root` when one is given (a stand-in for /)."""
+    from agent.adapters.system.unit_sensors import UnitSensors, file_flag, hwmon_watts, link_type
+    from agent.catalog.monitors import load_monitor
+
+    hw, m = cfg.hardware, load_monitor(cfg.hardware.monitor)
+    root = Path(hw.sysfs_root and str(cfg.path(hw.sysfs_root)) or "/")
+    mains: Callable[[], bool | None] | None = None
+    if m.mains is not None and m.mains.kind == "gpio":
+        from agent.adapters.system.mains_gpio import GpioMains
+
+        mains = GpioMains(m.mains.bcm, active_high=m.mains.active_high, pin_factory=pin_factory)
+    elif m.mains is not None:
+        mains = file_flag(root / m.mains.path.lstrip("/"))
+    amp = hwmon_watts(root / m.amp_power.hwmon_root.lstrip("/"), m.amp_power.hwmon_name) if m.amp_power else None
+    return UnitSensors(cfg.state_dir, thermal_zone=root / m.thermal_zone.lstrip("/") if m.thermal_zone else None,
+                       mains=mains, amp_w=amp,
+                       link=partial(link_type, root / "proc/net/route", root / "sys/class/net"))
+
+
+def start_sensor_poller(cfg: Config, post: Post, sensors: UnitSensors) -> threading.Thread:
+    """Sensor files can block on a slow I2C bus, so they are read on their own thread, never on the loop."""
+    def poll() -> None:
+        while True:
+            readings = sensors.read()
+            post(partial(UnitReadings, readings=readings))
+            time.sleep(cfg.hardware.sensors_poll_s)
+
+    thread = threading.Thread(target=poll, name="sensors", daemon=True)
+    thread.start()
+    return thread

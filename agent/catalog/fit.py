@@ -1,5 +1,5 @@
 """Does a unit's [hardware] fit the hardware described in hw/? The board exists and wires the zones the config
-uses, a board on a serial link has its port, the modem is described: every problem at once, coded for
+uses, a board on a serial link has its port, the modem and the health monitor are described: every problem at once, coded for
 agent.config.check (which `loa config check` and `loa provision` pass this function to).
 
 Data only: must not import any adapter or hardware library.
@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.catalog.boards import HW_DIR, load_board, load_modem, names
+from agent.catalog.monitors import load_monitor
 from agent.config.engine import Problem, closest, hint
 from agent.config.unit import Config
 from agent.errors import ConfigError
@@ -19,7 +20,7 @@ SERIAL_KINDS = ("serial", "modbus", "coproc")
 
 def problems(cfg: Config, hw_dir: Path = HW_DIR) -> list[Problem]:
     hw = cfg.hardware
-    found = _modem(hw.modem, hw_dir) if hw.modem_url else []
+    found = (_modem(hw.modem, hw_dir) if hw.modem_url else []) + _monitor(hw.monitor, hw_dir)
     if hw.relays != "board" or not hw.board:
         return found
     if hw.board not in names("boards", hw_dir):
@@ -45,6 +46,14 @@ def problems(cfg: Config, hw_dir: Path = HW_DIR) -> list[Problem]:
         found.append(Problem("hardware.serial_url", "serial_unused", f"board {hw.board} sits on the GPIO "
                              "header: it has no serial port", board=hw.board))
     return found
+
+
+def _monitor(name: str, hw_dir: Path) -> list[Problem]:
+    try:
+        load_monitor(name, hw_dir)
+    except ConfigError as exc:
+        return [Problem("hardware.monitor", "monitor", str(exc), detail=str(exc))]
+    return []
 
 
 def _modem(name: str, hw_dir: Path) -> list[Problem]:

@@ -46,6 +46,11 @@ def _servers(v: tuple[str, ...]) -> str | None:
     return None if all(s.strip() and " " not in s for s in v) else "must list host or host:port names"
 
 
+def _location(v: tuple[float, ...]) -> str | None:
+    ok = not v or (len(v) == 2 and -90 <= v[0] <= 90 and -180 <= v[1] <= 180)
+    return None if ok else "must be [latitude, longitude] in degrees (-90..90, -180..180), or empty"
+
+
 @dataclass(frozen=True)
 class DeviceSection:
     id: str = field(metadata=checked(non_empty))
@@ -54,6 +59,8 @@ class DeviceSection:
     state_dir: str = "."
     language: str = field(default="vi", metadata=checked(one_of("vi", "en")))
     timezone: str = "Asia/Ho_Chi_Minh"
+    # [latitude, longitude] in WGS 84 degrees from `loa provision --lat --lon`; empty: not provisioned
+    location: tuple[float, ...] = field(default=(), metadata=checked(_location))
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,11 @@ class HardwareSection:
     max_volume_pct: int = field(default=90, metadata=checked(between(0, 100)))
     # the relay co-processor's own maximum on-time (firmware/config.py MAX_ON_MS, in s): renewals stay inside it
     coproc_max_on_s: int = field(default=900, metadata=checked(between(2, 6 * 3600)))
+    # the unit's health sensors (agent.core.unit_health): hw/monitors/<name>.toml, read every sensors_poll_s
+    monitor: str = "pi-basic"
+    sensors_poll_s: int = field(default=60, metadata=checked(between(5, 3600)))
+    link: str = field(default="auto", metadata=checked(one_of("auto", "cellular", "ethernet", "wifi")))
+    sysfs_root: str = ""  # a folder standing in for / when the monitor's files are read (tests, simulation)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, assert_never
 
-from agent.core import local, reports
+from agent.core import local, reports, unit_health
 from agent.core.backoff import Backoff
 from agent.core.device_state import BEACON_FLOOR_SAVE_S, HISTORY, STATUS_MIN_GAP_MS, DeviceSettings, DeviceState
 from agent.core.eboard import ID_PREFIX as BOARD_ID
@@ -54,6 +54,7 @@ from agent.core.events import (
     Started,
     Telemetry,
     TimerFired,
+    UnitReadings,
 )
 from agent.core.hardware_faults import PREFIX as HW_TIMER
 from agent.core.hardware_faults import HardwareFaults
@@ -65,7 +66,7 @@ from agent.core.status import time_body
 from agent.core.time_rule import TimeDesk, verify_now_s
 from agent.core.topics import Target
 from agent.core.unit_desk import PREFIX as RELAY_TIMER
-from agent.core.unit_desk import UnitDesk
+from agent.core.unit_desk import REBOOT_TIMER, UnitDesk
 from agent.core.update import UpdateDesk
 from agent.core.verify import Command, Rejection, TrustSet, verify
 
@@ -84,7 +85,7 @@ class Device:
         self.backoff = Backoff(settings.reconnect_min_s, settings.reconnect_max_s, rng, settings.reconnect_jitter)
         self._fx: list[Effect] = []
         self._now = 0
-        self.unit = UnitDesk(self, state)
+        self.unit = UnitDesk(self, state, lambda: self.sound.current if self.sound else None)
         self._commands: dict[str, Callable[[Command, int], None]] = self.unit.commands()
         self.sound: SoundDesk | None = None
         if settings.sound is not None:
@@ -128,8 +129,8 @@ class Device:
                 self.time.changed(event)
             case RelayObserved(now_ms=now, zone=zone, on=on):
                 self.unit.observed(now, zone, on)
-            case Telemetry(modem=modem):
-                self._telemetry(modem)
+            case Telemetry() | UnitReadings():
+                unit_health.observe(self.state, event)
             case LevelObserved(dbfs=dbfs):
                 if self.sound:
                     self.sound.level(dbfs)
@@ -190,12 +191,6 @@ class Device:
         if was_online:
             self.log("warning", "link_down", reason=reason or "-", retry_s=round(delay_ms / 1000, 1))
 
-    def _telemetry(self, modem: dict[str, Any]) -> None:
-        slow = ("operator", "registration", "iccid")  # signal moves all the time: it rides on the heartbeat
-        if any(modem.get(k) != self.state.modem.get(k) for k in slow):
-            self.state.status_dirty = True
-        self.state.modem = dict(modem)
-
     def fault(self, name: str, active: bool, detail: str) -> None:
         if active == (name in self.state.faults):
             return
@@ -212,6 +207,8 @@ class Device:
             self._fx.append(Connect())
         elif name == "hb":
             self._heartbeat(now)
+        elif name == REBOOT_TIMER:
+            self.unit.reboot_due(now)
         elif name.startswith(RELAY_TIMER):
             self.unit.timer(now, name)
         elif name.startswith(SOUND_TIMER) and self.sound:
@@ -231,7 +228,8 @@ class Device:
         self._prune_seen(verify_now_s(self.state, now))
         if self.state.online:
             up_s = (now - self.state.started_ms) // 1000
-            extra = {"time": time_body(self.state)} | (self.board.heartbeat() if self.board else {})
+            extra = {"time": time_body(self.state), **unit_health.beat(self.settings, self.state)} | (
+                self.board.heartbeat() if self.board else {})
             body = reports.heartbeat(now, up_s, self.state.outbox, self.state.relays, self.state.modem.get("signal_dbm"),
                                      extra=extra)
             self._fx.append(Publish(self.topic("hb"), body, qos=0))

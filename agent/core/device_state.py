@@ -40,6 +40,8 @@ class DeviceSettings:
     sound: SoundSettings | None = None
     update: UpdateSettings = field(default_factory=UpdateSettings)  # release updates (agent.core.update)
     board: BoardSettings | None = None  # an e-board (role eboard)
+    location: tuple[float, float] | None = None  # latitude, longitude from provisioning (agent.core.unit_health)
+    link_type: str | None = None  # cellular, ethernet or wifi when configured; else as the unit's sensors find it
 
 
 @dataclass
@@ -65,6 +67,7 @@ class DeviceState:
     faults: dict[str, str] = field(default_factory=dict)  # name -> detail, shown as status "errors"
     stuck: set[int] = field(default_factory=set)  # zones whose read-back disagrees with the command
     modem: dict[str, Any] = field(default_factory=dict)
+    readings: dict[str, Any] = field(default_factory=dict)  # the unit's own sensors (agent.core.unit_health)
     saved: dict[str, Any] = field(default_factory=dict)  # settings persisted by earlier runs
     log_lines: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY))
     playlogs: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY))

@@ -100,7 +100,8 @@ class BoardDesk:
         # Without its own `until`, a duration: counted on the agent's time, it follows a step of that time.
         ends = {"until": c.args["until"]} if c.args.get("until") else {"duration_s": self.s.emergency_text_s}
         args = {"text": source["tts"], "title": c.args.get("title", ""), "priority": "emergency",
-                "replace": c.args.get("replace", False), **ends}
+                "replace": c.args.get("replace", False), **ends,
+                **({"bulletin": c.args["bulletin"]} if "bulletin" in c.args else {})}
         self._accept(self._bulletin(c, args), now)
 
     def _bulletin(self, c: Command, a: dict[str, Any]) -> Bulletin:
@@ -112,6 +113,7 @@ class BoardDesk:
             until_ms=until * 1000 if until else None, replace=bool(a.get("replace", False)), cmd=c.cmd,
             text=unicodedata.normalize("NFC", a.get("text", "")), image=a.get("image"), mode=a.get("mode", "page"),
             duration_ms=duration * 1000 if duration else None,
+            extra={"bulletin": a["bulletin"]} if "bulletin" in a else {},
         )
 
     def _accept(self, b: Bulletin, now: int) -> None:
@@ -250,6 +252,8 @@ class BoardDesk:
             body["text_sha256"] = hashlib.sha256(b.text.encode()).hexdigest()
         if b.image:
             body["image_sha256"] = b.image["sha256"]
+        if "bulletin" in b.extra:
+            body["bulletin"] = b.extra["bulletin"]
         self.host.report(now, "displaylog", body)
 
     # ---- time ----------------------------------------------------------------------------------------------
@@ -329,14 +333,14 @@ class BoardDesk:
 def to_saved(b: Bulletin) -> dict[str, Any]:
     return {"jti": b.jti, "cmd": b.cmd, "level": b.level, "title": b.title, "text": b.text, "image": b.image,
             "mode": b.mode, "duration_ms": b.duration_ms, "until_ms": b.until_ms, "deadline_ms": b.deadline_ms,
-            "seq": b.seq, "replace": b.replace}
+            "seq": b.seq, "replace": b.replace, **({"bulletin": b.extra["bulletin"]} if "bulletin" in b.extra else {})}
 
 
 def from_saved(d: dict[str, Any]) -> Bulletin:
     return Bulletin(play_id=ID_PREFIX + d["jti"], jti=d["jti"], level=d["level"], source={}, title=d["title"],
                     zones=(), volume_pct=0, seq=d["seq"], until_ms=d["until_ms"], replace=d.get("replace", False),
                     cmd=d["cmd"], text=d["text"], image=d["image"], mode=d["mode"], duration_ms=d["duration_ms"],
-                    deadline_ms=d["deadline_ms"], front=True)
+                    deadline_ms=d["deadline_ms"], front=True, extra={"bulletin": d["bulletin"]} if "bulletin" in d else {})
 
 
 # ---- a unit with both desks: `stop` and emergency `play` reach the board too -------------------------------------

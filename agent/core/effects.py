@@ -97,6 +97,11 @@ class RaiseTimeFloor:
 
 
 @dataclass(frozen=True, slots=True)
+class Reboot:
+    """Restart the whole unit: the agent stops (relays off, goodbye status) and asks its service manager to reboot."""
+
+
+@dataclass(frozen=True, slots=True)
 class Log:
     """A line for staff: `key` names a message in the strings files, `params` fill it in."""
 
@@ -182,4 +187,4 @@ class ClearOutcome:
 UpdateEffect = FetchRelease | InstallRelease | StartTrial | KeepRelease | RollBack | ClearOutcome
 
 
-Effect = TakeSnapshot | Prepare | PlayAudio | StopAudio | Publish | Subscribe | Connect | SetRelay | RenewOnTime | SetVolume | StartTimer | CancelTimer | RememberCommand | SaveSetting | Log | ObserveTime | RaiseTimeFloor | UpdateEffect
+Effect = TakeSnapshot | Prepare | PlayAudio | StopAudio | Publish | Subscribe | Connect | SetRelay | RenewOnTime | SetVolume | StartTimer | CancelTimer | RememberCommand | SaveSetting | Log | ObserveTime | RaiseTimeFloor | Reboot | UpdateEffect

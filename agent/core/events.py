@@ -129,6 +129,15 @@ class Telemetry:
 
 
 @dataclass(frozen=True, slots=True)
+class UnitReadings:
+    """The unit's own sensors (agent.adapters.system.unit_sensors): temp_c, mains, amp_w, storage_used_bytes,
+    storage_total_bytes, link_type; a value is None where the unit has no such sensor or could not read it."""
+
+    now_ms: int
+    readings: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
 class LevelObserved:
     """Measured amplifier output level in dBFS (None: no signal sensor), from the co-processor or a line-in."""
 
@@ -195,4 +204,4 @@ UpdateEvent = ReleaseFetched | ReleaseInstalled | ReleaseStepFailed
 SoundEvent = Prepared | PrepareFailed | PlayerEvent | RelayObserved | LevelObserved
 
 Event = (Started | LinkUp | LinkDown | MessageArrived | TimerFired | ClockSyncChanged | OutboxChanged | Fault | Telemetry
-         | HardwareFailed | SoundEvent | LocalAction | SnapshotTaken | UpdateEvent)
+         | UnitReadings          | HardwareFailed | SoundEvent | LocalAction | SnapshotTaken | UpdateEvent)

@@ -277,6 +277,7 @@ class Playout:
             "duration_s": round((now - started) / 1000, 2) if started else 0.0, "result": result,
             "relay_confirmed": item.relay_confirmed if started else False,
             "level_dbfs": None if level is None else round(level, 1),
+            **({"bulletin": item.extra["bulletin"]} if "bulletin" in item.extra else {}),
         })
 
     # ---- timers --------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The commune programme: weekly slots in the unit's time zone, and when the next one starts.
+"""The commune programme: slots in the unit's time zone — daily, on weekdays, or on given dates, each within an
+optional date range — and when the next one starts.
 
 Pure: times are given in ms since the epoch; the time zone object is given (built once by the composition root).
 Must not import adapters.
@@ -26,26 +27,58 @@ class Slot:
     duration_s: int | None
     volume_pct: int | None
     zones: tuple[int, ...] | None
+    dates: tuple[date, ...] = ()  # one-off dates (kind once): only these, whatever `days` says
+    first: date | None = None  # the date range it plays in (`from`, `to`, local dates, both included)
+    last: date | None = None
+
+    def plays_on(self, day: date) -> bool:
+        if (self.first and day < self.first) or (self.last and day > self.last):
+            return False
+        return day in self.dates if self.dates else day.isoweekday() in self.days
+
+    def days_from(self, today: date) -> list[date]:
+        """The days it may play on from `today`: its dates, or a week of days from the later of today and `from`."""
+        if self.dates:
+            return [d for d in self.dates if d >= today]
+        begin = max(today, self.first or today)
+        return [begin + timedelta(days=n) for n in range(8)]
 
     @property
     def at_minute(self) -> int:
         return self.at_s // 60
 
     def label(self) -> str:
-        days = ",".join(DAY_NAMES[d - 1] for d in self.days)
+        days = self.dates[0].isoformat() if self.dates else ",".join(DAY_NAMES[d - 1] for d in self.days)
         return f"slot {self.index + 1} ({days} {self.at_s // 3600:02d}:{self.at_s // 60 % 60:02d})"
 
 
 def parse_slots(raw: list[dict[str, Any]]) -> tuple[Slot, ...]:
-    """Slots from schedule args that already passed the JSON Schema."""
-    return tuple(
-        Slot(
-            index=i, days=tuple(sorted(set(s.get("days", range(1, 8))))), at_s=_seconds(s["at"]),
-            source=s["source"], title=s.get("title", ""), duration_s=s.get("duration_s"),
-            volume_pct=s.get("volume_pct"), zones=tuple(s["zones"]) if s.get("zones") else None,
-        )
-        for i, s in enumerate(raw)
+    """Slots from schedule args that already passed the JSON Schema; ValueError for a date that does not exist
+    (2026-02-30) or a range that ends before it begins."""
+    return tuple(_slot(i, s) for i, s in enumerate(raw))
+
+
+def _slot(i: int, s: dict[str, Any]) -> Slot:
+    first, last = _date(s.get("from")), _date(s.get("to"))
+    if first and last and last < first:
+        raise ValueError(f"slot {i + 1}: 'to' {last} is before 'from' {first}")
+    return Slot(
+        index=i, days=tuple(sorted(set(s.get("days", range(1, 8))))), at_s=_seconds(s["at"]),
+        source=s["source"], title=s.get("title", ""), duration_s=s.get("duration_s"),
+        volume_pct=s.get("volume_pct"), zones=tuple(s["zones"]) if s.get("zones") else None,
+        dates=tuple(sorted({_checked_date(i, d) for d in s.get("dates", ())})), first=first, last=last,
     )
+
+
+def _date(text: str | None) -> date | None:
+    return None if text is None else date.fromisoformat(text)
+
+
+def _checked_date(i: int, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"slot {i + 1}: {text!r} is not a date") from None
 
 
 def _seconds(hhmm: str) -> int:
@@ -66,15 +99,21 @@ def quiet_conflict(slots: tuple[Slot, ...], window: tuple[int, int] | None) -> S
 
 
 def next_start(slots: tuple[Slot, ...], after_ms: int, tz: tzinfo) -> tuple[int, tuple[Slot, ...]] | None:
-    """The earliest start strictly after `after_ms` and every slot starting then, looking a week ahead."""
+    """The earliest start strictly after `after_ms` and every slot starting then (None when no slot plays again)."""
     today = datetime.fromtimestamp(after_ms / 1000, tz).date()
-    for offset in range(8):
-        day = today + timedelta(days=offset)
-        starts = [(_start_ms(day, s, tz), s) for s in slots if day.isoweekday() in s.days]
-        starts = [(t, s) for t, s in starts if t > after_ms]
-        if starts:
-            first = min(t for t, _ in starts)
-            return first, tuple(s for t, s in starts if t == first)
+    starts = [(t, s) for s in slots if (t := _next_of(s, today, after_ms, tz)) is not None]
+    if not starts:
+        return None
+    first = min(t for t, _ in starts)
+    return first, tuple(s for t, s in starts if t == first)
+
+
+def _next_of(slot: Slot, today: date, after_ms: int, tz: tzinfo) -> int | None:
+    for day in slot.days_from(today):
+        if slot.last and day > slot.last:
+            return None
+        if slot.plays_on(day) and (t := _start_ms(day, slot, tz)) > after_ms:
+            return t
     return None
 
 

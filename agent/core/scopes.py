@@ -17,7 +17,8 @@ SCOPE, CMDS, GROUPS, LEVELS = "loa_scope", "loa_cmds", "loa_groups", "loa_levels
 ROOT, CONSOLE, GATEWAY = "root", "console", "gateway"
 UNSCOPED = CONSOLE  # a key with no loa_scope member: what today's command keys already do, never a trust change
 TRUST_ARGS = frozenset({"trust", "issuers"})  # config arguments that decide who is trusted: the root key's alone
-GATEWAY_CMDS = frozenset({"play", "stop", "store", "schedule", "volume", "display", "snapshot", "ping", "logs", "time"})
+GATEWAY_CMDS = frozenset({"play", "stop", "store", "schedule", "volume", "display", "snapshot", "ping", "logs", "time",
+                          "reboot"})
 ROLES: dict[str, frozenset[str] | None] = {ROOT: frozenset({"config"}), CONSOLE: None, GATEWAY: GATEWAY_CMDS}
 BULLETIN_LEVELS = ("normal", "priority", "emergency")
 LEVELLED = frozenset({"play", "display"})  # commands whose `priority` argument is a bulletin level

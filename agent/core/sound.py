@@ -78,7 +78,12 @@ class SoundDesk:
         return Item(play_id=c.jti, jti=c.jti, level=level, source=source, title=a.get("title", ""), zones=zones,
                     volume_pct=volume, seq=self._seq, repeat=a.get("repeat", 1),
                     not_before_ms=int(a.get("not_before", 0) * 1000), until_ms=int(until * 1000) if until else None,
-                    replace=a.get("replace", False))
+                    replace=a.get("replace", False), extra=self._bulletin(a.get("bulletin"), source))
+
+    def _bulletin(self, given: dict[str, Any] | None, source: dict[str, Any]) -> dict[str, Any]:
+        """The bulletin metadata its play log echoes: the command's own, else the one stored with its audio."""
+        meta = given or self.refs.get(source.get("ref", ""), {}).get("bulletin")
+        return {"bulletin": meta} if meta else {}
 
     def _resolve(self, source: dict[str, Any]) -> dict[str, Any]:
         if "ref" not in source:
@@ -139,7 +144,11 @@ class SoundDesk:
             self.host.ack(now, c.jti, c.cmd, "rejected", "bad_args",
                           f"schedule version {version} is not newer than {self.programme.get('version')}")
             return
-        slots = schedule.parse_slots(c.args["slots"])
+        try:
+            slots = schedule.parse_slots(c.args["slots"])
+        except ValueError as exc:
+            self.host.ack(now, c.jti, c.cmd, "rejected", "bad_args", str(exc))
+            return
         problem = self._schedule_problem(slots)
         if problem:
             self.host.ack(now, c.jti, c.cmd, "rejected", problem[0], problem[1])
@@ -215,7 +224,8 @@ class SoundDesk:
         until = now + slot.duration_s * 1000 if slot.duration_s else None
         return Item(play_id=f"slot-{self.programme.get('version')}-{slot.index}-{now // 1000}", jti=None,
                     level=SCHEDULED, source=source, title=slot.title or slot.label(), seq=self._seq,
-                    zones=slot.zones or self.s.zones, volume_pct=self._capped(slot.volume_pct), until_ms=until)
+                    zones=slot.zones or self.s.zones, volume_pct=self._capped(slot.volume_pct), until_ms=until,
+                    extra=self._bulletin(None, slot.source))
 
     # ---- preparing sources ---------------------------------------------------------------------------------
 
@@ -270,7 +280,7 @@ class SoundDesk:
     def _stored(self, now: int, c: Command) -> None:
         a = c.args
         self.refs[a["id"]] = {"url": a["url"], "sha256": a["sha256"], "title": a.get("title", ""),
-                              "pin": bool(a.get("pin", False))}
+                              "pin": bool(a.get("pin", False)), **({"bulletin": a["bulletin"]} if "bulletin" in a else {})}
         self.host.save("refs", self.refs)
         self.host.ack(now, c.jti, c.cmd, "finished", "ok", f"stored as {a['id']!r}")
 

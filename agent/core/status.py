@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.core.device_state import DeviceSettings, DeviceState
+from agent.core.unit_health import body as health_body
 
 
 def body(s: DeviceSettings, st: DeviceState, now: int, *desks: dict[str, Any]) -> dict[str, Any]:
@@ -18,7 +19,7 @@ def body(s: DeviceSettings, st: DeviceState, now: int, *desks: dict[str, Any]) -
         "volume_pct": s.volume_pct, "heartbeat_s": s.heartbeat_s, "groups": list(s.groups),
         "clock_synced": st.clock_synced, "time": time_body(st), "rejected": dict(sorted(st.rejected.items())), "since_ts": st.started_ms,
         "errors": sorted(st.faults),
-        **({"modem": st.modem} if st.modem else {}),
+        **({"modem": st.modem} if st.modem else {}), **health_body(s, st),
     }
     for fields in desks:
         out |= fields

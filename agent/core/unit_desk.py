@@ -1,5 +1,5 @@
 """The unit desk of the core: the commands about the unit itself — ping, logs, relay (a timed test of one zone),
-volume and config — next to the sound, board and update desks; and the relays: switching and their read-back.
+volume, config and reboot — next to the sound, board and update desks; and the relays: switching and their read-back.
 
 Pure: it returns effects through its host (the Device). Must not import adapters, runtime or any I/O module.
 """
@@ -11,13 +11,15 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from agent.core import reports
+from agent.core.arbiter import EMERGENCY, Item
 from agent.core.device_state import DeviceSettings, DeviceState
-from agent.core.effects import Publish, SaveSetting, SetRelay
+from agent.core.effects import Publish, Reboot, SaveSetting, SetRelay
 from agent.core.verify import Command, TrustError, TrustSet, load_trust
 from agent.ports import SwitchingHost
 
 LEVELS = ("debug", "info", "warning", "error")
 PREFIX = "relay:"  # timers that end a relay test, one per zone
+REBOOT_TIMER = "reboot"
 
 
 class Host(SwitchingHost, Protocol):
@@ -34,12 +36,13 @@ class Host(SwitchingHost, Protocol):
 
 
 class UnitDesk:
-    def __init__(self, host: Host, state: DeviceState) -> None:
-        self.host, self.state = host, state
+    def __init__(self, host: Host, state: DeviceState, playing: Callable[[], Item | None] = lambda: None) -> None:
+        self.host, self.state, self.playing = host, state, playing
+        self._reboot: Command | None = None  # the reboot command waiting for its delay
 
     def commands(self) -> dict[str, Callable[[Command, int], None]]:
         return {"ping": self.ping, "relay": self.relay, "volume": self.volume, "config": self.config,
-                "logs": self.logs}
+                "logs": self.logs, "reboot": self.reboot}
 
     def ping(self, c: Command, now: int) -> None:
         self.host.reply(now, c.jti, c.cmd, "accepted", "ok", "ping accepted")
@@ -55,6 +58,33 @@ class UnitDesk:
         body = {"dev": self.host.settings.device_id, "jti": c.jti, "kind": kind, "entries": entries}
         self.host.emit(Publish(self.host.topic("logs"), reports.encode(body), qos=1))
         self.host.reply(now, c.jti, c.cmd, "finished", "ok", f"sent {len(entries)} {kind} entries")
+
+    def reboot(self, c: Command, now: int) -> None:
+        """Accepted now, done after `delay_s` (the acks reach the broker first); an emergency on air is never cut."""
+        if self._emergency_on():
+            self.host.ack(now, c.jti, c.cmd, "rejected", "busy", "an emergency is playing: reboot refused")
+            return
+        delay_s = c.args.get("delay_s", 5)
+        self.host.reply(now, c.jti, c.cmd, "accepted", "ok", f"rebooting in {delay_s} s")
+        self.host.log("warning", "reboot_requested", jti=c.jti, reason=c.args.get("reason", "-"), delay_s=delay_s)
+        self._reboot = c
+        self.host.timer(REBOOT_TIMER, now + delay_s * 1000)
+
+    def _emergency_on(self) -> bool:
+        item = self.playing()
+        return item is not None and item.level == EMERGENCY
+
+    def reboot_due(self, now: int) -> None:
+        c, self._reboot = self._reboot, None
+        if c is None:
+            return
+        if self._emergency_on():  # one arrived meanwhile: it plays, the reboot is dropped
+            self.host.reply(now, c.jti, c.cmd, "failed", "busy", "an emergency is playing: reboot dropped")
+            return
+        self.host.reply(now, c.jti, c.cmd, "finished", "ok", "rebooting now")
+        for zone in self.state.relays:
+            self.switch(zone, False)
+        self.host.emit(Reboot())
 
     # ---- relays ------------------------------------------------------------------------------------------------
 

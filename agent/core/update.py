@@ -36,6 +36,7 @@ from agent.core.events import (
     Started,
     Telemetry,
     TimerFired,
+    UnitReadings,
 )
 from agent.core.verify import Command, TrustSet
 from agent.ports import SwitchingHost
@@ -156,7 +157,7 @@ class UpdateDesk:
                 if self.trial and zone == self.s.test_zone:
                     self._relay_read(now, on)
             case (LinkDown() | MessageArrived() | ClockSyncChanged() | Fault() | HardwareFailed() | Telemetry() | Prepared()
-                  | PrepareFailed() | PlayerEvent() | LevelObserved() | LocalAction() | SnapshotTaken()):
+                  | PrepareFailed() | PlayerEvent() | LevelObserved() | LocalAction() | SnapshotTaken() | UnitReadings()):
                 pass  # nothing an update or its health check waits for
             case _:
                 assert_never(event)

@@ -27,6 +27,7 @@ from agent.core.effects import (
     Prepare,
     Publish,
     RaiseTimeFloor,
+    Reboot,
     RememberCommand,
     RenewOnTime,
     RollBack,
@@ -63,7 +64,7 @@ from agent.runtime.parts import EventFactory, Inbox, Parts
 log = logging.getLogger("loa.agent")
 CLOCK_CHECK_S = 2.0
 CLOCK_STEP_MS = 2000
-
+REBOOT_EXIT = 194  # the agent's exit code that asks systemd to reboot the unit (agent/systemd/loa-agent.service)
 
 
 class AgentRuntime:
@@ -92,6 +93,7 @@ class AgentRuntime:
         self._feeding = False
         self._follow_ups: deque[EventFactory] = deque()  # events to handle once the one in hand is done (deliver)
         self._internal_raised = False  # once: raising it must not loop on itself when the core is what fails
+        self.exit_code = 0  # what the agent's process exits with once the loop stops (REBOOT_EXIT: reboot the unit)
         if inbox is not None:
             inbox.open_for(self)
 
@@ -143,8 +145,8 @@ class AgentRuntime:
         self.loop.call_later(self._clock_check_s, self._check_clock)
 
     def check_clock(self) -> None:
-        """On the loop thread, also right after a time source spoke: tell the core when the trusted time changes: trusted or not, another source, or a step of the agent's
-        time against the monotonic clock (a new offset) larger than CLOCK_STEP_MS."""
+        """On the loop thread, also right after a time source spoke: tell the core when the trusted time changes
+        (trusted or not, another source, or a step against the monotonic clock larger than CLOCK_STEP_MS)."""
         verdict, now = self.clock.verdict(), self.clock.now_ms()
         step = now - self._monotonic_ms() - self._time_base_ms
         old = self._verdict
@@ -238,6 +240,9 @@ class AgentRuntime:
                     self.updater.handle(e)
             case TakeSnapshot(request_id=rid, max_bytes=max_bytes):
                 self._snapshot(rid, max_bytes)
+            case Reboot():  # the loop stops, the parts stop in reverse (relays off, goodbye), then the process exits
+                self.exit_code = REBOOT_EXIT
+                self.loop.post(self.loop.stop)
             case _:
                 assert_never(e)
 
@@ -291,8 +296,7 @@ class AgentRuntime:
         self._recovered("player")
 
     def _hardware_failed(self, part: str, op: str, exc: LoaError, *, zone: int = 0, play_id: str = "") -> None:
-        """Handled right after the event in hand: the effects after this one are still carried out (audio for an
-        emergency plays even when its relay does not answer)."""
+        """Handled right after the event in hand; the effects after this one still run (an emergency's audio too)."""
         self.deliver(lambda now: HardwareFailed(now, part, op, str(exc), zone=zone, play_id=play_id))
 
     def _recovered(self, name: str) -> None:
@@ -300,8 +304,7 @@ class AgentRuntime:
             self.post_event(lambda now: Fault(now, name, False))
 
     def internal_fault(self, detail: str) -> None:
-        """An unexpected error (a bug) in the core or a loop callback: in status and staff logs until the agent
-        restarts; its traceback is in the system journal."""
+        """A bug in the core or a loop callback: shown until the agent restarts; its traceback is in the journal."""
         if not self._internal_raised:
             self._internal_raised = True
             self.post_event(lambda now: Fault(now, "internal", True, detail))
@@ -316,15 +319,14 @@ class AgentRuntime:
         self.post_event(lambda now: PlayerEvent(now, play_id, kind, detail))
 
     def _store_write(self, write: Any) -> None:
-        """A full or failing disk must not take the unit off the air: the core keeps the value in memory (a command
-        id stays refused until restart) and the fault shows in status and staff logs until a write succeeds."""
+        """A full or failing disk must not take the unit off the air: the core keeps the value in memory, and the
+        fault shows in status and staff logs until a write succeeds."""
         try:
             write()
         except StoreError as exc:
             self.store_fault(str(exc))
 
-    def store_fault(self, detail: str) -> None:
-        """In status and staff logs until a write succeeds."""
+    def store_fault(self, detail: str) -> None:  # in status and staff logs until a write succeeds
         self.post_event(lambda now: Fault(now, "store", True, detail))
 
     def _start_timer(self, name: str, at_ms: int) -> None:
@@ -333,8 +335,7 @@ class AgentRuntime:
         self._timers[name] = self.loop.call_later(delay_s, lambda: self._fire(name))
 
     def timer_delay_s(self, name: str, delay_s: float) -> float:
-        """The delay a core timer starts with. A hook for the fleet simulator, which gives each unit's first
-        heartbeat a random phase (as if the units had booted at random moments); a unit keeps the core's delay."""
+        """A hook for the fleet simulator (a random phase for each unit's first heartbeat); a unit keeps the delay."""
         return delay_s
 
     def _cancel_timer(self, name: str) -> None:

@@ -101,6 +101,6 @@ def test_hw_list_shows_every_board_with_its_zones_and_wiring_sheet(lang: str, he
         labels = {c.number: c.label for c in board.channels}
         assert f"{zones} " + ", ".join(f"{z}→{labels[c]}" for z, c in board.zones) + ";" in line
         assert "hw/WIRING.md § " in line and f"`{name}`" in line  # its own section of the wiring sheet
-    for name in [*boards.names("modems"), *boards.names("audio")]:
+    for name in [*boards.names("modems"), *boards.names("audio"), *boards.names("monitors")]:
         assert f"  {name}: " in done.stdout
     assert "--hw fake" in done.stdout.splitlines()[-1]

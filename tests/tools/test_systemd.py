@@ -95,3 +95,11 @@ def test_systemd_accepts_the_service_file_and_rates_it_well_hardened(tmp_path):
                               timeout=60, check=False)
     exposure = re.search(r"Overall exposure level for loa-agent.service: ([\d.]+)", security.stdout + security.stderr)
     assert exposure and float(exposure.group(1)) <= 2.5, security.stdout[-2000:]
+
+
+def test_the_reboot_exit_code_is_not_restarted_and_reboots_the_unit():
+    from agent.runtime.agent_runtime import REBOOT_EXIT
+
+    s = service()["Service"]
+    assert s["RestartPreventExitStatus"] == str(REBOOT_EXIT) and s["FailureAction"] == "reboot"
+    assert str(REBOOT_EXIT) not in s.get("SuccessExitStatus", "")  # it must leave the service failed

@@ -89,3 +89,10 @@ def test_a_bundle_copied_elsewhere_is_checked_where_it_is(bundle: Path, tmp_path
     shutil.copytree(bundle.parent, copy)
     (copy / "trust.jwks").unlink()
     assert [p.key for p in check.check(copy / "config.toml") if isinstance(p, Problem)] == ["trust.jwks"]
+
+
+def test_an_unknown_health_monitor_is_a_problem(bundle: Path) -> None:
+    bundle.write_text(bundle.read_text().replace("[hardware]\n", '[hardware]\nmonitor = "pi-basik"\n'))
+    problems = check.check(bundle, fit.problems)
+    assert [(p.key, p.code) for p in problems if isinstance(p, Problem)] == [("hardware.monitor", "monitor")]
+    assert "pi-basic" in str(problems[0])

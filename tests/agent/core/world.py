@@ -9,7 +9,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.core.device import Device
-from agent.core.effects import CancelTimer, Effect, PlayAudio, Prepare, Publish, SetRelay, StartTimer, StopAudio
+from agent.core.effects import (
+    CancelTimer,
+    Effect,
+    PlayAudio,
+    Prepare,
+    Publish,
+    Reboot,
+    SetRelay,
+    StartTimer,
+    StopAudio,
+)
 from agent.core.events import Event, PlayerEvent, Prepared, PrepareFailed, RelayObserved, TimerFired
 
 
@@ -62,6 +72,8 @@ class World:
                     self.timeline.append((self.now, "audio", None))
             case Publish(topic=topic, payload=payload):
                 self.published.append((topic.rsplit("/", 1)[-1], json.loads(payload) if payload else {}))
+            case Reboot():
+                self.timeline.append((self.now, "reboot", None))
 
     def run_until(self, t: int) -> None:
         """Advance the fake clock to t, firing timers and delayed events in time order."""

@@ -68,3 +68,17 @@ def test_a_renewal_reaches_relays_with_a_limit_and_is_nothing_for_others() -> No
     rt._carry_out(RenewOnTime((1,)))  # a missed reply is logged; the next period tries again
     loop.close()
     assert limited.renewed == [(1, 2)]
+
+
+def test_a_reboot_stops_the_loop_and_sets_the_exit_code_systemd_reboots_on() -> None:
+    from agent.core.effects import Reboot
+    from agent.runtime.agent_runtime import REBOOT_EXIT
+
+    rt, loop = runtime(FakeRelays((1, 2)), NullPlayer())
+    assert rt.exit_code == 0
+    rt._carry_out(Reboot())
+    loop.call_later(5.0, loop.stop)  # a guard: the Reboot must stop the loop long before this
+    started = loop.time()
+    loop.run()
+    loop.close()
+    assert rt.exit_code == REBOOT_EXIT and loop.time() - started < 4.0
