@@ -25,11 +25,13 @@ def test_a_ping_from_todays_status():
 
 
 def test_fields_a_newer_unit_reports_fill_in_nested_where_the_profile_says():
-    status = {**STATUS, "location": {"lat": 13.98, "lon": 108.0}, "temperature_c": 51.5,
-              "storage": {"used_pct": 12}, "link": {"type": "Ethernet"}}
-    body = mapping.body(PROFILE, "ping", mapping.context(PROFILE, "u1", "xa", status, {}))
+    health = {"temp_c": 51.5, "mains": True, "amp_w": None, "storage": {"used_bytes": 12_000, "total_bytes": 10**9}}
+    status = {**STATUS, "location": {"lat": 13.98, "lon": 108.0}, "health": {**health, "temp_c": 40.0},
+              "link": {"type": "Ethernet"}}
+    hb = {"health": health}  # the heartbeat's readings are the fresher ones
+    body = mapping.body(PROFILE, "ping", mapping.context(PROFILE, "u1", "xa", status, hb))
     assert (body["ViDo"], body["KinhDo"]) == (13.98, 108.0)
-    assert body["ThongTinThietBi"] == {"NhietDo": 51.5, "DungLuongSuDung": 12}
+    assert body["ThongTinThietBi"] == {"NhietDo": 51.5, "DungLuongSuDung": 12_000}  # no amplifier sensor: left out
     assert body["TrangThaiKetNoi"] == "Ethernet"
 
 
@@ -37,7 +39,7 @@ def test_a_bulletin_log_takes_its_codes_from_the_profile_and_prefers_bulletin_me
     started = int(datetime(2026, 12, 7, 6, 30, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")).timestamp() * 1000)
     log = {"jti": "j9", "play_id": "j9", "title": "Tin", "priority": "emergency", "source_kind": "stream",
            "started_ts": started, "duration_s": 62.6, "result": "completed",
-           "bulletin": {"id": "BT-42", "title": "Cảnh báo lũ", "author": "Đài xã"}}
+           "bulletin": {"id": "BT-42", "title": "Cảnh báo lũ", "author": {"name": "Đài xã"}}}
     body = mapping.body(PROFILE, "bulletin_log", mapping.context(PROFILE, "u1", "xa", STATUS, {}, log))
     assert body["BanTinID"] == "BT-42" and body["TieuDe"] == "Cảnh báo lũ"
     assert body["MucDoUuTien"] == 1 and body["LoaiBanTin"] == 5 and body["TiepAm"] == 1
