@@ -65,7 +65,9 @@ check_python() {
 
 check_tools() {
   local tool package
-  for pair in dd:coreutils sha256sum:coreutils head:coreutils sfdisk:fdisk lsblk:util-linux mcopy:mtools xz:xz-utils; do
+  local needed=(dd:coreutils sha256sum:coreutils head:coreutils sfdisk:fdisk lsblk:util-linux mcopy:mtools)
+  compressed && needed+=(xz:xz-utils)
+  for pair in "${needed[@]}"; do
     tool="${pair%%:*}" package="${pair#*:}"
     command -v "$tool" >/dev/null 2>&1 || refuse flash_missing_tool "tool=$tool" "package=$package"
   done

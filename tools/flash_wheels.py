@@ -49,7 +49,7 @@ def build(out: Path, arch: str, python: str, repo: Path = REPO) -> list[Path]:
 
 def _pip(*args: str) -> None:
     run = subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", *args],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, check=False)
     if run.returncode != 0:
         last = (run.stderr.strip().splitlines() or ["(no message)"])[-1]
         raise WheelhouseError(f"pip {args[0]} failed: {last}")

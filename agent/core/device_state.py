@@ -38,6 +38,7 @@ class DeviceSettings:
     sound: SoundSettings | None = None
     update: UpdateSettings = field(default_factory=UpdateSettings)  # release updates (agent.core.update)
     board: BoardSettings | None = None  # an e-board (role eboard)
+    install: dict[str, str] | None = None  # how the unit's first boot went (firstrun.sh's firstboot.json)
 
 
 @dataclass

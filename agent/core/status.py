@@ -19,6 +19,7 @@ def body(s: DeviceSettings, st: DeviceState, now: int, *desks: dict[str, Any]) -
         "clock_synced": st.clock_synced, "rejected": dict(sorted(st.rejected.items())), "since_ts": st.started_ms,
         "errors": sorted(st.faults),
         **({"modem": st.modem} if st.modem else {}),
+        **({"install": s.install} if s.install else {}),
     }
     for fields in desks:
         out |= fields

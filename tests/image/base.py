@@ -37,7 +37,8 @@ def base_image(arch: str = "amd64") -> Path:
             building = root / f"{arch}-{key(arch)}.building"
             log = root / f"{arch}-build.log"
             with log.open("wb") as out:
-                run = subprocess.run(["bash", str(BUILDER), str(building), arch], stdout=out, stderr=subprocess.STDOUT)
+                run = subprocess.run(["bash", str(BUILDER), str(building), arch], stdout=out, stderr=subprocess.STDOUT,
+                                     check=False)
             if run.returncode != 0:
                 raise RuntimeError(f"build-base.sh failed ({run.returncode}): {log.read_text()[-3000:]}")
             shutil.rmtree(done, ignore_errors=True)

@@ -116,6 +116,7 @@ def test_first_boot_installs_the_unit_and_takes_its_hook_out(machine: Machine, c
 
 def test_the_unit_comes_online_and_obeys_a_signed_ping_and_a_relay_test(watch: UnitWatch, keys: Path):
     watch.wait_online(BOOT_S)
+    assert watch.last_status()["install"]["result"] == "ok", watch.last_status()  # the first boot, as reported
     signing = load_signing(keys / "signing.jwk")
     ping = watch.send(signing, "ping", {})
     assert "finished" in watch.wait_acks(ping, {"finished", "rejected", "failed"}, 60), watch.acks(ping)
@@ -125,6 +126,7 @@ def test_the_unit_comes_online_and_obeys_a_signed_ping_and_a_relay_test(watch: U
 
 def test_a_forged_command_is_refused_and_logged_as_a_warning(watch: UnitWatch, keys: Path, machine: Machine):
     good = load_signing(keys / "signing.jwk")
+    assert good.kid is not None
     forger = OKPKey.generate_key("Ed25519", parameters={"kid": good.kid})  # the console's key id, another key
     token, jti = sign_command(forger, f"dev:{DEVICE}", "relay", {"zone": 1, "on": True, "for_s": 5})
     watch.publish_raw(token)
