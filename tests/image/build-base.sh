@@ -62,6 +62,7 @@ nice -n 10 mmdebstrap --variant=minbase --architectures="$arch" --components=mai
   --include="$(IFS=,; echo "${base_packages[*]}")" \
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
   --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+  --customize-hook='chroot "$1" apt-get clean' \
   --customize-hook="chroot \"\$1\" apt-get install -y -qq --download-only --no-install-recommends ${unit_packages[*]}" \
   --customize-hook="cp \"\$1\"/var/cache/apt/archives/*.deb '$work/debs/'" \
   "$suite" "$root" "$mirror"

@@ -57,10 +57,21 @@ class GuestUnit:
             return self.machine.console()
 
 
+def took(work: Path, what: str, since: float) -> None:
+    """Phase durations, for the budget (printed with -s, kept in the test's folder)."""
+    line = f"{what}: {time.monotonic() - since:.0f} s"
+    print(line)
+    with (work / "timings.txt").open("a") as f:
+        f.write(line + "\n")
+
+
 @pytest.fixture(scope="module")
 def card(tmp_path_factory: pytest.TempPathFactory, broker: Broker, keys: Path) -> Card:
-    base = base_image("amd64")
     work = tmp_path_factory.mktemp("booted")
+    started = time.monotonic()
+    base = base_image("amd64")
+    took(work, "base image (cached or built)", started)
+    started = time.monotonic()
     loa = [sys.executable, "-m", "tools.cli"]
     subprocess.run([*loa, "provision", DEVICE, "--trust", str(keys / "trust.jwks"), "--hw", "fake",
                     "--broker", f"mqtt://{HOST_FROM_GUEST}:{broker.port}", "--broker-dir", str(broker.dir),
@@ -71,6 +82,7 @@ def card(tmp_path_factory: pytest.TempPathFactory, broker: Broker, keys: Path) -
                              capture_output=True, text=True, env={**os.environ, "LOA_PYTHON": sys.executable},
                              stdin=subprocess.DEVNULL, timeout=600, check=False)
     assert flashed.returncode == 0, flashed.stdout[-3000:] + flashed.stderr
+    took(work, "provision and flash.sh", started)
     return Card(work / "card.img", work / "bundle", work)
 
 
@@ -79,11 +91,15 @@ def machine(card: Card) -> Iterator[Machine]:
     m = Machine(card.disk, BOOT_OFFSET, card.work)
     try:
         assert "systemd.run=/boot/firmware/firstrun.sh" in m.cmdline()
+        started = time.monotonic()
         m.start()
         # The first boot ends in a reboot, which ends QEMU (-no-reboot): the next start reads cmdline.txt anew.
         assert m.wait_exit(FIRST_BOOT_S) is not None, m.console()
+        took(card.work, "first boot (installs, then reboots)", started)
+        started = time.monotonic()
         m.start()
         assert m.wait_agent(BOOT_S), m.console()
+        took(card.work, "second boot to the guest agent", started)
         yield m
     finally:
         m.kill()
@@ -114,8 +130,10 @@ def test_first_boot_installs_the_unit_and_takes_its_hook_out(machine: Machine, c
     assert machine.run("systemctl is-enabled loa-agent").out.strip() == "enabled"
 
 
-def test_the_unit_comes_online_and_obeys_a_signed_ping_and_a_relay_test(watch: UnitWatch, keys: Path):
+def test_the_unit_comes_online_and_obeys_a_signed_ping_and_a_relay_test(watch: UnitWatch, keys: Path, card: Card):
+    started = time.monotonic()
     watch.wait_online(BOOT_S)
+    took(card.work, "then online", started)
     assert watch.last_status()["install"]["result"] == "ok", watch.last_status()  # the first boot, as reported
     signing = load_signing(keys / "signing.jwk")
     ping = watch.send(signing, "ping", {})
