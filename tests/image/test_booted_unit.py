@@ -166,6 +166,7 @@ def test_the_service_exposure_stays_low(machine: Machine):
     out = machine.run("systemd-analyze security loa-agent.service --no-pager", 120).out
     found = re.search(r"Overall exposure level for loa-agent\.service: ([0-9.]+)", out)
     assert found and float(found.group(1)) <= 2.0, out[-2000:]
+    print(f"systemd-analyze security loa-agent: {found.group(1)}")
 
 
 def test_the_service_stays_up_past_twice_its_start_timeout(machine: Machine):
