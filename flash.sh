@@ -84,6 +84,7 @@ check_inputs() {
   [ -f "$bundle/config.toml" ] || refuse flash_bundle_no_config "bundle=$bundle"
   [ -z "$wheels" ] || [ -d "$wheels" ] || refuse flash_wheels_missing "wheels=$wheels"
   [ -z "$debs" ] || [ -d "$debs" ] || refuse flash_debs_missing "debs=$debs"
+  case "$arch" in aarch64 | x86_64 | armv7l) ;; *) refuse flash_bad_arch "arch=$arch" ;; esac
   check_config
 }
 

@@ -211,7 +211,7 @@ def test_refuses_a_mounted_card(image, bundle, tmp_path):
 
 @pytest.mark.parametrize("case", ["missing bundle", "bundle without config", "bad hash", "small target",
                                   "missing image", "missing card", "target is the image", "image without FAT",
-                                  "missing wheelhouse"])
+                                  "missing wheelhouse", "unknown architecture"])
 def test_refusals_are_one_line_and_write_nothing(image, bundle, tmp_path, case):
     card = tmp_path / "card.img"
     args = {"--image": str(image), "--target": str(card), "--bundle": str(bundle)}
@@ -226,6 +226,7 @@ def test_refusals_are_one_line_and_write_nothing(image, bundle, tmp_path, case):
         "image without FAT": (("--image", str(make_image(tmp_path / "nofat.img", fat=False))),
                               f"no FAT boot partition in {tmp_path / 'nofat.img'}"),
         "missing wheelhouse": (("--wheels", str(tmp_path / "wh")), f"wheelhouse folder {tmp_path / 'wh'} not found"),
+        "unknown architecture": (("--arch", "arm64"), "--arch arm64: choose aarch64 (Raspberry Pi OS 64-bit)"),
     }[case]
     args[expected[0][0]] = expected[0][1]
     if case == "small target":
