@@ -128,6 +128,8 @@ def test_first_boot_installs_the_unit_and_takes_its_hook_out(machine: Machine, c
     assert machine.run("test -s /usr/lib/x86_64-linux-gnu/vlc/plugins/plugins.dat").code == 0  # libVLC's cache
     assert machine.run("/opt/loa/venv/bin/loa --help").code == 0
     assert machine.run("systemctl is-enabled loa-agent").out.strip() == "enabled"
+    journal = machine.run("journalctl -b -1 -t loa-firstrun --no-pager -o cat").out  # the first boot's own log
+    assert "first boot of a Loa unit starts" in journal and "first boot done" in journal, journal[-2000:]
 
 
 def test_the_unit_comes_online_and_obeys_a_signed_ping_and_a_relay_test(watch: UnitWatch, keys: Path, card: Card):
