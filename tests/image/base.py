@@ -43,4 +43,7 @@ def base_image(arch: str = "amd64") -> Path:
                 raise RuntimeError(f"build-base.sh failed ({run.returncode}): {log.read_text()[-3000:]}")
             shutil.rmtree(done, ignore_errors=True)
             building.rename(done)
+            for old in root.glob(f"{arch}-*"):  # images of earlier builder versions: some 700 MB each
+                if old.is_dir() and old != done:
+                    shutil.rmtree(old, ignore_errors=True)
     return done
