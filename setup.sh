@@ -7,9 +7,11 @@ cd "$(dirname "$0")"
 
 packages=(python3-venv mosquitto mosquitto-clients libvlc5 libvlc-bin vlc-plugin-base espeak-ng ffmpeg sox fonts-dejavu-core)
 if [ "${1:-}" = "--dev" ]; then
-  packages+=(chromium chromium-driver mtools dosfstools fdisk)
+  packages+=(chromium chromium-driver mtools dosfstools fdisk xz-utils)
   # chronyd's libraries: the tests run a real chronyd as their NTP server, unpacked below, never installed
   packages+=(libgnutls30 libnettle8 libcap2 libseccomp2)
+  # The booted-unit test (tests/image): builds a Debian 12 card image and boots it in QEMU.
+  packages+=(mmdebstrap qemu-system-x86 e2fsprogs)
   # Node runs the MicroPython WebAssembly port in the firmware tests; a machine may already have its own Node.
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi

@@ -1,26 +1,25 @@
-"""flash.sh's helper: stage a unit's bundle (its config and keys, the agent as a source archive, the systemd unit,
-a SHA-256 manifest), put it into the card's FAT boot partition as /loa, read it back and compare; and render
-flash.sh's messages from tools/strings so a technician reads them in Vietnamese or English.
+"""flash.sh's helper: stage a unit's bundle (its config and keys, the wheelhouse that installs Loa, Debian packages
+the image lacks, the systemd unit, a SHA-256 manifest), put it into the card's FAT boot partition as /loa with the
+first-boot hook (tools.flash_firstrun), read it back and compare; and render flash.sh's messages from tools/strings
+so a technician reads them in Vietnamese or English.
 
     python -m tools.flash_bundle say KEY [name=value ...]
     python -m tools.flash_bundle boot --disk DISK_OR_IMAGE
-    python -m tools.flash_bundle put --target DISK --bundle DIR --report FILE
+    python -m tools.flash_bundle put --target DISK --bundle DIR --wheels DIR [--debs DIR] --report FILE
     python -m tools.flash_bundle summary --report FILE [name=value ...]
 
 Standard library only (flash.sh may run it with the system's Python 3.11+): must not import third-party packages,
-nor any of Loa except agent.i18n, agent.errors and tools.flash_fat.
+nor any of Loa except agent.i18n, agent.errors and tools.flash_*.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import re
 import shutil
 import sys
-import tarfile
 import tempfile
 import tomllib
 from dataclasses import asdict, dataclass
@@ -30,12 +29,12 @@ from typing import Any
 from agent import i18n
 from agent.adapters.storage.durable_files import file_sha256
 from agent.errors import LoaError
+from tools import flash_firstrun
 from tools.flash_fat import FlashError, find_boot, get_tree, put_tree
 
 REPO = Path(__file__).resolve().parents[1]
 LOA_DIR = "loa"
 SERVICE = Path("agent/systemd/loa-agent.service")
-SOURCE_ITEMS = ("agent", "tools", "hw", "setup.cfg", "pyproject.toml", "README.md")  # hw: board data
 NOT_SHIPPED = re.compile(r"(^|/)(state|__pycache__|\..*|.*\.log|.*\.pyc|.*\.egg-info)$")
 
 
@@ -59,12 +58,22 @@ class Report:
 # ---- staging -------------------------------------------------------------------------------------------------------
 
 
-def stage(bundle: Path, work: Path, repo: Path = REPO) -> Staged:
+@dataclass(frozen=True)
+class Payload:
+    """What installs the unit on its first boot, besides the bundle."""
+
+    wheels: Path  # a wheelhouse from tools.flash_wheels (Loa's wheel and its dependencies)
+    debs: Path | None = None  # Debian packages the image lacks
+
+
+def stage(bundle: Path, work: Path, payload: Payload, repo: Path = REPO) -> Staged:
     device = _device(bundle)
     root = work / LOA_DIR
     shutil.copytree(bundle, root / "bundle", ignore=lambda d, names: [n for n in names if NOT_SHIPPED.search(n)])
     shutil.copyfile(repo / SERVICE, root / SERVICE.name)
-    _source_archive(repo, root)
+    _copy_files(payload.wheels, root / "wheels", "*.whl", required="loa-*.whl")
+    if payload.debs is not None:
+        _copy_files(payload.debs, root / "debs", "*.deb")
     files = _hashes(root)
     (root / "MANIFEST.sha256").write_text("".join(f"{h}  {p}\n" for p, h in sorted(files.items())))
     return Staged(root, str(device["id"]), list(device.get("groups", [])), _hashes(root))
@@ -83,27 +92,12 @@ def _device(bundle: Path) -> dict[str, Any]:
     return device
 
 
-def _source_archive(repo: Path, root: Path) -> Path:
-    """The agent as a pip-installable source archive, byte-for-byte the same for the same source tree."""
-    name = f"loa-{_version(repo)}"
-    with gzip.GzipFile(root / f"{name}.tar.gz", "wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w") as tar:
-        for item in SOURCE_ITEMS:
-            tar.add(repo / item, arcname=f"{name}/{item}", filter=_reproducible)
-    return root / f"{name}.tar.gz"
-
-
-def _version(repo: Path) -> str:
-    found = re.search(r'__version__ = "([^"]+)"', (repo / "agent" / "__init__.py").read_text(encoding="utf-8"))
-    return found.group(1) if found else "0"
-
-
-def _reproducible(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
-    if NOT_SHIPPED.search(info.name):
-        return None
-    info.uid = info.gid = 0
-    info.uname = info.gname = ""
-    info.mtime = 0
-    return info
+def _copy_files(source: Path, into: Path, pattern: str, required: str = "") -> None:
+    if required and not any(source.glob(required)):
+        raise FlashError(f"{source} holds no {required} (make the wheelhouse with `python -m tools.flash_wheels`)")
+    into.mkdir(parents=True, exist_ok=True)
+    for item in sorted(source.glob(pattern)):
+        shutil.copyfile(item, into / item.name)
 
 
 def _hashes(root: Path) -> dict[str, str]:
@@ -113,11 +107,13 @@ def _hashes(root: Path) -> dict[str, str]:
 # ---- into the card and back ----------------------------------------------------------------------------------------
 
 
-def put(target: Path, bundle: Path, work: Path) -> Report:
-    """Stage, copy into the boot partition, read everything back and compare; raises FlashError on any difference."""
-    staged = stage(bundle, work / "stage")
+def put(target: Path, bundle: Path, work: Path, payload: Payload) -> Report:
+    """Stage, copy into the boot partition with the first-boot hook, read everything back and compare; raises
+    FlashError on any difference."""
+    staged = stage(bundle, work / "stage", payload)
     part = find_boot(target)
     put_tree(part, staged.root)
+    flash_firstrun.install(part, REPO, work / "hook")
     back = _hashes(get_tree(part, LOA_DIR, work / "readback"))
     bad = sorted(p for p, h in staged.files.items() if back.get(p) != h)
     if bad:
@@ -138,7 +134,8 @@ def _pairs(items: list[str]) -> dict[str, str]:
 
 def _cmd_put(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="loa-flash-") as work:
-        report = put(Path(args.target), Path(args.bundle), Path(work))
+        payload = Payload(Path(args.wheels), Path(args.debs) if args.debs else None)
+        report = put(Path(args.target), Path(args.bundle), Path(work), payload)
     Path(args.report).write_text(json.dumps(asdict(report)), encoding="utf-8")
     print(say(args.lang, "flash_bundle_copied", **asdict(report)), flush=True)
 
@@ -161,8 +158,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--disk", required=True)
     b.set_defaults(fn=lambda a: print(find_boot(Path(a.disk)).offset), error="flash_refused")
     u = sub.add_parser("put")
-    for name in ("--target", "--bundle", "--report"):
+    for name in ("--target", "--bundle", "--wheels", "--report"):
         u.add_argument(name, required=True)
+    u.add_argument("--debs")
     u.set_defaults(fn=_cmd_put)
     m = sub.add_parser("summary")
     m.add_argument("--report", required=True)

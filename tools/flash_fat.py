@@ -79,6 +79,17 @@ def get_tree(part: FatPartition, name: str, into: Path) -> Path:
     return into / name
 
 
+def get_file(part: FatPartition, name: str, dest: Path) -> Path:
+    """Copy ::/name out of the partition; FlashError if it is not there."""
+    _run(["mcopy", "-i", part.drive, "-n", f"::/{name}", str(dest)])
+    return dest
+
+
+def put_file(part: FatPartition, source: Path, name: str) -> None:
+    """Copy a file to ::/name, replacing it."""
+    _run(["mcopy", "-i", part.drive, "-o", str(source), f"::/{name}"])
+
+
 def _run(cmd: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
     if shutil.which(cmd[0]) is None:
         raise FlashError(f"{cmd[0]} is not installed (apt-get install {'fdisk' if cmd[0] == 'sfdisk' else 'mtools'})")

@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # imported where used, so a unit loads only the adapters its 
     from agent.runtime.updater import Updater
 
 log = logging.getLogger("loa.agent")
+FIRST_BOOT = "firstboot.json"  # written beside config.toml by the unit's first boot (agent/systemd/firstrun.sh)
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,18 @@ def device_settings(cfg: Config, saved: dict[str, Any]) -> DeviceSettings:
         board=BoardSettings(snapshot_max_bytes=cfg.trust.max_command_bytes) if cfg.device.role == "eboard" else None,
         location=(cfg.device.location[0], cfg.device.location[1]) if cfg.device.location else None,
         link_type=None if cfg.hardware.link == "auto" else cfg.hardware.link,
+        install=first_boot(cfg),
     )
+
+
+def first_boot(cfg: Config) -> dict[str, str] | None:
+    """The outcome firstrun.sh left beside the config (a unit flashed by flash.sh); None elsewhere or if unreadable."""
+    try:
+        found = json.loads(cfg.path(FIRST_BOOT).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return {k: str(v) for k, v in found.items() if k in ("result", "detail", "at", "loa")} if isinstance(found, dict) \
+        else None
 
 
 def build(cfg: Config) -> Agent:

@@ -42,6 +42,7 @@ class DeviceSettings:
     board: BoardSettings | None = None  # an e-board (role eboard)
     location: tuple[float, float] | None = None  # latitude, longitude from provisioning (agent.core.unit_health)
     link_type: str | None = None  # cellular, ethernet or wifi when configured; else as the unit's sensors find it
+    install: dict[str, str] | None = None  # how the unit's first boot went (firstrun.sh's firstboot.json)
 
 
 @dataclass

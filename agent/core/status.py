@@ -20,6 +20,7 @@ def body(s: DeviceSettings, st: DeviceState, now: int, *desks: dict[str, Any]) -
         "clock_synced": st.clock_synced, "time": time_body(st), "rejected": dict(sorted(st.rejected.items())), "since_ts": st.started_ms,
         "errors": sorted(st.faults),
         **({"modem": st.modem} if st.modem else {}), **health_body(s, st),
+        **({"install": s.install} if s.install else {}),
     }
     for fields in desks:
         out |= fields

@@ -1,21 +1,23 @@
-"""flash.sh end to end on a synthetic disk image (an MBR partition table, a FAT32 boot partition and an ext4 root
-partition, made without mounting anything): the bundle lands intact in the boot partition, the rest of the image is
-written as it was, and every refusal is one clear line before anything is written."""
+"""flash.sh end to end on a synthetic disk image (an MBR partition table, a FAT32 boot partition with cmdline.txt and an
+ext4 root partition, made without mounting anything): the bundle, a wheelhouse and the first-boot hook land intact in
+the boot partition, the rest of the image is written as it was, and every refusal is one clear line before anything
+is written."""
 
 from __future__ import annotations
 
 import hashlib
+import lzma
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from agent import __version__
 from province import ca
 from tests.conftest import REPO
-from tools.flash_bundle import put
+from tools.flash_bundle import Payload, put
 from tools.flash_fat import FlashError
 from tools.provision import UnitSpec, provision
 
@@ -23,6 +25,9 @@ FLASH = REPO / "flash.sh"
 MIB = 1 << 20
 BOOT_START = 2048  # sectors: the boot partition starts at 1 MiB, as on a Raspberry Pi OS image
 MTOOLS = {**os.environ, "MTOOLS_SKIP_CHECK": "1"}
+CMDLINE = "console=serial0,115200 console=tty1 root=PARTUUID=4e639091-02 rootfstype=ext4 fsck.repair=yes rootwait\n"
+HOOK = ("systemd.run=/boot/firmware/firstrun.sh systemd.run_success_action=reboot "
+        "systemd.unit=kernel-command-line.target")
 
 
 def sha(data: bytes) -> str:
@@ -38,6 +43,10 @@ def make_image(path: Path, *, fat: bool = True) -> Path:
     if fat:
         subprocess.run(["mkfs.vfat", "-F", "32", "-n", "BOOT", f"--offset={BOOT_START}", str(path), str(34 * 1024)],
                        check=True, capture_output=True)
+        cmdline = path.with_name("cmdline.txt")
+        cmdline.write_text(CMDLINE)  # as on a Raspberry Pi OS image
+        subprocess.run(["mcopy", "-i", f"{path}@@{BOOT_START * 512}", str(cmdline), "::/cmdline.txt"], check=True,
+                       env=MTOOLS)
     subprocess.run(["mkfs.ext4", "-q", "-F", "-E", f"offset={(BOOT_START + 34 * 2048) * 512}", str(path), "3072"],
                    check=True, capture_output=True)
     return path
@@ -60,10 +69,35 @@ def bundle(tmp_path_factory: pytest.TempPathFactory, keys: Path) -> Path:
     return out
 
 
-def flash(*args: str | Path, lang: str = "en", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A stand-in wheelhouse: the real one (tools.flash_wheels) is some 50 MB, more than the test image's FAT holds."""
+    root = tmp_path_factory.mktemp("wheels")
+    for name in ("loa-0.1.0-py3-none-any.whl", "paho_mqtt-2.2.0-py3-none-any.whl"):
+        with zipfile.ZipFile(root / name, "w") as whl:
+            whl.writestr("README", name)
+    return root
+
+
+WHEELS: list[Path] = []
+
+
+@pytest.fixture(autouse=True)
+def _wheelhouse(wheels: Path) -> None:
+    WHEELS[:] = [wheels]
+
+
+def flash(*args: str | Path, lang: str = "en", env: dict[str, str] | None = None,
+          wheelhouse: bool = True) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "LOA_LANG": lang, "LOA_PYTHON": sys.executable, **(env or {})}
-    return subprocess.run(["bash", str(FLASH), *map(str, args)], capture_output=True, text=True, timeout=60,
+    extra = ["--wheels", str(WHEELS[0])] if wheelhouse and "--wheels" not in args else []
+    return subprocess.run(["bash", str(FLASH), *map(str, args), *extra], capture_output=True, text=True, timeout=60,
                           env=environment, stdin=subprocess.DEVNULL, check=False)
+
+
+def fat_text(disk: Path, name: str) -> str:
+    return subprocess.run(["mtype", "-i", f"{disk}@@{BOOT_START * 512}", f"::/{name}"], check=True, env=MTOOLS,
+                          capture_output=True, text=True).stdout
 
 
 def read_back(disk: Path, into: Path) -> Path:
@@ -83,10 +117,12 @@ def test_the_image_is_written_and_the_bundle_lands_intact_in_the_boot_partition(
         assert sha((loa / "bundle" / name).read_bytes()) == sha((bundle / name).read_bytes()), name
     assert not (loa / "bundle" / "state").exists()
     assert (loa / "loa-agent.service").read_bytes() == (REPO / "agent/systemd/loa-agent.service").read_bytes()
-    assert (loa / f"loa-{__version__}.tar.gz").stat().st_size > 10_000
+    assert sorted(p.name for p in (loa / "wheels").iterdir()) == sorted(p.name for p in WHEELS[0].iterdir())
     check = subprocess.run(["sha256sum", "-c", "MANIFEST.sha256"], cwd=loa, capture_output=True, text=True,
                            check=False)
-    assert check.returncode == 0 and check.stdout.count(": OK") == 8, check.stdout
+    assert check.returncode == 0 and check.stdout.count(": OK") == 9, check.stdout
+    assert fat_text(card, "cmdline.txt") == CMDLINE.strip() + " " + HOOK + "\n"
+    assert fat_text(card, "firstrun.sh") == (REPO / "agent/systemd/firstrun.sh").read_text()
     written, original = card.read_bytes(), image.read_bytes()
     assert len(written) == len(original)
     assert written[:BOOT_START * 512] == original[:BOOT_START * 512]  # partition table untouched
@@ -108,6 +144,38 @@ def test_an_existing_card_image_keeps_its_size_and_the_summary_speaks_vietnamese
     assert "===== Tóm tắt flash.sh =====" in done.stdout
     assert "Firmware:  bỏ qua (không có --port)" in done.stdout
     assert "Thời gian:" in done.stdout and "lắp thẻ vào cụm loa và bật nguồn" in done.stdout
+
+
+def test_a_compressed_image_is_streamed_written_and_verified(image, bundle, tmp_path):
+    """.img.xz: decompressed on the way to the card (no uncompressed copy), --sha256 is the download's own hash, and
+    the read-back is compared with the stream's hash."""
+    packed = tmp_path / "os.img.xz"
+    packed.write_bytes(lzma.compress(image.read_bytes(), preset=0))
+    card = tmp_path / "card.img"
+    done = flash("--image", packed, "--target", card, "--bundle", bundle, "--sha256", sha(packed.read_bytes()))
+    assert done.returncode == 0, done.stderr
+    written, original = card.read_bytes(), image.read_bytes()
+    assert len(written) == len(original)
+    assert written[(BOOT_START + 34 * 2048) * 512:] == original[(BOOT_START + 34 * 2048) * 512:]
+    assert f"Image:    {packed} ({38 * MIB} bytes, SHA-256 {sha(original)})" in done.stdout
+    assert fat_text(card, "cmdline.txt").endswith(HOOK + "\n")
+    assert not list(tmp_path.glob("*.img.tmp*"))
+
+
+def test_a_damaged_compressed_image_is_refused_before_writing(image, bundle, tmp_path):
+    packed = tmp_path / "os.img.xz"
+    packed.write_bytes(lzma.compress(image.read_bytes(), preset=0)[:-64])  # a download cut short
+    card = tmp_path / "card.img"
+    line = refused(flash("--image", packed, "--target", card, "--bundle", bundle))
+    assert line == f"flash.sh: refused: {packed} is not a readable .xz image (damaged or incomplete download)"
+    assert not card.exists()
+
+
+def test_flashing_the_same_card_twice_hooks_the_first_boot_once(image, bundle, tmp_path):
+    card = tmp_path / "card.img"
+    for _ in range(2):
+        assert flash("--image", image, "--target", card, "--bundle", bundle).returncode == 0
+    assert fat_text(card, "cmdline.txt") == CMDLINE.strip() + " " + HOOK + "\n"
 
 
 def root_device() -> str:
@@ -142,7 +210,8 @@ def test_refuses_a_mounted_card(image, bundle, tmp_path):
 
 
 @pytest.mark.parametrize("case", ["missing bundle", "bundle without config", "bad hash", "small target",
-                                  "missing image", "missing card", "target is the image", "image without FAT"])
+                                  "missing image", "missing card", "target is the image", "image without FAT",
+                                  "missing wheelhouse", "unknown architecture"])
 def test_refusals_are_one_line_and_write_nothing(image, bundle, tmp_path, case):
     card = tmp_path / "card.img"
     args = {"--image": str(image), "--target": str(card), "--bundle": str(bundle)}
@@ -156,6 +225,8 @@ def test_refusals_are_one_line_and_write_nothing(image, bundle, tmp_path, case):
         "target is the image": (("--target", str(image)), "the target is the image itself"),
         "image without FAT": (("--image", str(make_image(tmp_path / "nofat.img", fat=False))),
                               f"no FAT boot partition in {tmp_path / 'nofat.img'}"),
+        "missing wheelhouse": (("--wheels", str(tmp_path / "wh")), f"wheelhouse folder {tmp_path / 'wh'} not found"),
+        "unknown architecture": (("--arch", "arm64"), "--arch arm64: choose aarch64 (Raspberry Pi OS 64-bit)"),
     }[case]
     args[expected[0][0]] = expected[0][1]
     if case == "small target":
@@ -197,7 +268,7 @@ def test_a_bundle_that_reads_back_different_is_an_error(image, bundle, tmp_path,
 
     monkeypatch.setattr(helper, "get_tree", corrupting)
     with pytest.raises(FlashError, match="loa/bundle/trust.jwks read back from the boot partition differs"):
-        put(card, bundle, tmp_path / "work")
+        put(card, bundle, tmp_path / "work", Payload(WHEELS[0]))
 
 
 def test_with_a_port_the_firmware_is_compiled_and_copied_with_mpremote(image, bundle, tmp_path):

@@ -76,3 +76,15 @@ def test_closing_the_agent_stops_every_part(tmp_path: Path) -> None:
     assert parts.relays.states[1] is False
     with pytest.raises(StoreError, match="closed database"):
         agent.store.outbox_count()
+
+
+def test_the_first_boots_outcome_beside_the_config_goes_into_the_status(tmp_path: Path) -> None:
+    keys.init(tmp_path / "keys")
+    cfg = config.load(provision(UnitSpec(device_id="u2", trust=tmp_path / "keys" / "trust.jwks", out=tmp_path / "u2",
+                                         broker_url="mqtt://127.0.0.1:9")))
+    trust = load_trust({"keys": [KEY.as_dict(private=False)]})
+    assert "install" not in Device(app.device_settings(cfg, {}), trust, DeviceState(), random.Random(1)).status(0)
+    (tmp_path / "u2" / app.FIRST_BOOT).write_text(
+        '{"result": "ok", "detail": "", "at": "2026-12-07T17:19:47Z", "loa": "0.1.0", "other": 1}\n')
+    status = Device(app.device_settings(cfg, {}), trust, DeviceState(), random.Random(1)).status(0)
+    assert status["install"] == {"result": "ok", "detail": "", "at": "2026-12-07T17:19:47Z", "loa": "0.1.0"}
