@@ -7,6 +7,7 @@ opens the adapter for a board's kind).
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,18 @@ from typing import Any, TypeVar, cast
 from agent.config.engine import Problems, build, checked, hint, one_of, read_toml
 from agent.errors import ConfigError
 
-HW_DIR = Path(__file__).resolve().parents[2] / "hw"
+
+def _hw_dir() -> Path:
+    """hw/ beside the agent package (a checkout, or site-packages where the wheel installs it). A release slot holds
+    only agent/: there, the data of the installed hw package (found without importing it)."""
+    beside = Path(__file__).resolve().parents[2] / "hw"
+    if beside.is_dir():
+        return beside
+    spec = importlib.util.find_spec("hw")
+    return Path(spec.origin).parent if spec is not None and spec.origin else beside
+
+
+HW_DIR = _hw_dir()
 ADDRESS_KEYS = {"gpio": "bcm", "serial": "relay", "modbus": "coil", "coproc": "bit"}  # kind -> channel key
 ADDRESS_RANGES = {"gpio": range(28), "serial": range(1, 256), "modbus": range(65536), "coproc": range(8)}
 SECTIONS = {"gpio": ("gpio",), "serial": ("serial", "lcus"), "modbus": ("serial", "modbus"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import configparser
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -101,5 +102,11 @@ def test_the_reboot_exit_code_is_not_restarted_and_reboots_the_unit():
     from agent.runtime.agent_runtime import REBOOT_EXIT
 
     s = service()["Service"]
-    assert s["RestartPreventExitStatus"] == str(REBOOT_EXIT) and s["FailureAction"] == "reboot"
-    assert str(REBOOT_EXIT) not in s.get("SuccessExitStatus", "")  # it must leave the service failed
+    assert s["RestartPreventExitStatus"] == str(REBOOT_EXIT) and "FailureAction" not in s  # a crash never reboots
+    post = s["ExecStopPost"]
+    assert post.startswith("+") and f'[ "$EXIT_STATUS" = {REBOOT_EXIT} ]' in post and "systemctl --no-block reboot" in post
+    for status, reboots in ((str(REBOOT_EXIT), True), ("2", False), ("0", False)):  # the step as systemd runs it
+        shell = post.removeprefix("+").replace("systemctl --no-block reboot", "echo REBOOT")
+        out = subprocess.run(shlex.split(shell), env={"EXIT_STATUS": status, "PATH": "/usr/bin:/bin"},
+                             capture_output=True, text=True, check=True).stdout
+        assert ("REBOOT" in out) == reboots, (status, out)
