@@ -202,15 +202,7 @@ def morning(ctx: RunContext) -> dict[str, Any]:
     t_0530 = time.time() + n / m.ramp_per_s + 15 + m.skew_unsynced_s
     connect = connect_phase(ctx, local_offset_ms(t_0530, (5, 30)))
     settle(ctx)
-    args = {"version": 1, "slots": [{"at": "05:30", "source": {"stream": "https://sim.invalid/vov1"},
-                                     "duration_s": slot_s, "title": "Chương trình phát thanh buổi sáng"}]}
-    at = time.time() + 0.3
-    signed = [(c, *ctx.sign(Target("grp", c), "schedule", args, at)) for c in ctx.fleet.communes]
-    for commune, token, _ in signed:
-        ctx.publish_at(at, Target("grp", commune), token)
-    jtis = {jti for _, _, jti in signed}
-    ctx.phase = "programmes sent"
-    ctx.wait_until(lambda: terminal_acks(ctx, jtis) >= n, max(1.0, t_0530 - time.time() - 1))
+    jtis = _send_programme(ctx, slot_s, t_0530)
     scheduled = terminal_acks(ctx, jtis)
     ctx.mark("05:30 local", t_0530)
     ctx.hold(t_0530 + slot_s + m.skew_unsynced_s + 2 - time.time(), "morning programme")
@@ -247,7 +239,7 @@ def clocks_scenario(ctx: RunContext) -> dict[str, Any]:
     connect = connect_phase(ctx, local_offset_ms(t_0530, (5, 30)))
     stop_beacons = ctx.start_beacons((PROVINCE,), BEACON_EVERY_S)
     try:
-        scheduled = _send_programme(ctx, slot_s, t_0530)
+        scheduled = _accepted(ctx, _send_programme(ctx, slot_s, t_0530))
         ctx.mark("05:30 local", t_0530)
         ctx.hold(t_0530 + slot_s + m.minutes_off_s + 2 - time.time(), "morning programme (true time)")
         emergency_jti = _send_emergency(ctx)
@@ -264,7 +256,7 @@ def clocks_scenario(ctx: RunContext) -> dict[str, Any]:
 
 
 def _send_programme(ctx: RunContext, slot_s: int, t_0530: float) -> set[str]:
-    """The 05:30 programme to every commune; returns the units that accepted it."""
+    """The 05:30 programme to every commune, waiting (until just before 05:30) for every unit's answer; its jtis."""
     args = {"version": 1, "slots": [{"at": "05:30", "source": {"stream": "https://sim.invalid/vov1"},
                                      "duration_s": slot_s, "title": "Chương trình phát thanh buổi sáng"}]}
     at = time.time() + 0.3
@@ -274,6 +266,11 @@ def _send_programme(ctx: RunContext, slot_s: int, t_0530: float) -> set[str]:
     jtis = {jti for _, _, jti in signed}
     ctx.phase = "programmes sent"
     ctx.wait_until(lambda: terminal_acks(ctx, jtis) >= len(ctx.fleet.clusters), max(1.0, t_0530 - time.time() - 1))
+    return jtis
+
+
+def _accepted(ctx: RunContext, jtis: set[str]) -> set[str]:
+    """The units that took the programme (its `finished` ack)."""
     assert ctx.observer is not None
     return {r.device for r in ctx.observer.reports()
             if r.kind == "ack" and r.body.get("jti") in jtis and r.body.get("state") == "finished"}
