@@ -42,7 +42,7 @@ done
 # on it than on a pyenv build of 3.11 that loads a shared libpython (Debian's interpreter is linked statically).
 python=python3; [ -x /usr/bin/python3 ] && python=/usr/bin/python3
 [ -x .venv/bin/python ] || "$python" -m venv .venv
-extra="[sim]"; [ "${1:-}" = "--dev" ] && extra="[dev]"
+extra="[sim,console]"; [ "${1:-}" = "--dev" ] && extra="[dev]"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e ".${extra}"
 if [ "${1:-}" = "--dev" ]; then

@@ -6,22 +6,22 @@ Must not import the agent's runtime or adapters.
 
 from __future__ import annotations
 
-import csv
 import re
 import time
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from agent import i18n
 from agent.core.topics import Target
 from agent.errors import ConfigError
 from province.console import Console, json_object
+from tools.table_out import Table
 
 PLAYLOG_COLUMNS = ("dev", "jti", "title", "priority", "source_kind", "started", "ended", "duration_s", "result",
                    "relay_confirmed", "level_dbfs")
+PLAYLOG_CODED = frozenset({"priority", "source_kind", "result"})
 _SPAN = re.compile(r"^(\d+)([smhd])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -72,22 +72,21 @@ def show_lines(entries: list[dict[str, Any]], lang: str, tz: ZoneInfo, grep: str
     return shown
 
 
-def write_playlog_csv(answers: dict[str, list[dict[str, Any]]], out: TextIO, tz: ZoneInfo) -> int:
-    writer = csv.DictWriter(out, fieldnames=PLAYLOG_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    rows = 0
-    for dev, entries in sorted(answers.items()):
-        for e in entries:
-            writer.writerow({**e, "dev": dev, "started": _iso(e.get("started_ts"), tz), "ended": _iso(e.get("ended_ts"), tz)})
-            rows += 1
-    return rows
+def as_json(entries: list[dict[str, Any]] | None, lang: str, tz: ZoneInfo, grep: str | None) -> dict[str, Any]:
+    """`loa logs --json`: each line's key, parameters and level as the unit sent them, with its text and time;
+    `answered` false when the unit was silent."""
+    lines = [{**e, "time": datetime.fromtimestamp(e["ts"] / 1000, tz).isoformat(timespec="seconds"),
+              "text": render_line(e, lang, tz)} for e in entries or []]
+    return {"answered": entries is not None,
+            "lines": [ln for ln in lines if grep is None or grep.casefold() in ln["text"].casefold()]}
 
 
-def _iso(ms: int | None, tz: ZoneInfo) -> str:
-    return "" if ms is None else datetime.fromtimestamp(ms / 1000, tz).isoformat(timespec="seconds")
+def playlog_table(answers: dict[str, list[dict[str, Any]]], tz: ZoneInfo) -> Table:
+    """One row per play of each answering unit (units in order), with its times in the reader's time zone."""
+    rows = [{**e, "dev": dev, "started": _when(e.get("started_ts"), tz), "ended": _when(e.get("ended_ts"), tz)}
+            for dev, entries in sorted(answers.items()) for e in entries]
+    return Table("playlog", PLAYLOG_COLUMNS, rows, PLAYLOG_CODED)
 
 
-
-def open_csv(path: str) -> TextIO:
-    return Path(path).open("w", newline="", encoding="utf-8")
-
+def _when(ms: int | None, tz: ZoneInfo) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz)

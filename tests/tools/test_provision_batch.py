@@ -57,6 +57,7 @@ def test_every_problem_of_the_file_is_listed_at_once_and_nothing_is_written(tmp_
     text = HEADER + (
         "gl-0001,xa-ia-grai,13.98,107.92,province\n"
         "gl-0002,Xã Ia Grai,13.99,107.93,province\n"
+        "gl-0005,…,13.99,107.93,province\n"
         "gl-0003,xa-chu-se,113.7,108.08,\n"
         "gl-0004,xa-chu-se,13.7,east,\n"
         "gl-0001,xa-chu-se,13.7,108.1,tinh gia lai\n"
@@ -64,17 +65,18 @@ def test_every_problem_of_the_file_is_listed_at_once_and_nothing_is_written(tmp_
     with pytest.raises(ConfigError) as caught:
         batch.read_units(units_file(tmp_path, text))
     assert str(caught.value).splitlines() == [
-        "units.csv line 3: commune 'Xã Ia Grai': use 1-64 characters of A-Z a-z 0-9 . _ -",
-        "units.csv line 4: lat 113.7: must be within ±90",
-        "units.csv line 5: lon 'east': must be a number in decimal degrees",
-        "units.csv line 6: groups 'tinh gia lai': use 1-64 characters of A-Z a-z 0-9 . _ -",
+        "units.csv line 4, column commune: '…': a commune name needs letters or digits",
+        "units.csv line 5, column lat: 113.7: must be within ±90",
+        "units.csv line 6, column lon: 'east': must be a number in decimal degrees",
+        "units.csv line 7, column groups: 'tinh gia lai': use 1-64 characters of A-Z a-z 0-9 . _ -",
     ]
+    assert caught.value.text("vi").splitlines()[0] == "units.csv dòng 4, cột commune: '…': tên xã cần có chữ hoặc số"
     assert not (tmp_path / "units").exists()
 
 
 def test_a_duplicate_id_in_the_file_names_both_lines(tmp_path):
     text = HEADER + "gl-0001,xa-a,13,108,\ngl-0002,xa-a,13,108,\ngl-0001,xa-b,14,108,\n"
-    with pytest.raises(ConfigError, match="units.csv line 4: id gl-0001 is already on line 2"):
+    with pytest.raises(ConfigError, match="units.csv line 4, column id: gl-0001 is already on line 2"):
         batch.read_units(units_file(tmp_path, text))
 
 
