@@ -88,14 +88,13 @@ def cmd_logs(args: argparse.Namespace) -> int:
 def cmd_playlog(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
-    from tools import staff_logs
+    from tools import staff_logs, table_out
     from tools.send import connect_console
-
-    from tools import table_out
     from tools.user_input import writable
 
     out, fmt = Path(args.out), table_out.format_of(Path(args.out), args.format)
     writable(out)  # before the wait, not after it
+    table_out.require(fmt)
     target = Target("dev", args.device) if args.device else Target("grp", args.group)
     query = {"kind": "playlog", "since_ts": staff_logs.since_ms(args.since, int(time.time() * 1000)), "limit": 500}
     console, key = connect_console(args)
@@ -280,7 +279,7 @@ def _with_profile(args: argparse.Namespace, explicit: str | None) -> None:
         return
     profile.fill(args, profile.load(*profile.where(explicit, dict(os.environ))))
     if missing := profile.missing(args, needs):
-        text = i18n.render(args.lang, "arg_required", {"opts": ", ".join(missing)}, package="tools.strings")
+        text = i18n.render(args.lang, "arg_required_profile", {"opts": ", ".join(missing)}, package="tools.strings")
         cli_shell.say_error(args.lang, f"loa {args.command}", text)
         sys.exit(EXIT_INPUT)
 

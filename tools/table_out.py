@@ -45,6 +45,12 @@ def format_of(path: Path, chosen: str | None) -> str:
     return suffix if suffix in FORMATS else "csv"
 
 
+def require(fmt: str) -> None:
+    """Before any wait: the library the format needs is installed."""
+    if fmt == "xlsx":
+        _xlsxwriter()
+
+
 def write(table: Table, path: Path, fmt: str, lang: str) -> None:
     """The whole file at once (a reader never sees half of it)."""
     if fmt == "xlsx":
@@ -104,11 +110,16 @@ def _say(lang: str, key: str) -> str:
 # ---- .xlsx -------------------------------------------------------------------------------------------------------
 
 
-def _write_xlsx(table: Table, path: Path, lang: str) -> None:
+def _xlsxwriter() -> Any:
     try:
         import xlsxwriter
-    except ImportError:
+    except ImportError:  # the console's extra (loa[console]); a unit never needs it
         raise Refusal("xlsx_missing") from None
+    return xlsxwriter
+
+
+def _write_xlsx(table: Table, path: Path, lang: str) -> None:
+    xlsxwriter = _xlsxwriter()
     with _replaced(path) as tmp:
         book = xlsxwriter.Workbook(str(tmp), {"remove_timezone": True})
         sheet = book.add_worksheet(_say(lang, f"{table.name}_sheet")[:31])
