@@ -17,10 +17,9 @@ import agent
 from agent import i18n
 from agent.core.topics import Target
 from agent.errors import LoaError
-from province.console import LinkError
 from sim import cli as sim_cli
 from tools import cli_beacon, cli_gateway, cli_hw, cli_identity, cli_shell, cli_update, profile
-from tools.cli_shell import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_LINK, json_line
+from tools.cli_shell import EXIT_INCOMPLETE, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_LINK, EXIT_OK, json_line
 from tools.user_input import Refusal
 
 Handler = Callable[[argparse.Namespace], int]
@@ -76,7 +75,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
         console.close()
     if args.json:
         print(json_line(staff_logs.as_json(answers.get(args.device), args.lang, ZoneInfo(args.tz), args.grep)))
-        return 0 if args.device in answers else 1
+        return EXIT_OK if args.device in answers else EXIT_INCOMPLETE
     if args.device not in answers:
         say(args, "logs_silent", dev=args.device, wait=args.wait)
         return 1
@@ -108,7 +107,7 @@ def cmd_playlog(args: argparse.Namespace) -> int:
         print(json_line({"rows": len(table.rows), "units": sorted(answers), "path": str(out), "format": fmt}))
     else:
         say(args, "playlog_written", rows=len(table.rows), units=len(answers), path=args.out)
-    return 0 if answers else 1
+    return EXIT_OK if answers else EXIT_INCOMPLETE
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -264,10 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.fn(args))
     except Refusal as exc:
         return _failed(args, exc.text(lang), EXIT_INPUT)
-    except LinkError as exc:
-        return _failed(args, str(exc), EXIT_LINK)
-    except LoaError as exc:
-        return _failed(args, str(exc), EXIT_INPUT)
+    except LoaError as exc:  # a broker link error is also a ConnectionError (province.console.LinkError)
+        return _failed(args, str(exc), EXIT_LINK if isinstance(exc, ConnectionError) else EXIT_INPUT)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +74,3 @@ def missing(args: argparse.Namespace, needed: tuple[str, ...]) -> list[str]:
     """The needed options still empty after the profile, as flags (--broker, --key)."""
     return ["--" + name.replace("_", "-") for name in needed if not getattr(args, name, "")]
 
-
-def environment() -> dict[str, str]:
-    return dict(os.environ)

@@ -15,6 +15,7 @@ from agent.errors import ConfigError
 from province import broker, ca
 from tools import provision_batch as batch
 from tools.provision import UnitSpec
+from tools.user_input import Refusal
 
 HEADER = "id,commune,lat,lon,groups\n"
 GOOD = HEADER + (
@@ -62,7 +63,7 @@ def test_every_problem_of_the_file_is_listed_at_once_and_nothing_is_written(tmp_
         "gl-0004,xa-chu-se,13.7,east,\n"
         "gl-0001,xa-chu-se,13.7,108.1,tinh gia lai\n"
     )
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(Refusal) as caught:
         batch.read_units(units_file(tmp_path, text))
     assert str(caught.value).splitlines() == [
         "units.csv line 4, column commune: '…': a commune name needs letters or digits",
