@@ -8,7 +8,6 @@ Must not import the agent's adapters or runtime.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import math
 import re
@@ -151,7 +150,7 @@ def provision_all(rows: list[Row], template: UnitSpec, out: Path, passwords: Pat
         for row in rows:
             made.append(_one(row, template, out))
     finally:
-        write_report(out, made)
+        write_report(out, made, lang)
         write_passwords(passwords, made, lang)
     return made
 
@@ -178,12 +177,9 @@ def _credential(template: UnitSpec, device_id: str) -> str:
     return "password" if template.broker_dir else "no credentials"
 
 
-def write_report(out: Path, made: list[Made]) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    with (out / REPORT).open("w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f)
-        w.writerow([*COLUMNS, "bundle", "credential"])
-        for m in made:
-            r = m.row
-            w.writerow([r.device_id, r.commune, r.lat, r.lon, ";".join(r.groups), m.bundle, m.credential])
+def write_report(out: Path, made: list[Made], lang: str = "en") -> Path:
+    """What was made, as a CSV a spreadsheet opens (its first five columns read back as a units file)."""
+    rows = [{"id": m.row.device_id, "commune": m.row.commune, "lat": m.row.lat, "lon": m.row.lon,
+             "groups": ";".join(m.row.groups), "bundle": str(m.bundle), "credential": m.credential} for m in made]
+    table_out.write(Table("report", (*COLUMNS, "bundle", "credential"), rows), out / REPORT, "csv", lang)
     return out / REPORT

@@ -94,7 +94,7 @@ def _text(value: Any, lang: str) -> str:
     if isinstance(value, datetime):
         return value.strftime(TIME_FORMAT)
     if isinstance(value, float):
-        text = f"{value:g}"
+        text = repr(value)
         return text.replace(".", ",") if lang == "vi" else text  # Vietnamese Excel reads 1,5 as one and a half
     return str(value)
 

@@ -28,7 +28,8 @@ class Refusal(ConfigError):
     @classmethod
     def of(cls, lines: list[tuple[str, dict[str, Any]]]) -> Refusal:
         """Several problems at once (a file's bad rows), one line each."""
-        refusal = cls(*lines[0][:1], **lines[0][1])
+        key, params = lines[0]
+        refusal = cls(key, **params)
         refusal.lines = list(lines)
         refusal.args = (refusal.text("en"),)
         return refusal

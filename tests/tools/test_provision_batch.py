@@ -47,11 +47,12 @@ def test_one_bundle_per_row_with_the_commune_as_first_group_and_a_report(tmp_pat
     assert json.loads((tmp_path / "units" / "gl-0003" / "unit.json").read_text()) == {
         "id": "gl-0003", "commune": "xa-chu-se", "lat": 13.6993, "lon": 108.0821}
     assert broker.members(tmp_path / "broker") == {"gl-0001", "gl-0002", "gl-0003"}
-    with (tmp_path / "units" / batch.REPORT).open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
+    with (tmp_path / "units" / batch.REPORT).open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter=";"))
     assert [r["id"] for r in rows] == ["gl-0001", "gl-0002", "gl-0003"]
     assert all(r["credential"].startswith("certificate ") for r in rows)
     assert "PRIVATE KEY" not in (tmp_path / "units" / batch.REPORT).read_text()
+    assert [r.device_id for r in batch.read_units(tmp_path / "units" / batch.REPORT)] == [r["id"] for r in rows]
 
 
 def test_every_problem_of_the_file_is_listed_at_once_and_nothing_is_written(tmp_path, template):

@@ -98,6 +98,8 @@ def test_a_vietnamese_commune_is_the_units_commune_and_its_slug_its_first_group(
     bundle = tmp_path / "units" / "gl-0001"
     assert tomllib.loads((bundle / "config.toml").read_text())["device"]["groups"] == ["xa-ia-grai", "province"]
     assert json.loads((bundle / "unit.json").read_text(encoding="utf-8"))["commune"] == "Xã Ia Grai"
+    [again] = batch.read_units(tmp_path / "units" / batch.REPORT)  # the report (Vietnamese headers) reads back
+    assert (again.commune, again.groups, again.lat) == ("Xã Ia Grai", ("xa-ia-grai", "province"), 13.98)
     passwords = tmp_path / "units" / batch.PASSWORDS
     assert passwords.stat().st_mode & 0o777 == 0o600
     assert passwords.read_bytes().decode() == (
