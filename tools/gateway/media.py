@@ -46,13 +46,17 @@ class Fetcher:
         digest, size, head = hashlib.sha256(), 0, b""
         try:
             with urllib.request.urlopen(url, timeout=self.timeout_s) as reply:  # http(s) only: checked above
-                self._check_length(url, reply.headers.get("Content-Length"))
+                length = reply.headers.get("Content-Length")
+                self._check_length(url, length)
                 while chunk := reply.read(CHUNK):
                     size += len(chunk)
                     if size > self.max_bytes:
                         raise self._too_big(url)
                     digest.update(chunk)
                     head = head or chunk[:16]
+                if length and length.isdigit() and size != int(length):
+                    raise MediaError(f"tải dở {size}/{length} byte: {url} / cannot fetch {url}: cut after {size} of "
+                                     f"{length} bytes")
         except urllib.error.HTTPError as exc:
             raise MediaError(f"máy chủ trả lỗi {exc.code} cho {url} / {url} answered {exc.code}") from None
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
