@@ -10,6 +10,8 @@ import dataclasses
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 from agent.core.topics import Target
@@ -18,6 +20,7 @@ from tools.gateway import bulletin_read as reads
 from tools.gateway.bulletin_plan import Media, Step
 from tools.gateway.bulletin_read import BadBulletin, Bulletin, why
 from tools.gateway.bulletin_registry import Record, Registry
+from tools.gateway.config import Config
 from tools.gateway.inbound_api import Caller, InboundCall, Operation, Reply, Sender
 from tools.gateway.mapping import body as build_body
 from tools.gateway.media import Fetcher, MediaError
@@ -25,6 +28,23 @@ from tools.gateway.outbox import Outbox
 from tools.gateway.profile import Profile
 
 Fetch = Callable[[str, str], Media]  # (url, kind) -> the URL and its SHA-256
+
+
+def open_operations(cfg: Config, sender: Sender, outbox: Outbox, areas: Mapping[str, str],
+                    parts: ExitStack) -> dict[str, Operation]:
+    """The bulletin operations of a running gateway: the registry beside the outbox (closed with `parts`), the
+    province group from `wide_groups`, media limits from [gateway]. `areas`: HTTTN area id -> Loa group (may be a
+    live mapping that the area operations update)."""
+    registry = Registry(registry_path(Path(cfg.gateway.outbox)))
+    parts.callback(registry.close)
+    fetch = Fetcher(cfg.gateway.media_max_mb * 1024 * 1024, cfg.gateway.media_timeout_s)
+    wide = cfg.gateway.wide_groups[0] if cfg.gateway.wide_groups else "province"
+    return Bulletins(cfg.profile, sender, registry, outbox, areas, wide=wide, fetch=fetch).operations()
+
+
+def registry_path(outbox: Path) -> Path:
+    """gateway-outbox.sqlite -> gateway-outbox.bulletins.sqlite: beside it, backed up with it."""
+    return outbox.with_name(f"{outbox.stem}.bulletins.sqlite")
 
 
 class Bulletins:

@@ -5,6 +5,7 @@ cancel and reschedule from the registry after a gateway restart, and schedule lo
 from __future__ import annotations
 
 import hashlib
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,9 @@ from agent.core.topics import Target
 from province.localnet import free_port
 from tests.tools.gateway.bulletin_helpers import bulletin_body
 from tests.tools.gateway.helpers import PROFILES
+from tools.gateway import config
 from tools.gateway.bulletin_registry import Registry
-from tools.gateway.bulletins import Bulletins
+from tools.gateway.bulletins import Bulletins, open_operations
 from tools.gateway.inbound_api import Caller, InboundCall, Reply
 from tools.gateway.mapping import lookup
 from tools.gateway.media import Fetcher
@@ -193,3 +195,24 @@ def test_a_bulletin_id_already_active_is_a_conflict_and_a_malformed_body_a_bad_r
     assert len(gateway.sender.sent) == sent
     fields = gateway.profile.inbound.bulletin
     assert fields is not None and lookup(weekly(gateway, "http://x/a.mp3"), fields.id) == "BT-1"
+
+
+def test_a_running_gateway_keeps_its_registry_beside_the_outbox_and_its_media_limit_from_the_config(
+        tmp_path: Path, http_server) -> None:
+    (tmp_path / "pw").write_text("x\n", encoding="utf-8")
+    (tmp_path / "gateway.toml").write_text(
+        '[htttn]\nusername = "u"\npassword_file = "pw"\n[broker]\nurl = "mqtt://127.0.0.1:1"\n'
+        '[gateway]\noutbox = "gw.sqlite"\nmedia_max_mb = 1\nwide_groups = ["tinh", "huyen"]\n', encoding="utf-8")
+    cfg = config.load(tmp_path / "gateway.toml")
+    sender, outbox = RecordingSender(), Outbox(Path(cfg.gateway.outbox))
+    with ExitStack() as parts:
+        ops = open_operations(cfg, sender, outbox, {"T64": "tinh"}, parts)
+        http_server.routes.files["big.mp3"] = b"ID3" + b"\0" * 1_100_000
+        url = http_server.url("/files/big.mp3")
+        big = bulletin_body(cfg.profile, id="B", areas=["T64"], media=url)
+        reply = ops["bulletin"](InboundCall("bulletin", big, EVERYTHING, 0))
+        assert reply.http_status == 422 and "1 MiB" in reply.reason
+        http_server.routes.files["big.mp3"] = b"ID3" + b"\0" * 1000
+        assert ops["bulletin"](InboundCall("bulletin", big, EVERYTHING, 0)).units == ("grp:tinh",)
+    outbox.close()
+    assert (tmp_path / "gw.bulletins.sqlite").exists()
