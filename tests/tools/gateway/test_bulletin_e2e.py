@@ -1,7 +1,8 @@
 """Bulletins from the HTTTN on a real unit: the bulletin operations sign through a real console on the session's
 Mosquitto, the media is served over real HTTP, and a real agent process plays it. A scheduled bulletin plays at its
 slot with its metadata in the play log, and cancel ends it while it sounds; an emergency plays at once and cancel
-stops it by its command."""
+stops it by its command; a bulletin relayed from the central HTTTN reaches a province through one publish, its origin
+in every play log and bulletin log."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from tools.gateway import profile as profiles
 from tools.gateway.bulletin_registry import Registry
 from tools.gateway.bulletins import Bulletins
 from tools.gateway.inbound_api import Caller, InboundCall, Reply
+from tools.gateway.mapping import body as build_body
+from tools.gateway.mapping import context
 from tools.gateway.outbox import Outbox
 
 SLOT_LEAD_S = 8  # room for the store and schedule to reach the unit before the slot
@@ -115,3 +118,36 @@ def test_an_emergency_plays_at_once_and_cancel_stops_it(make_unit, console: Cons
     (log,) = [p for p in watch.of("playlog") if p["play_id"] == play]  # the alert tone before it has its own
     assert (log["jti"], log["priority"], log["result"]) == (play, "emergency", "stopped")
     assert log["bulletin"] == {"id": "KC-1", "title": "Cảnh báo lũ quét"}
+
+
+def test_a_bulletin_relayed_from_central_to_the_province_reaches_every_unit_with_its_origin(
+        make_unit, console: Console, broker: Broker, keys: Path, area: str, http_server, media, tmp_path: Path):
+    """One publish to the province group (here a group of this test's own: the session broker is shared) reaches
+    units of two communes, and the bulletin log built from their play logs names the origin."""
+    province = f"{area}-tinh"
+    registry, outbox = Registry(tmp_path / "bulletins.sqlite"), Outbox(tmp_path / "outbox.sqlite")
+    sender = ConsoleSender(console, load_signing(keys / "signing.jwk"))
+    profile = profiles.load(profiles.DEFAULT)
+    ops = Bulletins(profile, sender, registry, outbox, {"A1": f"{area}-a", "A2": f"{area}-b", "T64": province},
+                    wide=province)
+    audio = {"output": "null", "quiet_hours": "off", **FAST_POWER}
+    units = [make_unit(groups=(f"{area}-{c}", province), audio=audio) for c in ("a", "b")]
+    watches = [UnitWatch(Console(broker.console_access()), u) for u in units]  # a console each: an inbox each
+    for w in watches:
+        w.console.subscribe(w.console.topics.report(w.unit.device_id, "playlog"))
+        w.wait_online()
+    http_server.routes.files["tw.mp3"] = media["mp3"].read_bytes()
+    body = bulletin_body(profile, id="TW-2026-7", areas=["A1", "T64"], media=http_server.url("/files/tw.mp3"),
+                         origin="central", mode="now", title="Bản tin trung ương")
+    reply = call(ops, "bulletin", body)
+    assert reply.units == (f"grp:{province}",) and len(reply.jtis) == 1
+    for w in watches:
+        assert "finished" in w.wait_acks(reply.jtis[0], {"finished", "failed"}, 20), (w.seen, w.unit.output())
+        assert w.pump(10, lambda w=w: w.of("playlog"))
+        (log,) = w.of("playlog")
+        assert log["bulletin"] == {"id": "TW-2026-7", "title": "Bản tin trung ương", "origin": "central"}
+        north = build_body(profile, "bulletin_log", context(profile, w.unit.device_id, area, {}, {}, log))
+        assert north["NguonTiepAm"] == "central" and north["BanTinID"] == "TW-2026-7"
+        w.console.close()
+    registry.close()
+    outbox.close()
