@@ -316,5 +316,5 @@ def _matches(item: Item, args: dict[str, Any]) -> bool:
     if args.get("all"):
         return True
     if "ref" in args:
-        return item.source.get("ref") == args["ref"]
+        return bool(item.source.get("ref") == args["ref"])
     return item.jti == args.get("jti")
