@@ -52,9 +52,11 @@ def ref_id(bulletin_id: str) -> str:
     return name if REF.match(name) else "htttn-" + hashlib.sha256(bulletin_id.encode()).hexdigest()[:32]
 
 
-def now_steps(b: Bulletin, to: Iterable[Target], media: Media | None) -> list[Step]:
-    """Play now (audio, live) or show now (e-board)."""
+def now_steps(b: Bulletin, to: Iterable[Target], media: Media | None, now_ms: int = 0) -> list[Step]:
+    """Play now (audio, live) or show now (e-board). A live relay with a duration ends `now_ms` + that."""
     args = _display(b, media) if b.content in ("text", "image") else _play(b, media)
+    if b.content == "live" and b.duration_s and now_ms:
+        args["until"] = now_ms // 1000 + b.duration_s
     cmd = "display" if b.content in ("text", "image") else "play"
     return [Step(t, cmd, args) for t in to]
 
@@ -116,11 +118,11 @@ def schedule_step(target: Target, version: int, programme: list[dict[str, Any]])
 
 
 def plan(b: Bulletin, to: Iterable[Target], media: Media | None, others: Mapping[str, list[dict[str, Any]]],
-         versions: Mapping[str, int]) -> list[Step]:
+         versions: Mapping[str, int], now_ms: int = 0) -> list[Step]:
     """Everything to send for a new bulletin. `others`: per target audience, the slots of the bulletins already
-    scheduled there; `versions`: the programme version to send each target."""
+    scheduled there; `versions`: the programme version to send each target; `now_ms`: when (for a timed relay)."""
     if b.timing.now:
-        return now_steps(b, to, media)
+        return now_steps(b, to, media, now_ms)
     if media is None and b.content != "live":
         raise BadBulletin(why("lịch phát cần tệp âm thanh", "a scheduled bulletin needs an audio file"))
     steps = []

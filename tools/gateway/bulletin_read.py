@@ -56,6 +56,7 @@ class Bulletin:
     title: str
     areas: tuple[str, ...]
     origin: str  # "" or Loa's name of where it was relayed from, e.g. central
+    duration_s: int | None = None  # how long it lasts, as the HTTTN says (a live relay played now ends after it)
     meta: dict[str, Any] = field(default_factory=dict)  # the bulletin metadata of protocol v1
     timing: Timing = Timing(now=True)
 
@@ -76,7 +77,8 @@ def read(profile: Profile, body: dict[str, Any]) -> Bulletin:
     origin = _decoded(profile, "origin", body, f.origin, tuple(profile.maps.get("origin", {}))) or ""
     b = Bulletin(id=bid, level=level, content=content, media_url=_text(body, f.media), text=_first(body, f.text),
                  title=_clip(_text(body, f.title), "title"), areas=_areas(body, f), origin=origin,
-                 meta=_meta(body, f, bid, origin), timing=read_timing(profile, body, level))
+                 meta=_meta(body, f, bid, origin), timing=read_timing(profile, body, level),
+                 duration_s=_whole(_text(body, f.duration_s)))
     _check_content(b, f)
     return b
 
@@ -146,6 +148,15 @@ def _list(body: dict[str, Any], where: str) -> list[Any]:
     if value is None or value == "":
         return []
     return value if isinstance(value, list) else [value]
+
+
+def _whole(text: str) -> int | None:
+    """A positive whole number of seconds, or None (a duration that is not one is information lost, not a refusal)."""
+    try:
+        value = round(float(text))
+    except ValueError:
+        return None
+    return value if value > 0 else None
 
 
 def _clip(text: str, name: str) -> str:

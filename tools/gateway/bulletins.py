@@ -101,7 +101,7 @@ class Bulletins:
         record = Record(b.id, b.title, list(b.areas), [t.audience for t in to],
                         media=dataclasses.asdict(media) if media else {}, bulletin=dataclasses.asdict(b))
         steps = plans.plan(b, to, media, {t.audience: self.registry.programme(t.audience) for t in to},
-                           self._versions(to, b.timing.now, now))
+                           self._versions(to, b.timing.now, now), now)
         return self._carry_out(record, b, steps, now)
 
     def _cancel(self, call: InboundCall) -> Reply:
@@ -132,7 +132,7 @@ class Bulletins:
         media = Media(**record.media) if record.media else None
         now = self.clock()
         others = {t.audience: self.registry.programme(t.audience, record.id) for t in to}
-        steps = plans.plan(b, to, media, others, self._versions(to, b.timing.now, now))
+        steps = plans.plan(b, to, media, others, self._versions(to, b.timing.now, now), now)
         if b.timing.now and record.slots:  # from a programme to now: its slots go
             versions = self._versions(to, False, now)
             steps += [plans.schedule_step(t, versions[t.audience], others[t.audience]) for t in to]

@@ -94,6 +94,16 @@ def test_a_bulletin_whose_mode_says_now_plays_now_at_its_level(profile: Profile)
     assert (step.cmd, step.args["priority"]) == ("play", "priority")
 
 
+def test_a_live_relay_plays_the_stream_now_until_its_duration_is_over(profile: Profile) -> None:
+    body = bulletin_body(profile, id="TS-1", areas=["X01"], content_kind="stream", media="http://radio.vn/live.m3u8",
+                         mode="now", duration_s="1800")
+    b = read(profile, body)
+    (step,) = plans.plan(b, plans.targets(b, AREAS, "province"), None, {}, {}, now_ms=1_767_600_000_000)
+    assert step.args["source"] == {"stream": "http://radio.vn/live.m3u8"}
+    assert step.args["until"] == 1_767_600_000 + 1800
+    assert not list(validator("cmd-play").iter_errors(step.args))
+
+
 def test_eboard_text_and_image_become_display(profile: Profile) -> None:
     text = bulletin_body(profile, id="BD-1", areas=["X01"], content_kind="text", text="Cắt điện thôn 3 từ 7 giờ",
                          title="Điện lực")
