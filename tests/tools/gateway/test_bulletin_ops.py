@@ -13,16 +13,19 @@ import pytest
 
 from agent.core.topics import Target
 from province.localnet import free_port
+from tests.conftest import wait_until
 from tests.tools.gateway.bulletin_helpers import bulletin_body
-from tests.tools.gateway.helpers import PROFILES
+from tests.tools.gateway.helpers import PASSWORD, PROFILES, USER, Htttn
 from tools.gateway import config
 from tools.gateway.bulletin_registry import Registry
 from tools.gateway.bulletins import Bulletins, open_operations
 from tools.gateway.inbound_api import Caller, InboundCall, Reply
 from tools.gateway.mapping import lookup
 from tools.gateway.media import Fetcher
+from tools.gateway.north import North
 from tools.gateway.outbox import Outbox
 from tools.gateway.profile import Profile, load
+from tools.gateway.sender import Senders
 
 AREAS = {"X01": "xa-a", "X02": "xa-b", "T64": "province"}
 EVERYTHING = Caller("htttn", "cb-01", frozenset({"normal", "priority", "emergency"}), frozenset())
@@ -216,3 +219,30 @@ def test_a_running_gateway_keeps_its_registry_beside_the_outbox_and_its_media_li
         assert ops["bulletin"](InboundCall("bulletin", big, EVERYTHING, 0)).units == ("grp:tinh",)
     outbox.close()
     assert (tmp_path / "gw.bulletins.sqlite").exists()
+
+
+@pytest.mark.parametrize("dialect", sorted(PROFILES))
+def test_schedule_logs_reach_the_emulated_htttn_through_the_senders(tmp_path: Path, http_server, media,
+                                                                    dialect: str) -> None:
+    htttn = Htttn(tmp_path, PROFILES[dialect])
+    htttn.start()
+    g = Gateway(tmp_path, load(PROFILES[dialect]))
+    north = North(g.profile, htttn.url, {"": (USER, PASSWORD)}, concurrency=2)
+    senders = Senders(g.outbox, north, lambda key, **_: None, concurrency=2, backoff_base_s=0.2, backoff_cap_s=1.0)
+    try:
+        http_server.routes.files["a.mp3"] = media["mp3"].read_bytes()
+        assert g.call("bulletin", weekly(g, http_server.url("/files/a.mp3"))).ok
+        assert g.call("cancel", bulletin_body(g.profile, id="BT-1")).ok
+        senders.start()
+        assert wait_until(lambda: len(htttn.logs()) == 2, 15), g.outbox.counts()
+        logs = htttn.logs()
+    finally:
+        senders.close()
+        north.close()
+        g.close()
+        htttn.stop()
+    assert {log["kind"] for log in logs} == {"schedule_log"}
+    codes = g.profile.maps["schedule_action"]
+    assert sorted(str(log["body"][field(g, "TrangThai")]) for log in logs) == \
+        sorted(str(codes[a]) for a in ("added", "removed"))
+    assert all(log["body"][field(g, "LichPhatID")] == "BT-1" for log in logs)
