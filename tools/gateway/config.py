@@ -41,7 +41,9 @@ class Pace:
     concurrency: int = field(default=16, metadata=checked(between(1, 256)))
     backoff_base_s: float = field(default=1.0, metadata=checked(between(0.01, 60)))
     backoff_cap_s: float = field(default=300.0, metadata=checked(between(0.1, 3600)))
-    wide_groups: tuple[str, ...] = ("province",)
+    wide_groups: tuple[str, ...] = ("province",)  # the first is the province group (a province-wide bulletin)
+    media_max_mb: int = field(default=64, metadata=checked(between(1, 2048)))  # an HTTTN media file, fetched to hash
+    media_timeout_s: float = field(default=30.0, metadata=checked(between(1, 600)))
 
 
 @dataclass(frozen=True)

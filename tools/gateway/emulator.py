@@ -43,7 +43,8 @@ class Emulator:
         if path == http.login_path:
             return self._login(body)
         # a profile may log plays and displays on one path: the HTTTN then sees bulletin logs only
-        kinds = {http.ping_path: "ping", http.display_log_path: "display_log", http.bulletin_log_path: "bulletin_log"}
+        kinds = {http.ping_path: "ping", http.display_log_path: "display_log", http.bulletin_log_path: "bulletin_log",
+                 http.schedule_log_path: "schedule_log"}
         if path not in kinds:
             return 404, self._reply(1, f"không có API {path}")
         if not self._token_ok(auth):
@@ -77,6 +78,9 @@ class Emulator:
 
     def _take(self, kind: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         e = self.profile.emulated
+        if kind == "schedule_log":  # about a programme of areas, not one cluster
+            self.store.log(kind, "", body, _now_ms())
+            return 200, self._reply(0, "")
         cluster = lookup(body, e.cluster_field)
         if not isinstance(cluster, str) or not cluster:
             return 400, self._reply(1, f"thiếu {e.cluster_field}")
