@@ -17,7 +17,7 @@ from agent import i18n
 from agent.core.topics import Target
 from agent.errors import LoaError
 from sim import cli as sim_cli
-from tools import cli_beacon, cli_gateway, cli_hw, cli_identity, cli_update
+from tools import cli_beacon, cli_gateway, cli_hw, cli_identity, cli_staff, cli_update
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -55,16 +55,11 @@ def cmd_logs(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
     from tools import staff_logs
-    from tools.send import connect_console
 
     query = {"kind": "lines", "level": args.level, "since_ts": staff_logs.since_ms(args.since, int(time.time() * 1000))}
-    console, key = connect_console(args)
-    try:
-        answers = staff_logs.request(console, key, Target("dev", args.device), query, args.wait)
-    finally:
-        console.close()
+    answers = _ask(args, Target("dev", args.device), query, 1)
     if args.device not in answers:
-        say(args, "logs_silent", dev=args.device, wait=args.wait)
+        say(args, "logs_silent" if args.key else "logs_silent_staff", dev=args.device, wait=args.wait)
         return 1
     if not staff_logs.show_lines(answers[args.device], args.lang, ZoneInfo(args.tz), args.grep, print):
         say(args, "logs_none", dev=args.device)
@@ -75,19 +70,33 @@ def cmd_playlog(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
     from tools import staff_logs
-    from tools.send import connect_console
 
     target = Target("dev", args.device) if args.device else Target("grp", args.group)
     query = {"kind": "playlog", "since_ts": staff_logs.since_ms(args.since, int(time.time() * 1000)), "limit": 500}
-    console, key = connect_console(args)
-    try:
-        answers = staff_logs.request(console, key, target, query, args.wait, expected=args.expect or 1)
-    finally:
-        console.close()
+    answers = _ask(args, target, query, args.expect or 1)
     with staff_logs.open_csv(args.out) as out:
         rows = staff_logs.write_playlog_csv(answers, out, ZoneInfo(args.tz))
     say(args, "playlog_written", rows=rows, units=len(answers), path=args.out)
     return 0 if answers else 1
+
+
+def _ask(args: argparse.Namespace, target: Target, query: dict[str, Any], expected: int) -> dict[str, list[Any]]:
+    """With --key, the signed `logs` command; without, the read-only log request that staff credentials allow."""
+    from province.console import Console
+    from tools import staff_logs
+    from tools.send import access_from, connect_console
+
+    if not args.key:
+        console = Console(access_from(args))
+        try:
+            return staff_logs.ask(console, target, query, args.wait, expected)
+        finally:
+            console.close()
+    console, key = connect_console(args)
+    try:
+        return staff_logs.request(console, key, target, query, args.wait, expected)
+    finally:
+        console.close()
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -143,6 +152,7 @@ def parser() -> argparse.ArgumentParser:
     k.set_defaults(fn=cmd_keys_init)
     cli_identity.add_keys_parsers(keys)
     cli_identity.add_parsers(sub)  # ca, provision, broker
+    cli_staff.add_parser(sub)  # staff add, revoke, list
     cli_hw.add_parsers(sub)  # hw list, config check
     a = sub.add_parser("agent", help="run the agent in the foreground until SIGTERM/SIGINT")
     a.add_argument("--config", required=True)
@@ -161,14 +171,15 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _console_args(p: argparse.ArgumentParser, *, group: bool = True, wait: float = 0.0) -> None:
+def _console_args(p: argparse.ArgumentParser, *, group: bool = True, wait: float = 0.0, key: bool = True) -> None:
     """Who to talk to and as whom: shared by every console command."""
     if group:
         target = p.add_mutually_exclusive_group(required=True)
         target.add_argument("--device")
         target.add_argument("--group")
         p.add_argument("--expect", type=int, default=0, help="for a group: how many devices should answer")
-    p.add_argument("--key", required=True, help="signing.jwk")
+    p.add_argument("--key", required=key, default="",
+                   help="signing.jwk" if key else "signing.jwk; without it, staff credentials and the read-only log request")
     p.add_argument("--broker", required=True)
     p.add_argument("--username", default="")
     p.add_argument("--password-file", default="")
@@ -188,7 +199,7 @@ def _send_args(p: argparse.ArgumentParser) -> None:
 
 def _logs_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("device", metavar="UNIT")
-    _console_args(p, group=False, wait=10.0)
+    _console_args(p, group=False, wait=10.0, key=False)
     p.add_argument("--since", help="30m, 2h, 1d or a date-time")
     p.add_argument("--level", choices=("debug", "info", "warning", "error"), default="info")
     p.add_argument("--grep", help="only lines containing this text (in the language shown)")
@@ -206,7 +217,7 @@ def _status_args(p: argparse.ArgumentParser) -> None:
 
 
 def _playlog_args(p: argparse.ArgumentParser) -> None:
-    _console_args(p, wait=10.0)
+    _console_args(p, wait=10.0, key=False)
     p.add_argument("--out", required=True, help="CSV file to write")
     p.add_argument("--since", help="30m, 2h, 1d or a date-time")
     p.add_argument("--tz", default="Asia/Ho_Chi_Minh")
