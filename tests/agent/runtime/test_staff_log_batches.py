@@ -21,7 +21,8 @@ class Handle:
 
 class ManualLoop:
     def __init__(self) -> None:
-        self.now, self.handles = 0.0, []  # type: ignore[var-annotated]
+        self.now = 0.0
+        self.handles: list[Handle] = []
 
     def time(self) -> float:
         return self.now
