@@ -18,7 +18,7 @@ from agent import i18n
 from agent.core.topics import Target
 from agent.errors import LoaError
 from sim import cli as sim_cli
-from tools import cli_beacon, cli_gateway, cli_hw, cli_identity, cli_shell, cli_update, profile
+from tools import cli_beacon, cli_gateway, cli_hw, cli_identity, cli_shell, cli_staff, cli_update, profile
 from tools.cli_shell import EXIT_INCOMPLETE, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_LINK, EXIT_OK, json_line
 from tools.user_input import Refusal
 
@@ -65,30 +65,24 @@ def cmd_logs(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
     from tools import staff_logs
-    from tools.send import connect_console
 
     query = {"kind": "lines", "level": args.level, "since_ts": staff_logs.since_ms(args.since, int(time.time() * 1000))}
-    console, key = connect_console(args)
-    try:
-        answers = staff_logs.request(console, key, Target("dev", args.device), query, args.wait)
-    finally:
-        console.close()
+    answers = _ask(args, Target("dev", args.device), query, 1)
     if args.json:
         print(json_line(staff_logs.as_json(answers.get(args.device), args.lang, ZoneInfo(args.tz), args.grep)))
         return EXIT_OK if args.device in answers else EXIT_INCOMPLETE
     if args.device not in answers:
-        say(args, "logs_silent", dev=args.device, wait=args.wait)
-        return 1
+        say(args, "logs_silent" if args.key else "logs_silent_staff", dev=args.device, wait=args.wait)
+        return EXIT_INCOMPLETE
     if not staff_logs.show_lines(answers[args.device], args.lang, ZoneInfo(args.tz), args.grep, print):
         say(args, "logs_none", dev=args.device)
-    return 0
+    return EXIT_OK
 
 
 def cmd_playlog(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
     from tools import staff_logs, table_out
-    from tools.send import connect_console
     from tools.user_input import writable
 
     out, fmt = Path(args.out), table_out.format_of(Path(args.out), args.format)
@@ -96,11 +90,7 @@ def cmd_playlog(args: argparse.Namespace) -> int:
     table_out.require(fmt)
     target = Target("dev", args.device) if args.device else Target("grp", args.group)
     query = {"kind": "playlog", "since_ts": staff_logs.since_ms(args.since, int(time.time() * 1000)), "limit": 500}
-    console, key = connect_console(args)
-    try:
-        answers = staff_logs.request(console, key, target, query, args.wait, expected=args.expect or 1)
-    finally:
-        console.close()
+    answers = _ask(args, target, query, args.expect or 1)
     table = staff_logs.playlog_table(answers, ZoneInfo(args.tz))
     table_out.write(table, out, fmt, args.lang)
     if args.json:
@@ -108,6 +98,25 @@ def cmd_playlog(args: argparse.Namespace) -> int:
     else:
         say(args, "playlog_written", rows=len(table.rows), units=len(answers), path=args.out)
     return EXIT_OK if answers else EXIT_INCOMPLETE
+
+
+def _ask(args: argparse.Namespace, target: Target, query: dict[str, Any], expected: int) -> dict[str, list[Any]]:
+    """With --key, the signed `logs` command; without, the read-only log request that staff credentials allow."""
+    from province.console import Console
+    from tools import staff_logs
+    from tools.send import access_from, connect_console
+
+    if not args.key:
+        console = Console(access_from(args))
+        try:
+            return staff_logs.ask(console, target, query, args.wait, expected)
+        finally:
+            console.close()
+    console, key = connect_console(args)
+    try:
+        return staff_logs.request(console, key, target, query, args.wait, expected)
+    finally:
+        console.close()
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -168,6 +177,7 @@ def parser(lang: str | None = None) -> argparse.ArgumentParser:
     k.set_defaults(fn=cmd_keys_init)
     cli_identity.add_keys_parsers(keys)
     cli_identity.add_parsers(sub)  # ca, provision, broker
+    cli_staff.add_parser(sub)  # staff add, revoke, list
     cli_hw.add_parsers(sub)  # hw list, config check
     a = sub.add_parser("agent", help="run the agent in the foreground until SIGTERM/SIGINT")
     a.add_argument("--config", required=True)
@@ -186,7 +196,8 @@ def parser(lang: str | None = None) -> argparse.ArgumentParser:
     return p
 
 
-def _console_args(p: argparse.ArgumentParser, *, group: bool = True, wait: float = 0.0, target: bool = True) -> None:
+def _console_args(p: argparse.ArgumentParser, *, group: bool = True, wait: float = 0.0, target: bool = True,
+                  key: bool = True) -> None:
     """Who to talk to and as whom: shared by every console command. --broker and --key may come from the profile
     (tools.profile); `needs` names what must be there once it is read."""
     if group:  # `target`: one of them is required (`loa send` alone needs neither)
@@ -194,10 +205,11 @@ def _console_args(p: argparse.ArgumentParser, *, group: bool = True, wait: float
         one.add_argument("--device")
         one.add_argument("--group")
         p.add_argument("--expect", type=int, default=0, help="for a group: how many devices should answer")
-    p.add_argument("--key", default="", help="signing.jwk (default: the profile's key)")
+    p.add_argument("--key", default="", help="signing.jwk (default: the profile's key)" if key else
+                   "signing.jwk (default: the profile's); without one, staff credentials and the read-only log request")
     _broker_args(p)
     p.add_argument("--wait", type=float, default=wait, help="wait for answers up to this many seconds")
-    p.set_defaults(needs=("broker", "key"))
+    p.set_defaults(needs=("broker", "key") if key else ("broker",))
 
 
 def _broker_args(p: argparse.ArgumentParser) -> None:
@@ -222,7 +234,7 @@ def _send_args(p: argparse.ArgumentParser) -> None:
 
 def _logs_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("device", metavar="UNIT")
-    _console_args(p, group=False, wait=10.0)
+    _console_args(p, group=False, wait=10.0, key=False)
     p.add_argument("--since", help="30m, 2h, 1d or a date-time")
     p.add_argument("--level", choices=("debug", "info", "warning", "error"), default="info")
     p.add_argument("--grep", help="only lines containing this text (in the language shown)")
@@ -240,7 +252,7 @@ def _status_args(p: argparse.ArgumentParser) -> None:
 
 
 def _playlog_args(p: argparse.ArgumentParser) -> None:
-    _console_args(p, wait=10.0)
+    _console_args(p, wait=10.0, key=False)
     p.add_argument("--out", required=True, help="the file to write (.xlsx, .csv or .json)")
     p.add_argument("--format", choices=("xlsx", "csv", "json"),
                    help="xlsx for staff, csv (UTF-8 with BOM, ; between fields: Excel on Vietnamese Windows) or json; "

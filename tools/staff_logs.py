@@ -6,8 +6,10 @@ Must not import the agent's runtime or adapters.
 
 from __future__ import annotations
 
+import json
 import re
 import time
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -49,6 +51,24 @@ def request(console: Console, key: Any, target: Target, args: dict[str, Any], wa
         where = console.topics.device_of(topic)
         body = json_object(payload)
         if where and where[1] == "logs" and body.get("jti") == jti:
+            answers[where[0]] = body.get("entries", [])
+            if len(answers) >= expected:
+                break
+    return answers
+
+
+def ask(console: Console, target: Target, query: dict[str, Any], wait_s: float,
+        expected: int = 1) -> dict[str, list[dict[str, Any]]]:
+    """The read-only log request (no key: staff credentials are enough); each answering unit's entries. A unit
+    answers at most once per 10 s, so a request made just after another one may go unanswered."""
+    console.subscribe(console.topics.all_reports("logs"))
+    request_id = uuid.uuid4().hex
+    console.publish(console.topics.log_request(target), json.dumps({"id": request_id, **query}))
+    answers: dict[str, list[dict[str, Any]]] = {}
+    for topic, payload, _ in console.messages(time.monotonic() + wait_s):
+        where = console.topics.device_of(topic)
+        body = json_object(payload)
+        if where and where[1] == "logs" and body.get("request") == request_id:
             answers[where[0]] = body.get("entries", [])
             if len(answers) >= expected:
                 break

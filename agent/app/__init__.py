@@ -22,6 +22,7 @@ from agent import i18n
 from agent.adapters.audio import alert_tone
 from agent.adapters.mqtt.mqtt_paho import LinkCallbacks, LinkSettings, PahoLink
 from agent.adapters.storage.sqlite_store import SqliteStore
+from agent.adapters.storage.staff_log_ring import StaffLogRing
 from agent.adapters.system.release_slots import ReleaseSlots, running_release
 from agent.adapters.system.system_clock import SystemClock
 from agent.adapters.system.systemd_notify import SystemdNotifier
@@ -195,6 +196,9 @@ def assemble(cfg: Config, keys: TrustSet, password: str, stack: ExitStack) -> Ag
         keys = load_trust(saved["trust"])
     state = DeviceState(seen=store.seen_commands(remember_from_s), time_floor_s=floor_s,
                         saved=saved)
+    staff_log = StaffLogRing(cfg.state_dir / "staff-log")  # after the goodbye (pushed before it), its last batch
+    stack.callback(staff_log.close)
+    state.log_lines.extend(staff_log.recent())  # a restart keeps what staff may want to read
     device = Device(device_settings(cfg, saved), keys, state, random.Random())
     link = PahoLink(loop, link_settings(cfg, password), LinkCallbacks(
         on_up=inbox.link_up, on_down=inbox.link_down, on_message=inbox.message, on_puback=inbox.puback))
@@ -206,7 +210,7 @@ def assemble(cfg: Config, keys: TrustSet, password: str, stack: ExitStack) -> Ag
     preparer, player = open_sound(cfg, inbox, stack)
     service = SystemdNotifier()
     parts = Parts(relays=relays, store=store, clock=clock, link=link, player=player, preparer=preparer,
-                  updater=updater, pages=pages, camera=camera, service=service)
+                  updater=updater, pages=pages, camera=camera, service=service, staff_log=staff_log)
     runtime = AgentRuntime(device, loop, parts, inbox=inbox, language=cfg.device.language,
                            flush_rate_per_s=cfg.reports.outbox_rate_per_s)
     goodbye.callback(runtime.stop, offline_status(), Topics(cfg.mqtt.topic_prefix).report(cfg.device.id, "status"))
