@@ -105,8 +105,8 @@ def test_loa_logs_and_playlog_work_with_staff_credentials_and_no_key(make_unit, 
         out = tmp_path / "plays.csv"
         played = loa("--lang", "en", "playlog", "--group", unit_commune(unit), "--out", str(out), *flags)
         assert played.returncode == 0, played.stdout + played.stderr
-        rows = list(csv.DictReader(out.open(encoding="utf-8-sig"), delimiter=";" if ";" in out.read_text() else ","))
-        assert [(r["dev"], r["jti"]) for r in rows] == [(unit.device_id, jti)], rows
+        rows = list(csv.DictReader(out.open(encoding="utf-8-sig"), delimiter=";"))
+        assert [(r["Unit"], r["Command id"]) for r in rows] == [(unit.device_id, jti)], rows  # English headers
     finally:
         staff.revoke(broker.dir, f"staff-{unit.device_id}")
         clear_status(console, unit)
