@@ -8,15 +8,22 @@ Pure: must not import adapters, the runtime or any I/O module; the desk imports 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, Protocol
 
-from agent.core.sources import SourcePolicy
-
-if TYPE_CHECKING:
-    from agent.core.eboard import Bulletin
+from agent.core.sources import SourcePolicy, public_url
 
 KINDS = ("text", "image", "video", "live")
+
+
+class Bulletin(Protocol):
+    """What this module reads of the desk's bulletin (agent.core.eboard.Bulletin)."""
+
+    play_id: str
+    media: str | None
+    text: str
+    image: dict[str, str] | None
+    video: dict[str, Any] | None
+    live: dict[str, str] | None
 
 
 def download(b: Bulletin) -> dict[str, str] | None:
@@ -44,12 +51,6 @@ def record(b: Bulletin) -> dict[str, Any]:
     if b.live:
         body["live_url"] = public_url(b.live["url"])
     return body
-
-
-def public_url(url: str) -> str:
-    """The URL without credentials, query and fragment: a signed stream URL's token must not reach log readers."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], query="", fragment=""))
 
 
 def view(b: Bulletin) -> dict[str, Any]:

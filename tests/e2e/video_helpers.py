@@ -4,6 +4,7 @@ hash of the frame a <video> element shows now (drawn into a canvas by the page i
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -67,7 +68,7 @@ class _LiveHandler(BaseHTTPRequestHandler):
         self.end_headers()
         try:
             assert proc.stdout is not None
-            while data := proc.stdout.read1(16384):
+            while data := os.read(proc.stdout.fileno(), 16384):  # what ffmpeg has made so far, at its pace
                 self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the viewer went away

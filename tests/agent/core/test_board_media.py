@@ -133,3 +133,9 @@ def test_videos_and_streams_come_back_after_a_restart() -> None:
     assert showing(later) == "v1"
     assert later.device.board is not None
     assert later.device.board.view()["showing"]["video"]["loop"] is True
+
+
+def test_a_stream_url_in_a_report_keeps_no_credentials_token_or_fragment() -> None:
+    from agent.core.sources import public_url
+
+    assert public_url("https://cam:pw@tv.example.vn:8443/live/a.webm?token=x#t=1") == "https://tv.example.vn:8443/live/a.webm"
