@@ -236,9 +236,8 @@ def start_ntp(cfg: Config, clock: TrustedClock, stack: ExitStack) -> None:
 
 def board_settings(cfg: Config) -> BoardSettings | None:
     """An e-board's desk: its snapshot fits a command's size cap; its live streams pass the unit's source policy."""
-    if cfg.device.role != "eboard":
-        return None
-    return BoardSettings(snapshot_max_bytes=cfg.trust.max_command_bytes, sources=source_policy(cfg))
+    eboard = cfg.device.role == "eboard"
+    return BoardSettings(snapshot_max_bytes=cfg.trust.max_command_bytes, sources=source_policy(cfg)) if eboard else None
 
 
 def source_policy(cfg: Config) -> SourcePolicy:
@@ -280,9 +279,8 @@ def open_board_pages(cfg: Config, inbox: Inbox, stack: ExitStack) -> tuple[PageS
     if not eboard:
         return pages, None
     kiosk_token.write_url(cfg.state_dir, pages.kiosk_url)
-    # "#snapshot": the page renders as the board's does but never reports its player's events (agent/adapters/web)
-    camera = ChromiumCamera(w.browser, pages.kiosk_url + "#snapshot", (w.kiosk_width, w.kiosk_height),
-                            inbox.post_event)
+    # "#snapshot": the page renders as the board's does but never reports on its videos (kiosk.js)
+    camera = ChromiumCamera(w.browser, f"{pages.kiosk_url}#snapshot", (w.kiosk_width, w.kiosk_height), inbox.post_event)
     return pages, stack.enter_context(closing(camera))
 
 

@@ -203,6 +203,8 @@ class BoardDesk:
         if end is not None:
             state, result, msg, code = end
             self._end(b, e.now_ms, state, result, msg, code=code)
+            if state == "failed":
+                self.host.log("warning", "board_video_failed", title=b.title or b.jti, reason=e.detail[:120])
 
     # ---- what shows ----------------------------------------------------------------------------------------
 

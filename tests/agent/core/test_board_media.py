@@ -65,6 +65,8 @@ def test_a_video_the_browser_cannot_decode_fails_and_the_board_goes_on() -> None
     assert w.acks("v1")[-1] == "failed" and w.ack_codes("v1")[-1] == "decode_error"
     assert displaylog(w, "v1")["result"] == "failed"
     assert showing(w) == "t1"
+    failed = [line["params"] for line in w.device.state.log_lines if line["key"] == "board_video_failed"]
+    assert failed == [{"title": "v1", "reason": "4 MEDIA_ERR_SRC_NOT_SUPPORTED"}]  # a staff log line says why
 
 
 def test_a_report_about_a_video_not_on_screen_changes_nothing() -> None:
