@@ -167,3 +167,20 @@ def test_an_emergency_text_preempts_a_video_which_comes_back_after_it(make_unit,
     watch.pump(3, lambda: len(watch.states(video)) >= 4)
     assert watch.states(video) == ["accepted", "started", "preempted", "started"]
     assert [(m["jti"], m["result"]) for m in watch.of("displaylog")] == [(video, "preempted"), (emergency, "completed")]
+
+
+def test_a_verified_video_the_browser_cannot_decode_fails_and_the_board_goes_back(make_unit, console, keys, browser,
+                                                                                 http_server):
+    unit = eboard_unit(make_unit)
+    watch = watch_board(console, unit)
+    key = load_signing(keys / "signing.jwk")
+    open_kiosk(browser, kiosk_url(unit))
+    text = watch.send(key, "display", {"text": "Bản tin đứng"})
+    browser.wait(lambda: shown_jti(browser) == text, 2)
+    broken = b"\x1a\x45\xdf\xa3" + bytes(range(256)) * 16  # a WebM signature and no video in it: its hash matches
+    bad = watch.send(key, "display", {"video": image_source(http_server, "broken.webm", broken), "duration_s": 60})
+    assert watch.wait_acks(bad, {"failed", "finished"}) == ["accepted", "started", "failed"]
+    assert watch.acks(bad)[-1]["code"] == "decode_error"
+    browser.wait(lambda: shown_jti(browser) == text, 2)
+    assert watch.pump(5, lambda: logs_of(watch, bad))
+    assert logs_of(watch, bad)[0]["result"] == "failed"
