@@ -58,7 +58,10 @@ class _LiveHandler(BaseHTTPRequestHandler):
         if not self.path.startswith("/live/"):
             self.send_error(404)
             return
-        argv = [*QUIET, "-re", "-f", "lavfi", "-i", PATTERN, *VP8, "-f", "webm", "-live", "1", "pipe:1"]
+        # a key frame every second and short clusters, so a viewer has a picture within a second, as a live
+        # encoder set up for low latency gives
+        argv = [*QUIET, "-re", "-f", "lavfi", "-i", PATTERN, *VP8, "-g", "10", "-f", "webm", "-live", "1",
+                "-cluster_time_limit", "500", "pipe:1"]
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE)
         with self.server.lock:
             self.server.viewers.append(proc)
