@@ -94,12 +94,14 @@ def test_a_looped_video_starts_again_until_it_is_stopped(make_unit, console, key
     key = load_signing(keys / "signing.jwk")
     open_kiosk(browser, kiosk_url(unit))
     source = image_source(http_server, "clip.webm", clip)
-    jti = watch.send(key, "display", {"video": source | {"loop": True}, "text": "Chiếu lặp lại"})
+    jti = watch.send(key, "display", {"video": source | {"loop": True}, "text": "Chiếu lặp lại", "mode": "ticker"})
     browser.wait(lambda: (frame(browser) or (0.0, 0))[0] > 2.0, 8)
     browser.wait(lambda: (frame(browser) or (9.0, 0))[0] < 1.5, 4)  # past its 3 s end it runs again from the start
     moving(browser, tmp_path)
     watch.pump(2, lambda: "started" in watch.states(jti))
     assert shown_jti(browser) == jti and watch.states(jti) == ["accepted", "started"]
+    assert browser.text("ticker-text") == "Chiếu lặp lại"  # the caption scrolls under the video, not under a clock
+    assert browser.js("return getComputedStyle(document.getElementById('idle-clock')).display") == "none"
     stop = watch.send(key, "stop", {"jti": jti})
     assert watch.wait_acks(stop, {"finished"}) == ["accepted", "finished"]
     browser.wait(lambda: shown_jti(browser) == "" and src(browser, "video") is None, 2)
