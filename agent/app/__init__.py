@@ -32,6 +32,7 @@ from agent.core.clocktime import parse_window
 from agent.core.device import Device, DeviceSettings, DeviceState, offline_status
 from agent.core.eboard import BoardSettings
 from agent.core.sound import SoundSettings
+from agent.core.sources import SourcePolicy
 from agent.core.topics import Topics, valid_name
 from agent.core.update import BootInfo, UpdateSettings
 from agent.core.verify import Policy, TrustError, TrustSet, load_trust
@@ -142,7 +143,7 @@ def device_settings(cfg: Config, saved: dict[str, Any]) -> DeviceSettings:
         reconnect_min_s=cfg.mqtt.reconnect_min_s, reconnect_max_s=cfg.mqtt.reconnect_max_s,
         sound=sound_settings(cfg),
         update=update_settings(cfg, saved),
-        board=BoardSettings(snapshot_max_bytes=cfg.trust.max_command_bytes) if cfg.device.role == "eboard" else None,
+        board=board_settings(cfg),
         location=(cfg.device.location[0], cfg.device.location[1]) if cfg.device.location else None,
         link_type=None if cfg.hardware.link == "auto" else cfg.hardware.link,
         install=first_boot(cfg),
@@ -237,15 +238,24 @@ def start_ntp(cfg: Config, clock: TrustedClock, stack: ExitStack) -> None:
         stack.enter_context(closing(poller.start()))
 
 
+def board_settings(cfg: Config) -> BoardSettings | None:
+    """An e-board's desk: its snapshot fits a command's size cap; its live streams pass the unit's source policy."""
+    eboard = cfg.device.role == "eboard"
+    return BoardSettings(snapshot_max_bytes=cfg.trust.max_command_bytes, sources=source_policy(cfg)) if eboard else None
+
+
+def source_policy(cfg: Config) -> SourcePolicy:
+    return SourcePolicy(cfg.sources.allowed_hosts, cfg.sources.plain_http_stream_hosts)
+
+
 def open_sound(cfg: Config, inbox: Inbox, stack: ExitStack) -> tuple[Preparer, StreamGate]:
     """A verified content-addressed cache for downloads, espeak-ng for text, libVLC for decoding."""
     from agent.adapters.audio.download_cache import DownloadCache
     from agent.adapters.audio.espeak_tts import EspeakSpeech
     from agent.adapters.audio.stream_gate import StreamGate
     from agent.adapters.audio.vlc_player import VlcPlayer
-    from agent.core.sources import SourcePolicy
 
-    policy = SourcePolicy(cfg.sources.allowed_hosts, cfg.sources.plain_http_stream_hosts)
+    policy = source_policy(cfg)
     cache = DownloadCache(cfg.state_dir / "cache", quota_bytes=cfg.audio.cache_quota_mb * 1024 * 1024,
                           deadline_s=cfg.sources.download_deadline_s, policy=policy)
     speech = EspeakSpeech(cfg.state_dir / "tts")
@@ -273,7 +283,8 @@ def open_board_pages(cfg: Config, inbox: Inbox, stack: ExitStack) -> tuple[PageS
     if not eboard:
         return pages, None
     kiosk_token.write_url(cfg.state_dir, pages.kiosk_url)
-    camera = ChromiumCamera(w.browser, pages.kiosk_url, (w.kiosk_width, w.kiosk_height), inbox.post_event)
+    # "#snapshot": the page renders as the board's does but never reports on its videos (kiosk.js)
+    camera = ChromiumCamera(w.browser, f"{pages.kiosk_url}#snapshot", (w.kiosk_width, w.kiosk_height), inbox.post_event)
     return pages, stack.enter_context(closing(camera))
 
 

@@ -140,13 +140,11 @@ class Device:
                 self.hardware.fault(name, active, detail)
             case HardwareFailed():
                 self.hardware.failed(event)
-            case Prepared(play_id=pid) | PrepareFailed(play_id=pid):
-                if self.board and pid.startswith(BOARD_ID):
-                    self.board.prepared(event)
+            case Prepared(play_id=pid) | PrepareFailed(play_id=pid) | PlayerEvent(play_id=pid):
+                if self.board and pid.startswith(BOARD_ID):  # the board's downloads, and its page's player
+                    self.board.media_event(event)
                 else:
                     self._sound_event(event)
-            case PlayerEvent():
-                self._sound_event(event)
             case SnapshotTaken():
                 if self.board:
                     self.board.snapshot_taken(event)

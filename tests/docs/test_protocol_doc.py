@@ -58,6 +58,7 @@ CORE = REPO / "agent" / "core"
 # valid commands (table refusal-codes); failed/expired codes from either go to table failure-codes.
 VERIFY_SOURCES = (CORE / "verify.py", CORE / "scopes.py", CORE / "device.py", CORE / "unit_desk.py", CORE / "time_rule.py")
 SOUND_SOURCES = (CORE / "sound.py", CORE / "playout.py", CORE / "arbiter.py", CORE / "schedule.py", REPO / "agent/runtime/preparer.py")
+BOARD_SOURCES = (CORE / "eboard.py",)  # scanned for the keys it logs (its acks are the display section's)
 # The adapters behind the preparer's ports (AudioCache, SpeechSynth): the preparer turns every LoaError they raise
 # into a failed ack carrying that error's `code`.
 PREPARE_ADAPTERS = (REPO / "agent/adapters/audio/download_cache.py", REPO / "agent/adapters/audio/espeak_tts.py",
@@ -433,7 +434,7 @@ def logged_keys() -> set[str]:
     not log lines (the status page's), so they cannot be the list."""
     keys: set[str] = set()
     suffixes: set[str] = set()
-    for path in VERIFY_SOURCES + SOUND_SOURCES:
+    for path in VERIFY_SOURCES + SOUND_SOURCES + BOARD_SOURCES:
         for call, name, where in calls(path):
             if name == "log":
                 key = bound(call, Device.log, where).get("key")
