@@ -3,10 +3,10 @@
 "use strict";
 const DATA = JSON.parse(document.getElementById("words").textContent);
 const W = DATA.words;
-const LOCALE = DATA.lang === "vi" ? "vi-VN" : "en-GB";
 const POLL_MS = 1000;
 const SVG = "http://www.w3.org/2000/svg";
 let shown = -1;
+let last = null;
 
 function t(key, params) {
   let text = W[key] || key;
@@ -26,9 +26,15 @@ function fill(id, nodes, empty) {
   box.replaceChildren(...(nodes.length ? nodes : [el("li", {class: "empty"}, t(empty))]));
 }
 
-function clock(ms) {
-  return ms ? new Date(ms).toLocaleString(LOCALE, {hour: "2-digit", minute: "2-digit", second: "2-digit",
-                                                   day: "2-digit", month: "2-digit"}) : "–";
+function two(n) {
+  return String(n).padStart(2, "0");
+}
+
+function clock(ms, withDate) {
+  if (!ms) return "–";
+  const d = new Date(ms);
+  const time = `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+  return withDate ? `${two(d.getDate())}/${two(d.getMonth() + 1)} ${time}` : time;
 }
 
 function faultText(code, unit) {
@@ -76,7 +82,7 @@ function drawFaults(view) {
 }
 
 function drawPlays(view) {
-  const rows = view.plays.map(p => el("tr", {"data-dev": p.dev}, el("td", {}, clock(p.ended_ts)), el("td", {}, p.dev),
+  const rows = view.plays.map(p => el("tr", {"data-dev": p.dev}, el("td", {}, clock(p.ended_ts, true)), el("td", {}, p.dev),
     el("td", {class: "title"}, p.title || t("dash_untitled")), el("td", {}, priority(p.priority)),
     el("td", {}, t("playlog_result_" + p.result)), el("td", {}, p.duration_s ?? "–")));
   const body = document.querySelector("#plays tbody");
@@ -91,7 +97,7 @@ function drawUnits(view) {
     return el("tr", {"data-dev": u.dev, "data-online": u.online, class: u.online ? "" : "offline"},
       el("td", {}, u.dev), el("td", {}, u.commune === "?" ? t("dash_unknown_commune") : u.commune),
       el("td", {}, el("span", {class: "state " + (u.online ? state === "fault" ? "fault" : "online" : "offline")}, label)),
-      el("td", {}, u.temp_c ?? "–"), el("td", {}, mains), el("td", {}, clock(u.seen_ms)));
+      el("td", {}, u.temp_c ?? "–"), el("td", {}, mains), el("td", {}, clock(u.seen_ms, true)));
   });
   document.querySelector("#units tbody").replaceChildren(...rows);
 }
@@ -101,13 +107,21 @@ function niceStep(span) {
   return steps.find(s => span / s <= 5) || 10;
 }
 
+function mapSize(svg) {
+  // the drawing's units are the screen's pixels, so labels keep their size on a phone
+  const w = Math.max(280, Math.round(svg.clientWidth || 800));
+  return [w, Math.round(Math.max(240, Math.min(w * 0.55, 460)))];
+}
+
 function drawMap(view) {
   const svg = document.getElementById("map");
   const placed = view.units.filter(u => u.location);
   document.getElementById("map-none").hidden = placed.length > 0;
   svg.replaceChildren();
+  const [w, h] = mapSize(svg), pad = 36;
+  svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
+  svg.setAttribute("height", String(h));
   if (!placed.length) return;
-  const w = 800, h = 420, pad = 40;
   const lats = placed.map(u => u.location.lat), lons = placed.map(u => u.location.lon);
   let [south, north, west, east] = [Math.min(...lats), Math.max(...lats), Math.min(...lons), Math.max(...lons)];
   const k = Math.cos((south + north) / 2 * Math.PI / 180);  // a degree of longitude is shorter away from the equator
@@ -116,21 +130,24 @@ function drawMap(view) {
   const scale = Math.min((w - 2 * pad) / ((east - west) * k), (h - 2 * pad) / (north - south));
   const ox = (w - (east - west) * k * scale) / 2, oy = (h - (north - south) * scale) / 2;
   const x = lon => ox + (lon - west) * k * scale, y = lat => oy + (north - lat) * scale;
-  drawGrid(svg, w, h, [south, north, west, east], x, y);
+  const seen = [north - (h - oy) / scale, north + oy / scale, west - ox / (k * scale), west + (w - ox) / (k * scale)];
+  drawGrid(svg, w, h, seen, x, y);
   for (const u of placed) {
-    const cx = x(u.location.lon).toFixed(1), cy = y(u.location.lat).toFixed(1);
+    const cx = x(u.location.lon), cy = y(u.location.lat);
     const tip = u.dev + " — " + (u.online ? t("dash_online") : t("dash_offline")) +
                 (u.faults.length ? " — " + u.faults.map(f => faultText(f, u)).join(", ") : "");
     const g = el("svg:g", {"data-dev": u.dev, "data-state": stateOf(u), "data-online": u.online});
-    if (u.playing) g.append(el("svg:circle", {cx: cx, cy: cy, r: 13, class: "ring"}));
-    g.append(el("svg:circle", {cx: cx, cy: cy, r: 8, class: stateOf(u)}, el("svg:title", {}, tip)));
-    g.append(el("svg:text", {x: (+cx + 12).toFixed(1), y: (+cy + 4).toFixed(1), class: "unit"}, u.dev));
+    if (u.playing) g.append(el("svg:circle", {cx: cx.toFixed(1), cy: cy.toFixed(1), r: 13, class: "ring"}));
+    g.append(el("svg:circle", {cx: cx.toFixed(1), cy: cy.toFixed(1), r: 8, class: stateOf(u)}, el("svg:title", {}, tip)));
+    const left = cx > w * 0.7;  // labels near the right edge go to the left of their point
+    g.append(el("svg:text", {x: (left ? cx - 12 : cx + 12).toFixed(1), y: (cy + 4).toFixed(1), class: "unit",
+                             "text-anchor": left ? "end" : "start"}, u.dev));
     svg.append(g);
   }
 }
 
-function drawGrid(svg, w, h, box, x, y) {
-  const [south, north, west, east] = box;
+function drawGrid(svg, w, h, seen, x, y) {
+  const [south, north, west, east] = seen;
   const stepLat = niceStep(north - south), stepLon = niceStep(east - west);
   const digits = v => Math.max(0, -Math.floor(Math.log10(v)));
   for (let lat = Math.ceil(south / stepLat) * stepLat; lat <= north; lat += stepLat) {
@@ -139,6 +156,7 @@ function drawGrid(svg, w, h, box, x, y) {
   }
   for (let lon = Math.ceil(west / stepLon) * stepLon; lon <= east; lon += stepLon) {
     svg.append(el("svg:line", {x1: x(lon), x2: x(lon), y1: 0, y2: h, class: "grid"}));
+    if (x(lon) > w - 64) continue;  // a label cut by the edge says nothing
     svg.append(el("svg:text", {x: x(lon) + 3, y: h - 4, class: "grid-label"}, lon.toFixed(digits(stepLon)) + "°E"));
   }
 }
@@ -147,6 +165,7 @@ function draw(view) {
   drawSummary(view); drawMap(view); drawCommunes(view); drawPlaying(view); drawFaults(view); drawPlays(view);
   drawUnits(view);
   shown = view.version;
+  last = view;
   document.body.dataset.version = String(view.version);
 }
 
@@ -163,4 +182,5 @@ async function poll() {
   setTimeout(poll, POLL_MS);
 }
 
+window.addEventListener("resize", () => { if (last) drawMap(last); });
 poll();

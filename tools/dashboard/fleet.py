@@ -105,8 +105,9 @@ def _location(value: Any) -> dict[str, float] | None:
     if not isinstance(value, dict):
         return None
     lat, lon = value.get("lat"), value.get("lon")
-    ok = all(isinstance(v, (int, float)) for v in (lat, lon))
-    return {"lat": float(lat), "lon": float(lon)} if ok and -90 <= lat <= 90 and -180 <= lon <= 180 else None
+    if not (isinstance(lat, (int, float)) and isinstance(lon, (int, float))):
+        return None
+    return {"lat": float(lat), "lon": float(lon)} if -90 <= lat <= 90 and -180 <= lon <= 180 else None
 
 
 def _playing(value: Any) -> dict[str, Any] | None:

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from agent.core.topics import Target
+from agent.fakes.sysfs import FakeSysfs
 from province.keys import load_signing
-from tests.conftest import Broker, Unit
+from tests.conftest import Broker, Unit, wait_until
 from tests.e2e.browser import Browser
 from tests.tools.dashboard.dash_helpers import PASSWORD, Running, request, start_dashboard
 
@@ -35,13 +37,18 @@ def dashboard(broker: Broker, tmp_path: Path) -> Iterator[Running]:
     running.stop()
 
 
-def fleet(make_unit: Callable[..., Unit]) -> tuple[str, str, list[Unit]]:
-    """Three units in two communes of their own (other tests' units share the broker), around Pleiku."""
+def fleet(make_unit: Callable[..., Unit], sysroot: Path) -> tuple[str, str, list[Unit]]:
+    """Three units in two communes of their own (other tests' units share the broker), around Pleiku; the second
+    one's board is too hot (its thermal zone, faked, reads 82 °C)."""
     tag = f"{os.getpid()}-{time.monotonic_ns() % 100000}"
     a, b = f"xa-ia-grai-{tag}", f"xa-chu-pah-{tag}"
     places = ((a, 13.9876, 107.9543), (a, 13.9721, 107.9810), (b, 14.0312, 107.9105))
+    FakeSysfs(sysroot).temp_c(82.0)
+    hot = {"hardware": {"monitor": "pi-basic", "sysfs_root": str(sysroot), "sensors_poll_s": 5},
+           "reports": {"heartbeat_s": 5}}
     units = [make_unit(f"dash{i}-{tag}", groups=(commune, "province"), audio=FAST_AUDIO,
-                       device={"location": [lat, lon]}) for i, (commune, lat, lon) in enumerate(places)]
+                       device={"location": [lat, lon]}, **(hot if i == 1 else {}))
+             for i, (commune, lat, lon) in enumerate(places)]
     return a, b, units
 
 
@@ -67,12 +74,15 @@ def set_width(browser: Browser, width: int, height: int, mobile: bool) -> None:
 
 
 def test_the_page_shows_the_fleet_live(broker, keys, make_unit, dashboard, browser, console, tmp_path):
-    commune_a, commune_b, units = fleet(make_unit)
+    commune_a, commune_b, units = fleet(make_unit, tmp_path / "sysroot")
     log_in(browser, dashboard.base, PASSWORD, "vi")
     browser.wait(lambda: all(row_online(browser, u.device_id) == "true" for u in units), 20)
     assert "Cụm loa" in browser.text("summary") and "Đăng xuất" in browser.driver.page_source
-    for u in units:
+    for u in (units[0], units[2]):
         assert shows(browser, f"#map g[data-dev='{u.device_id}'][data-state='ok'] circle")
+    browser.wait(lambda: shows(browser, f"#faults li[data-dev='{units[1].device_id}'][data-fault='hot']"), 15)
+    assert "bo mạch quá nóng (82\u00a0°C)" in browser.text("faults")
+    assert shows(browser, f"#map g[data-dev='{units[1].device_id}'][data-state='fault']")
     communes = browser.js("return [...document.querySelectorAll('#communes li')].map(l => l.textContent)")
     assert f"{commune_a}trực tuyến 2 / 2" in communes and f"{commune_b}trực tuyến 1 / 1" in communes
     xs = browser.js("return [...document.querySelectorAll('#map g[data-dev] circle')].map(c => +c.getAttribute('cx'))")
@@ -80,15 +90,17 @@ def test_the_page_shows_the_fleet_live(broker, keys, make_unit, dashboard, brows
 
     title = "Bản tin thử nghiệm bảng theo dõi"
     key = load_signing(keys / "signing.jwk")
-    from agent.core.topics import Target
     console.send(key, Target("dev", units[0].device_id), "play",
                  {"source": {"tts": "Thử loa. Một, hai, ba, bốn, năm, sáu, bảy, tám, chín, mười.", "lang": "vi"},
                   "title": title})
     browser.wait(lambda: title in browser.text("playing"), 15)
     assert shows(browser, f"#map g[data-dev='{units[0].device_id}'] circle.ring")
 
+    stopped = time.monotonic()
     units[2].stop()  # SIGTERM: the unit says goodbye, the broker passes its offline status on
-    took = browser.wait(lambda: row_online(browser, units[2].device_id) == "false", 2.0)
+    browser.wait(lambda: row_online(browser, units[2].device_id) == "false", 2.0)
+    took = time.monotonic() - stopped
+    assert took <= 2.0  # counted from the stop signal, the unit's own shutdown included
     assert shows(browser, f"#map g[data-dev='{units[2].device_id}'][data-state='offline']")
     assert f"{commune_b}trực tuyến 0 / 1" in browser.js(
         "return [...document.querySelectorAll('#communes li')].map(l => l.textContent)")
@@ -107,9 +119,11 @@ def test_the_page_shows_the_fleet_live(broker, keys, make_unit, dashboard, brows
         page_width = browser.js("return document.documentElement.scrollWidth")
         assert page_width <= PHONE[0]  # one column: nothing to scroll sideways but the tables' own boxes
         browser.screenshot().save(tmp_path / "dashboard-phone-vi.png")
+        set_width(browser, PHONE[0], int(browser.js("return document.documentElement.scrollHeight")), mobile=True)
+        browser.screenshot().save(tmp_path / "dashboard-phone-vi-full.png")  # the whole page, scrolled
     finally:
         set_width(browser, 1280, 720, mobile=False)
-    print(f"offline shown {took:.2f} s after the unit stopped; screenshots in {tmp_path}")
+    print(f"offline shown {took:.2f} s after the stop signal; screenshots in {tmp_path}")
 
 
 def test_without_a_login_nothing_is_served(make_unit, dashboard):
@@ -132,7 +146,6 @@ def test_without_a_login_nothing_is_served(make_unit, dashboard):
         status, _, body = request(base + "/api/state", headers=session)
         return status == 200 and unit.device_id in body
 
-    from tests.conftest import wait_until
     assert wait_until(sees_unit, 15)
     page = request(base + "/", headers=session)[2]
     csrf = page.split('name="csrf" value="')[1].split('"')[0]
