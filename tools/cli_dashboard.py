@@ -76,7 +76,7 @@ def add_parser(sub: Any, broker_args: Any) -> None:
                        "--password-file console.pw")
     p.add_argument("--password-hash", default="", help="the login's hash file, from: loa dashboard password FILE")
     p.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
-    p.add_argument("--port", type=int, default=8090)
+    p.add_argument("--port", type=int, default=8088)
     p.add_argument("--tls-cert", default="", help="serve HTTPS with this certificate (PEM) ...")
     p.add_argument("--tls-key", default="", help="... and its private key")
     p.add_argument("--hot-c", type=float, default=75.0, help="a board at this temperature or above is a fault")

@@ -41,7 +41,7 @@ STATIC = {"/static/dashboard.css": ("dashboard.css", "text/css; charset=utf-8"),
 class WebSettings:
     password_hash: str
     bind: str = "127.0.0.1"
-    port: int = 8090
+    port: int = 8088
     language: str = "vi"
     session_s: float = 8 * 3600.0  # a shift at the province's desk
     tls_cert: Path | None = None

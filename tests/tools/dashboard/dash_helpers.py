@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import subprocess
 import sys
 import urllib.error
@@ -46,11 +47,11 @@ def start_dashboard(broker: Broker, tmp_path: Path, *extra: str) -> Running:
     return Running(proc, f"http://127.0.0.1:{port}", log)
 
 
-def request(url: str, data: dict[str, str] | None = None, headers: dict[str, str] | None = None
-            ) -> tuple[int, dict[str, str], str]:
+def request(url: str, data: dict[str, str] | None = None, headers: dict[str, str] | None = None,
+            context: ssl.SSLContext | None = None) -> tuple[int, dict[str, str], str]:
     """(status, headers, body) without following redirects."""
     body = urllib.parse.urlencode(data).encode() if data is not None else None
-    opener = urllib.request.build_opener(_NoRedirect)
+    opener = urllib.request.build_opener(_NoRedirect, urllib.request.HTTPSHandler(context=context))
     try:
         with opener.open(urllib.request.Request(url, data=body, headers=headers or {}), timeout=10) as answer:
             return int(answer.status), dict(answer.headers), answer.read().decode()
