@@ -55,7 +55,6 @@ function drawSummary(view) {
   const faulty = view.units.filter(u => u.faults.length).length;
   document.getElementById("summary").textContent = t("dash_summary", {units: view.units.length, online: online,
     offline: view.units.length - online, faults: faulty});
-  document.getElementById("updated").textContent = t("dash_updated", {time: clock(Date.now())});
 }
 
 function drawCommunes(view) {
@@ -171,11 +170,10 @@ function draw(view) {
 
 async function poll() {
   try {
-    const answer = await fetch("/api/state", {cache: "no-store", credentials: "same-origin"});
+    const answer = await fetch("/api/state?since=" + shown, {cache: "no-store", credentials: "same-origin"});
     if (answer.status === 401) { window.location.href = "/login"; return; }
-    const view = await answer.json();
-    if (view.version !== shown) draw(view);
-    else document.getElementById("updated").textContent = t("dash_updated", {time: clock(Date.now())});
+    if (answer.status === 200) draw(await answer.json());  // 204: nothing new since the version shown
+    document.getElementById("updated").textContent = t("dash_updated", {time: clock(Date.now())});
   } catch (err) {
     document.getElementById("updated").textContent = t("dash_connection_lost");
   }

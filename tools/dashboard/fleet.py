@@ -2,12 +2,15 @@
 draws: communes with units online and offline, each unit's faults, what plays now, the last plays, locations.
 
 No I/O and no clock: messages arrive with the time they were received, and the view is plain JSON data. The feeding
-thread is the only writer; page threads read `view`, one reference swapped whole after every change.
+thread is the only writer: it takes reports as they come and publishes the view (built once, encoded once) at most
+a few times a second, so a province's heartbeats cost one view per publish, not one per heartbeat. Page threads read
+`view` and `view_json`, one reference swapped whole.
 Must not import the MQTT client, the web server, or the agent's runtime.
 """
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,7 +55,9 @@ class Fleet:
         self.units: dict[str, Unit] = {}
         self.plays: deque[dict[str, Any]] = deque(maxlen=LAST_PLAYS)
         self.version = 0
-        self.view: dict[str, Any] = self._view()
+        self.view: dict[str, Any] = self._view(0)
+        self.view_json = json.dumps(self.view, ensure_ascii=False).encode()
+        self._dirty = False
 
     def take(self, dev: str, kind: str, payload: bytes, now_ms: int) -> None:
         """One report of a unit, received at now_ms; anything that is not a JSON object is ignored."""
@@ -68,7 +73,7 @@ class Fleet:
             unit.status.update({k: report[k] for k in ("location", "health", "link") if k in report})
         elif kind == "playlog":
             self.plays.appendleft({**_play(report), "dev": dev, "received_ms": now_ms})
-        self._publish()
+        self._dirty = True
 
     def _status(self, unit: Unit, report: dict[str, Any]) -> None:
         unit.online = report.get("online") is True
@@ -77,18 +82,24 @@ class Fleet:
         else:  # the last will says nothing else: keep where it stands and its commune, forget what it was doing
             unit.status = {**unit.status, "playing": None, "relays": {}, "queued": 0}
 
-    def _publish(self) -> None:
-        self.version += 1
-        self.view = self._view()  # one reference swapped whole: page threads only ever read a complete view
+    def publish(self) -> bool:
+        """A new view when reports came since the last one (True), else nothing."""
+        if not self._dirty:
+            return False
+        self._dirty = False
+        view = self._view(self.version + 1)
+        self.view_json, self.view = json.dumps(view, ensure_ascii=False).encode(), view
+        self.version = view["version"]  # last: a page thread never sees a version newer than the body it reads
+        return True
 
-    def _view(self) -> dict[str, Any]:
+    def _view(self, version: int) -> dict[str, Any]:
         units = sorted(self.units.values(), key=lambda u: u.dev)
         rows = [self._unit_row(u) for u in units]
         statuses = {u.dev: {"online": u.online, "groups": u.status.get("groups") or []} for u in units}
         communes = [{"name": name, "online": c.online, "offline": c.offline}
                     for name, c in by_commune(statuses, {}).items()]
         playing = [{"dev": r["dev"], "commune": r["commune"], **r["playing"]} for r in rows if r["playing"]]
-        return {"version": self.version, "communes": communes, "units": rows, "playing": playing,
+        return {"version": version, "communes": communes, "units": rows, "playing": playing,
                 "plays": list(self.plays)}
 
     def _unit_row(self, unit: Unit) -> dict[str, Any]:

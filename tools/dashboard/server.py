@@ -9,7 +9,6 @@ Must not import the MQTT client or the agent's runtime.
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import ssl
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from agent.adapters.web.auth import Logins
+from agent.adapters.web.auth import Logins, Session
 from agent.adapters.web.http_guard import GuardedServer, body_length, reader, same
 from tools.dashboard import page
 from tools.dashboard.fleet import Fleet
@@ -123,13 +122,12 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(HTTPStatus.OK, page.static(name), ctype)
         elif url.path == "/login":
             self.html(HTTPStatus.OK, page.login_page(lang), headers)
-        elif self.session() is None:
+        elif (session := self.session()) is None:
             self.refuse(url.path, lang, headers)
         elif url.path == "/":
-            self.html(HTTPStatus.OK, page.dashboard_page(lang, self.session_csrf()), headers)
+            self.html(HTTPStatus.OK, page.dashboard_page(lang, session.csrf), headers)
         elif url.path == "/api/state":
-            self.reply(HTTPStatus.OK, json.dumps(self.dash.fleet.view, ensure_ascii=False).encode(),
-                       "application/json; charset=utf-8")
+            self.state(parse_qs(url.query).get("since", [""])[0])
         else:
             self.reply(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
 
@@ -146,6 +144,15 @@ class Handler(BaseHTTPRequestHandler):
             self.logout(form)
         else:
             self.reply(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
+
+    def state(self, since: str) -> None:
+        """The fleet's view as JSON; 204 when the page already has this version (a province's view is large)."""
+        fleet = self.dash.fleet
+        body, version = fleet.view_json, fleet.version
+        if since == str(version):
+            self.reply(HTTPStatus.NO_CONTENT, b"", "application/json")
+        else:
+            self.reply(HTTPStatus.OK, body, "application/json; charset=utf-8")
 
     def refuse(self, path: str, lang: str, headers: dict[str, str]) -> None:
         """No session: no data. The page answers with the login form, the data endpoint with a bare 401."""
@@ -181,12 +188,8 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- helpers ---------------------------------------------------------------------------------------------------
 
-    def session(self) -> Any:
+    def session(self) -> Session | None:
         return self.dash.logins.session(self.cookie(SESSION_COOKIE), time.monotonic())
-
-    def session_csrf(self) -> str:
-        session = self.session()
-        return str(session.csrf) if session is not None else ""
 
     def language(self, query: str) -> tuple[str, dict[str, str]]:
         asked = parse_qs(query).get("lang", [""])[0]

@@ -19,7 +19,13 @@ def status(dev: str, commune: str, **fields: Any) -> bytes:
 
 
 def unit(fleet: Fleet, dev: str) -> dict[str, Any]:
-    return next(u for u in fleet.view["units"] if u["dev"] == dev)
+    return next(u for u in view(fleet)["units"] if u["dev"] == dev)
+
+
+def view(fleet: Fleet) -> dict[str, Any]:
+    fleet.publish()
+    assert json.loads(fleet.view_json) == fleet.view
+    return fleet.view
 
 
 def test_communes_count_units_online_and_offline() -> None:
@@ -28,7 +34,7 @@ def test_communes_count_units_online_and_offline() -> None:
     fleet.take("a2", "status", status("a2", "xa-a"), 1000)
     fleet.take("b1", "status", status("b1", "xa-b"), 1000)
     fleet.take("a2", "status", b'{"online": false}', 2000)
-    communes = {c["name"]: c for c in fleet.view["communes"]}
+    communes = {c["name"]: c for c in view(fleet)["communes"]}
     assert communes["xa-a"] == {"name": "xa-a", "online": ["a1"], "offline": ["a2"]}
     assert communes["xa-b"]["online"] == ["b1"]
     gone = unit(fleet, "a2")
@@ -58,23 +64,33 @@ def test_what_plays_now_and_the_last_plays_newest_first() -> None:
     fleet = Fleet()
     playing = {"jti": "j1", "title": "Phòng chống bão số 9", "priority": "emergency"}
     fleet.take("a1", "status", status("a1", "xa-a", playing=playing), 1000)
-    assert fleet.view["playing"] == [{"dev": "a1", "commune": "xa-a", "title": "Phòng chống bão số 9",
+    assert view(fleet)["playing"] == [{"dev": "a1", "commune": "xa-a", "title": "Phòng chống bão số 9",
                                       "priority": "emergency"}]
     for n in (1, 2):
         record = {"dev": "a1", "title": f"bản tin {n}", "priority": "normal", "result": "completed",
                   "ended_ts": n, "duration_s": 1.5, "bulletin": {"id": "x"}}
         fleet.take("a1", "playlog", json.dumps(record).encode(), 2000 + n)
-    assert [p["title"] for p in fleet.view["plays"]] == ["bản tin 2", "bản tin 1"]
-    assert "bulletin" not in fleet.view["plays"][0]
+    assert [p["title"] for p in view(fleet)["plays"]] == ["bản tin 2", "bản tin 1"]
+    assert "bulletin" not in view(fleet)["plays"][0]
     fleet.take("a1", "status", b'{"online": false}', 4000)
-    assert fleet.view["playing"] == []
+    assert view(fleet)["playing"] == []
+
+
+def test_the_view_is_built_once_per_publish_and_only_after_a_change() -> None:
+    fleet = Fleet()
+    assert fleet.publish() is False and fleet.version == 0
+    for n in range(50):
+        fleet.take(f"u{n}", "status", status(f"u{n}", "xa-a"), 1000)
+    assert fleet.view["units"] == []  # not yet published
+    assert fleet.publish() is True and fleet.version == 1 and len(fleet.view["units"]) == 50
+    assert fleet.publish() is False and fleet.version == 1
 
 
 def test_reports_that_are_not_json_objects_change_nothing_but_the_version() -> None:
     fleet = Fleet()
     fleet.take("a1", "hb", b"not json", 1000)
     fleet.take("a1", "playlog", b"[1, 2]", 1000)
-    assert fleet.view["units"] == [] and fleet.view["plays"] == []
+    assert view(fleet)["units"] == [] and view(fleet)["plays"] == []
     fleet.take("a1", "status", status("a1", "xa-a", location={"lat": 200, "lon": "x"}), 1000)
     assert unit(fleet, "a1")["location"] is None
 
