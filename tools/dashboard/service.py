@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import queue
 import signal
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import Any
 from province.console import BrokerAccess, Console
 from tools.dashboard.fleet import Fleet
 from tools.dashboard.server import Dashboard, WebSettings
+from tools.user_input import Refusal
 
 KINDS = ("status", "hb", "playlog")
 PUBLISH_S = 0.3  # with the page's 1 s polling, a change shows within 1.5 s
@@ -73,7 +75,7 @@ def run(access: BrokerAccess, web: WebSettings, say: Say, hot_c: float) -> None:
         _resubscribe_on_reconnect(console)
         feeder = threading.Thread(target=feed, args=(console, fleet, stop), name="dashboard-feed", daemon=True)
         feeder.start()
-        dashboard = Dashboard(web, fleet)
+        dashboard = _listen(web, fleet)
         try:
             scheme = "https" if dashboard.secure else "http"
             say("dash_started", url=f"{scheme}://{_host(web.bind)}:{dashboard.port}/", broker=access.url)
@@ -86,6 +88,14 @@ def run(access: BrokerAccess, web: WebSettings, say: Say, hot_c: float) -> None:
     finally:
         console.close()
     say("dash_stopped")
+
+
+def _listen(web: WebSettings, fleet: Fleet) -> Dashboard:
+    """The web server, or one clear line when its address cannot be taken or its certificate read."""
+    try:
+        return Dashboard(web, fleet)
+    except (OSError, ssl.SSLError) as exc:
+        raise Refusal("dash_cannot_listen", addr=f"{_host(web.bind)}:{web.port}", why=exc.strerror or exc) from None
 
 
 def _host(bind: str) -> str:

@@ -3,12 +3,14 @@ without one (no default password), and serves HTTPS with Secure cookies when giv
 
 from __future__ import annotations
 
+import socket
 import ssl
 import subprocess
 import sys
 from pathlib import Path
 
 from agent.adapters.web import passwords
+from province import broker as broker_tool
 from province import ca as ca_tool
 from tests.conftest import REPO, Broker
 from tests.tools.dashboard.dash_helpers import PASSWORD, request, start_dashboard
@@ -61,3 +63,16 @@ def test_with_a_certificate_it_serves_https_and_secure_cookies(broker: Broker, t
     finally:
         running.stop()
 
+
+
+def test_a_taken_port_is_one_line_and_exit_2(broker: Broker, tmp_path: Path) -> None:
+    (tmp_path / "dash.hash").write_text(passwords.hash_password(PASSWORD) + "\n")
+    access = broker.console_access()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        done = loa("dashboard", "--password-hash", str(tmp_path / "dash.hash"), "--port", str(taken.getsockname()[1]),
+                   "--broker", access.url, "--username", access.username, "--password-file",
+                   str(broker_tool.BrokerDir(broker.dir).password_file(access.username)))
+    assert done.returncode == 2 and "cannot listen on 127.0.0.1:" in done.stdout, done
+    assert "Traceback" not in done.stdout + done.stderr
