@@ -87,6 +87,8 @@ def test_the_page_shows_the_fleet_live(broker, keys, make_unit, dashboard, brows
     assert f"{commune_a}trực tuyến 2 / 2" in communes and f"{commune_b}trực tuyến 1 / 1" in communes
     xs = browser.js("return [...document.querySelectorAll('#map g[data-dev] circle')].map(c => +c.getAttribute('cx'))")
     assert len(set(xs)) == len(xs)  # three places, three points
+    fetched = browser.js("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert fetched and all(url.startswith(dashboard.base + "/") for url in fetched)  # no tiles, no CDN
 
     title = "Bản tin thử nghiệm bảng theo dõi"
     key = load_signing(keys / "signing.jwk")
