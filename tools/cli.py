@@ -18,7 +18,17 @@ from agent import i18n
 from agent.core.topics import Target
 from agent.errors import LoaError
 from sim import cli as sim_cli
-from tools import cli_beacon, cli_gateway, cli_hw, cli_identity, cli_shell, cli_staff, cli_update, profile
+from tools import (
+    cli_beacon,
+    cli_dashboard,
+    cli_gateway,
+    cli_hw,
+    cli_identity,
+    cli_shell,
+    cli_staff,
+    cli_update,
+    profile,
+)
 from tools.cli_shell import EXIT_INCOMPLETE, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_LINK, EXIT_OK, json_line
 from tools.user_input import Refusal
 
@@ -190,6 +200,7 @@ def parser(lang: str | None = None) -> argparse.ArgumentParser:
     sim_cli.add_parser(sub)
     cli_update.add_parser(sub)  # loa release
     cli_gateway.add_parser(sub)  # loa gateway, loa gateway emulate
+    cli_dashboard.add_parser(sub, _broker_args)  # loa dashboard, loa dashboard password
     d = sub.add_parser("demo", help="the embedded default: local broker, one agent on fake hardware, signed commands")
     d.add_argument("--dir", default=".loa-demo")
     d.set_defaults(fn=cmd_demo)
