@@ -20,8 +20,7 @@ CREATE TABLE IF NOT EXISTS clusters (id TEXT PRIMARY KEY, code_hash TEXT NOT NUL
 class Entry:
     id: str
     area: str
-    registered_ms: int
-    client: str
+    client: str  # the credential that registered it
 
 
 class Registry:
@@ -52,7 +51,7 @@ class Registry:
 
     def get(self, cluster: str) -> Entry | None:
         with self._lock:
-            row = self._db.execute("SELECT id, area, registered_ms, client FROM clusters WHERE id = ?",
+            row = self._db.execute("SELECT id, area, client FROM clusters WHERE id = ?",
                                    (cluster,)).fetchone()
         return Entry(*row) if row else None
 
