@@ -17,7 +17,8 @@ from tools.gateway import profile as profiles
 @pytest.mark.parametrize("name", sorted(PROFILES))
 def test_the_bundled_and_the_renamed_profiles_load(name: str):
     p = profiles.load(PROFILES[name])
-    assert set(p.bodies) == {"ping", "bulletin_log", "display_log"}
+    assert set(p.bodies) == {"ping", "bulletin_log", "display_log", "status_reply"}
+    assert p.inbound.paths and p.inbound.control
     assert p.maps["priority"]["emergency"] != p.maps["priority"]["normal"]
 
 
@@ -28,6 +29,24 @@ def test_the_renamed_profile_shares_no_field_or_path_with_the_default():
     paths = ("login_path", "ping_path", "bulletin_log_path", "display_log_path", "status_field", "reason_field")
     assert all(getattr(default.http, k) != getattr(renamed.http, k) for k in paths)
     assert default.login.token_field != renamed.login.token_field
+    assert not set(default.inbound.paths.values()) & set(renamed.inbound.paths.values())
+    for name, names in default.inbound.fields.items():
+        assert not set(names) & set(renamed.inbound.fields[name]), name
+    assert not set(default.inbound.control) & set(renamed.inbound.control)
+    assert default.inbound.failed_value != renamed.inbound.failed_value
+
+
+def test_a_broken_inbound_section_is_reported_key_by_key(tmp_path: Path):
+    bad = PROFILES["default"].read_text(encoding="utf-8").replace(
+        'control = "/api/CumLoa/DieuKhien"', 'control = "api/no-slash"\ncontrl = "/x"').replace(
+        '"3" = {cmd = "ping"}', '"3" = {cmd = "config"}').replace('volume = "AmLuong"', 'volum = "AmLuong"')
+    path = tmp_path / "bad.toml"
+    path.write_text(bad, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        profiles.load(path)
+    text = str(err.value)
+    for key in ("inbound.paths.control", "inbound.paths.contrl", "maps.control.3", "inbound.fields.volum"):
+        assert key in text, text
 
 
 def test_every_problem_of_a_profile_is_reported_at_once_with_its_key(tmp_path: Path):
