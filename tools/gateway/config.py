@@ -74,7 +74,7 @@ def load(path: Path) -> Config:
     here = path.parent
     profile = profiles.load(_at(here, htttn.profile) if htttn.profile else profiles.DEFAULT)
     creds = _credentials(here, htttn, profile.login.per_cluster, problems)
-    if inbound and not profile.inbound.paths:
+    if inbound and not profile.api.paths:
         problems.append(Problem("inbound", "value", "the profile has no [inbound.paths]: nothing to serve"))
     if problems:
         raise ConfigError(f"{path}:\n" + "\n".join(problems))

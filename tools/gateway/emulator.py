@@ -111,7 +111,7 @@ class Emulator:
         if path == "/":
             return 200, "text/html; charset=utf-8", page(self.view("/emulator/indicator"), self.store.logs(200))
         if path == emulator_send.SEND_PATH:
-            return 200, "text/html; charset=utf-8", emulator_send.form(list(self.profile.inbound.paths))
+            return 200, "text/html; charset=utf-8", emulator_send.form(list(self.profile.api.paths))
         if path in JSON_PATHS:
             return 200, "application/json", json.dumps(self.view(path), ensure_ascii=False)
         return 404, "text/plain", "not found"

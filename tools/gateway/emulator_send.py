@@ -28,13 +28,13 @@ class GatewayClient:
     def send(self, operation: str, body: Any, operator: str = "") -> dict[str, Any]:
         """{"status": HTTP status, "reply": the gateway's reply, "jtis": [...]}; a call the profile has no path for,
         or a gateway that cannot be reached, is said in "reply" with status 0."""
-        path = self.profile.inbound.paths.get(operation)
+        path = self.profile.api.paths.get(operation)
         if path is None:
             return {"status": 0, "reply": f"no path for {operation!r} in the profile", "jtis": []}
         login = self.profile.login
         headers = {"Content-Type": "application/json; charset=utf-8", login.header: f"{login.scheme} {self.token}"}
-        if self.profile.inbound.operator_header:
-            headers[self.profile.inbound.operator_header] = _latin1(operator or self.operator)
+        if self.profile.api.operator_header:
+            headers[self.profile.api.operator_header] = _latin1(operator or self.operator)
         data = json.dumps(body, ensure_ascii=False).encode()
         req = urllib.request.Request(self.url + path, data, headers, method="POST")
         try:

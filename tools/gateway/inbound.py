@@ -44,7 +44,7 @@ class InboundApi:
         self.profile, self.listen, self.operations, self.audit, self.say = profile, listen, operations, audit, say
         self.guard = Guard(credentials, rate_per_min=listen.rate_per_min, burst=listen.burst,
                            emergency_per_hour=listen.emergency_per_hour, emergency_burst=listen.emergency_burst)
-        self.by_path = {path: op for op, path in profile.inbound.paths.items()}
+        self.by_path = {path: op for op, path in profile.api.paths.items()}
         self.server = _server(self, listen)
 
     @property
@@ -100,19 +100,19 @@ class InboundApi:
             return Reply(False, str(exc), 400)
 
     def _caller(self, credential: Credential, req: Request, body: dict[str, Any]) -> Caller:
-        header = self.profile.inbound.operator_header
+        header = self.profile.api.operator_header
         operator = req.headers.get(header.lower(), "") if header else ""
         named = fields.get(self.profile, body, "operator")
         return Caller(credential.name, operator or (str(named) if named is not None else ""), credential.levels,
                       credential.areas)
 
     def shape(self, reply: Reply) -> dict[str, Any]:
-        http, inbound = self.profile.http, self.profile.inbound
-        out: dict[str, Any] = {http.status_field: http.ok_value if reply.ok else inbound.failed_value,
+        http, api = self.profile.http, self.profile.api
+        out: dict[str, Any] = {http.status_field: http.ok_value if reply.ok else api.failed_value,
                                http.reason_field: reply.reason}
         if reply.content:
-            if inbound.content_field:
-                out[inbound.content_field] = reply.content
+            if api.content_field:
+                out[api.content_field] = reply.content
             else:
                 out.update(reply.content)
         return out

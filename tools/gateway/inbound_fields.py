@@ -16,7 +16,7 @@ class Malformed(ValueError):
 
 def get(profile: Profile, body: dict[str, Any], name: str) -> Any:
     """The value of the field Loa calls `name`, or None when the body has none of its names."""
-    for field in profile.inbound.fields.get(name, ()):
+    for field in profile.api.fields.get(name, ()):
         value = lookup(body, field)
         if value is not None:
             return value
@@ -33,7 +33,7 @@ def text(profile: Profile, body: dict[str, Any], name: str) -> str:
 
 def shown(profile: Profile, name: str) -> str:
     """The HTTTN's name for a field, for a refusal the HTTTN's operator reads."""
-    return " | ".join(profile.inbound.fields.get(name, (name,)))
+    return " | ".join(profile.api.fields.get(name, (name,)))
 
 
 def level(profile: Profile, body: dict[str, Any]) -> str | None:
@@ -64,7 +64,7 @@ def areas(profile: Profile, body: dict[str, Any]) -> list[str]:
 
 def _area_id(profile: Profile, item: Any) -> str | None:
     if isinstance(item, dict):
-        item = next((lookup(item, f) for f in profile.inbound.fields.get("target_area_id", ())
+        item = next((lookup(item, f) for f in profile.api.fields.get("target_area_id", ())
                      if lookup(item, f) is not None), None)
     if isinstance(item, bool) or not isinstance(item, (str, int)) or str(item) == "":
         return None

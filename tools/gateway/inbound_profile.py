@@ -16,7 +16,9 @@ FIELDS = ("source_id", "cluster_id", "auth_code", "area", "volume", "target_area
           "control_code", "control_param", "operator", "priority")
 # What a control code may become: commands of the gateway's key that act on a unit, never a bulletin (levels).
 CONTROL_CMDS = ("volume", "stop", "reboot", "ping")
-KNOWN = ("paths", "fields", "failed_value", "content_field", "operator_header", "status_reply", "bulletin")
+# `bulletin` and `bulletin_format` belong to the bulletin operations (bulletin_profile), which read them themselves
+KNOWN = ("paths", "fields", "failed_value", "content_field", "operator_header", "status_reply", "bulletin",
+         "bulletin_format")
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,6 @@ class InboundProfile:
     operator_header: str = ""  # a header naming the operator, where the HTTTN passes it that way
     status_reply: dict[str, Any] = field(default_factory=dict)  # HTTTN field -> source (as in [ping.fields])
     control: dict[str, Control] = field(default_factory=dict)  # control code -> Loa command
-    raw: dict[str, Any] = field(default_factory=dict)  # the whole [inbound] table (`bulletin` is read from it)
 
 
 def parse(table: Any, maps: dict[str, dict[str, Any]], problems: Problems) -> InboundProfile:
@@ -51,7 +52,7 @@ def parse(table: Any, maps: dict[str, dict[str, Any]], problems: Problems) -> In
                           content_field=str(table.get("content_field", "")),
                           operator_header=str(table.get("operator_header", "")),
                           status_reply=dict(table.get("status_reply", {})),
-                          control=_controls(maps.get("control", {}), problems), raw=table)
+                          control=_controls(maps.get("control", {}), problems))
 
 
 def _paths(value: Any, problems: Problems) -> dict[str, str]:

@@ -34,7 +34,7 @@ def start(cfg: Config, inbound: Inbound, console: Console, south: South, say: Sa
     api = InboundApi(cfg.profile, inbound.listen, inbound.credentials, operations, audit, say)
     api.serve()
     parts.callback(api.close)
-    say("gateway_inbound_started", url=api.url, paths=len(cfg.profile.inbound.paths), served=len(operations))
+    say("gateway_inbound_started", url=api.url, paths=len(cfg.profile.api.paths), served=len(operations))
     return api
 
 

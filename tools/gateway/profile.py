@@ -83,7 +83,7 @@ class Profile:
     bodies: dict[str, dict[str, Any]]  # body name -> HTTTN field -> source spec
     results: tuple[str, ...]  # the play/display log results that count as a broadcast (sent north)
     maps: dict[str, dict[str, Any]]  # map name -> Loa value -> HTTTN value
-    inbound: InboundProfile = field(default_factory=InboundProfile)  # the HTTTN's calls to the gateway
+    api: InboundProfile = field(default_factory=InboundProfile)  # the HTTTN's calls to the gateway ([inbound])
 
     def path(self, body: str) -> str:
         return {"ping": self.http.ping_path, "bulletin_log": self.http.bulletin_log_path,
@@ -100,11 +100,11 @@ def load(path: Path) -> Profile:
     maps = _tables(table.get("maps", {}), "maps", problems)
     bodies = {name: _body(table.get(name), name, maps, problems) for name in BODIES}
     results = table.get("bulletin_log", {}).get("results", ["completed", "preempted", "stopped"])
-    inbound = inbound_profile.parse(table.get("inbound", {}), maps, problems)
-    bodies[STATUS_REPLY] = _status_reply(inbound.status_reply, maps, problems)
+    api = inbound_profile.parse(table.get("inbound", {}), maps, problems)
+    bodies[STATUS_REPLY] = _status_reply(api.status_reply, maps, problems)
     if problems:
         raise ConfigError(f"{path}:\n" + "\n".join(problems))
-    return Profile(bodies=bodies, maps=maps, results=tuple(results), inbound=inbound,
+    return Profile(bodies=bodies, maps=maps, results=tuple(results), api=api,
                    **sections)  # type: ignore[arg-type]
 
 

@@ -59,7 +59,7 @@ class UnitOps:
         if entry is None and self.places.status_of(dev) is None:
             return refused(404, f"Không có cụm loa {dev} / unknown cluster", units=(dev,))
         content = self._status_body(dev) if self.places.status_of(dev) is not None else {}
-        area_names = self.profile.inbound.fields.get("area", ())
+        area_names = self.profile.api.fields.get("area", ())
         if area_names:
             _put(content, area_names[0], entry.area if entry else self.places.area_of(dev))
         return Reply(True, content=content, units=(dev,))
@@ -83,7 +83,7 @@ class UnitOps:
 
     def control(self, call: InboundCall) -> Reply:
         code = fields.text(self.profile, call.body, "control_code")
-        control = self.profile.inbound.control.get(code)
+        control = self.profile.api.control.get(code)
         if control is None:
             return refused(400, f"Mã lệnh {code} không được hỗ trợ / unknown command code {code}")
         args = dict(control.args)

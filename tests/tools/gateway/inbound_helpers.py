@@ -59,9 +59,9 @@ class Inbound:
         p = self.profile
         headers = {"Content-Type": "application/json", p.login.header:
                    f"{p.login.scheme} {self.callers[caller].token if token is None else token}",
-                   p.inbound.operator_header: operator}
+                   p.api.operator_header: operator}
         data = raw if raw is not None else json.dumps(body, ensure_ascii=False).encode()
-        url = self.url + (path or p.inbound.paths[operation])
+        url = self.url + (path or p.api.paths[operation])
         req = urllib.request.Request(url, data, headers, method="POST")
         try:
             with urllib.request.urlopen(req, timeout=15) as r:
@@ -71,7 +71,7 @@ class Inbound:
 
     def failed(self, reply: Any) -> bool:
         p = self.profile
-        return reply[p.http.status_field] == p.inbound.failed_value and bool(reply[p.http.reason_field])
+        return reply[p.http.status_field] == p.api.failed_value and bool(reply[p.http.reason_field])
 
     def ok(self, reply: Any) -> bool:
         return bool(reply[self.profile.http.status_field] == self.profile.http.ok_value)

@@ -96,7 +96,7 @@ def test_every_inbound_problem_is_reported_at_once(tmp_path: Path):
 @pytest.mark.parametrize("name", sorted(PROFILES))
 def test_bodies_are_read_through_the_profile(name: str):
     p = profiles.load(PROFILES[name])
-    f = p.inbound.fields
+    f = p.api.fields
     areas = {f["target_areas"][0]: [{f["target_area_id"][0]: "H-1"}, "H-2"]}
     units = f["target_units"][0].split(".")
     assert fields.areas(p, areas) == ["H-1", "H-2"]

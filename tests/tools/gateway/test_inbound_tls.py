@@ -30,8 +30,8 @@ def test_a_caller_is_known_by_its_client_certificate(broker: Broker, tmp_path: P
         'token_file = "htttn.token"', 'cert_name = "htttn-client"'), encoding="utf-8")
     gateway = start_gateway(tmp_path, config)
     p = inbound.profile
-    url = f"https://127.0.0.1:{inbound.port}{p.inbound.paths['status']}"
-    data = json.dumps({p.inbound.fields["cluster_id"][0]: "no-such-unit"}).encode()
+    url = f"https://127.0.0.1:{inbound.port}{p.api.paths['status']}"
+    data = json.dumps({p.api.fields["cluster_id"][0]: "no-such-unit"}).encode()
 
     def call(context: ssl.SSLContext) -> int:
         req = urllib.request.Request(url, data, {"Content-Type": "application/json"}, method="POST")

@@ -39,7 +39,7 @@ def body(profile: profiles.Profile, **values: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in values.items():
         at = out
-        steps = profile.inbound.fields[name][0].split(".")
+        steps = profile.api.fields[name][0].split(".")
         for step in steps[:-1]:
             at = at.setdefault(step, {})
         at[steps[-1]] = value
@@ -47,7 +47,7 @@ def body(profile: profiles.Profile, **values: Any) -> dict[str, Any]:
 
 
 def control_code(profile: profiles.Profile, cmd: str) -> str:
-    return next(code for code, c in profile.inbound.control.items() if c.cmd == cmd)
+    return next(code for code, c in profile.api.control.items() if c.cmd == cmd)
 
 
 def start(tmp_path: Path, broker: Broker, keys: Path, profile_path: Path, **listen: Any) -> tuple[Process, Inbound]:
@@ -78,7 +78,7 @@ def test_register_area_volume_control_and_status_reach_the_unit(make_unit, conso
     assert watch.wait_acks(jtis[0], {"finished", "rejected"})[-1] == "finished"
     assert watch.pump(5, lambda: watch.last_status().get("volume_pct") == 35)
 
-    areas = [{p.inbound.fields["target_area_id"][0]: AREA_A}]
+    areas = [{p.api.fields["target_area_id"][0]: AREA_A}]
     status, reply, jtis = api.call("control", body(p, target_areas=areas, control_code=control_code(p, "volume"),
                                                    control_param="80"))
     assert status == 200 and api.ok(reply) and len(jtis) == 1  # one publish to the commune's group
@@ -89,13 +89,13 @@ def test_register_area_volume_control_and_status_reach_the_unit(make_unit, conso
     assert status == 200 and api.ok(reply)
 
     def answer() -> dict[str, Any]:
-        return dict(api.call("status", body(p, cluster_id=dev))[1][p.inbound.content_field])
+        return dict(api.call("status", body(p, cluster_id=dev))[1][p.api.content_field])
 
     assert wait_until(lambda: answer().get(_name(p, "AmLuong")) == 80, 5), answer()
     assert answer()[_name(p, "TrangThaiHoatDong")] == p.maps["activity"]["stopped"]
     assert answer()[_name(p, "CumLoaId")] == dev
     status, reply, _ = api.call("query", body(p, cluster_id=dev))
-    assert status == 200 and reply[p.inbound.content_field][p.inbound.fields["area"][0]] == AREA_A
+    assert status == 200 and reply[p.api.content_field][p.api.fields["area"][0]] == AREA_A
 
     records = audit.read(api.audit)
     sent = [r for r in records if r["jtis"]]
@@ -108,7 +108,7 @@ def test_register_area_volume_control_and_status_reach_the_unit(make_unit, conso
 
 def _name(p: profiles.Profile, default_name: str) -> str:
     """A status answer's field name in this profile (the renamed profile prefixes each with X)."""
-    return next(n for n in p.inbound.status_reply if n.lstrip("X") == default_name)
+    return next(n for n in p.api.status_reply if n.lstrip("X") == default_name)
 
 
 def test_refusals_are_clear_audited_and_send_nothing(make_unit, console: Console, broker: Broker, keys: Path,
@@ -125,7 +125,7 @@ def test_refusals_are_clear_audited_and_send_nothing(make_unit, console: Console
     status, reply, _ = api.call("volume", None, raw=b"{not json")
     assert status == 400 and api.failed(reply)
     status, reply, _ = api.call("volume", body(p, cluster_id=dev))  # no volume field
-    assert status == 400 and api.failed(reply) and p.inbound.fields["volume"][0] in reply[p.http.reason_field]
+    assert status == 400 and api.failed(reply) and p.api.fields["volume"][0] in reply[p.http.reason_field]
     status, reply, _ = api.call("volume", body(p, cluster_id=dev, volume=140))
     assert status == 400 and api.failed(reply)
     status, reply, _ = api.call("volume", volume, path="/no/such/path")
@@ -158,7 +158,7 @@ def test_rate_limits_and_emergency_grants(make_unit, console: Console, broker: B
                          emergency_burst=1, emergency_per_hour=1.0)
     p, dev = api.profile, unit.device_id
     emergency = {**body(p, priority=p.maps["priority"]["emergency"]),
-                 **body(p, target_areas=[{p.inbound.fields["target_area_id"][0]: AREA_A}])}
+                 **body(p, target_areas=[{p.api.fields["target_area_id"][0]: AREA_A}])}
 
     status, reply, _ = api.call("bulletin", emergency, caller="htttn")
     assert status == 403 and api.failed(reply)
@@ -211,7 +211,7 @@ def test_the_emulator_sends_control_calls_to_the_gateway(make_unit, console: Con
         with pytest.raises(RuntimeError):
             via_emulator(htttn.url, "control", body(p, target_units=[unit.device_id], control_code="99"))
         page = htttn.text("/emulator/send")
-        assert "<form" in page and all(op in page for op in p.inbound.paths)
+        assert "<form" in page and all(op in page for op in p.api.paths)
         assert audit.read(api.audit)[0]["operator"] == "bench"
     finally:
         htttn.stop()

@@ -18,7 +18,7 @@ from tools.gateway import profile as profiles
 def test_the_bundled_and_the_renamed_profiles_load(name: str):
     p = profiles.load(PROFILES[name])
     assert set(p.bodies) == {"ping", "bulletin_log", "display_log", "status_reply"}
-    assert p.inbound.paths and p.inbound.control
+    assert p.api.paths and p.api.control
     assert p.maps["priority"]["emergency"] != p.maps["priority"]["normal"]
 
 
@@ -29,11 +29,11 @@ def test_the_renamed_profile_shares_no_field_or_path_with_the_default():
     paths = ("login_path", "ping_path", "bulletin_log_path", "display_log_path", "status_field", "reason_field")
     assert all(getattr(default.http, k) != getattr(renamed.http, k) for k in paths)
     assert default.login.token_field != renamed.login.token_field
-    assert not set(default.inbound.paths.values()) & set(renamed.inbound.paths.values())
-    for name, names in default.inbound.fields.items():
-        assert not set(names) & set(renamed.inbound.fields[name]), name
-    assert not set(default.inbound.control) & set(renamed.inbound.control)
-    assert default.inbound.failed_value != renamed.inbound.failed_value
+    assert not set(default.api.paths.values()) & set(renamed.api.paths.values())
+    for name, names in default.api.fields.items():
+        assert not set(names) & set(renamed.api.fields[name]), name
+    assert not set(default.api.control) & set(renamed.api.control)
+    assert default.api.failed_value != renamed.api.failed_value
 
 
 def test_a_broken_inbound_section_is_reported_key_by_key(tmp_path: Path):
