@@ -14,7 +14,7 @@ from tools.gateway.config import Config
 from tools.gateway.inbound import InboundApi
 from tools.gateway.inbound_api import Operation
 from tools.gateway.inbound_config import Inbound
-from tools.gateway.places import Places
+from tools.gateway.places import AreaGroups, Places
 from tools.gateway.registry import Registry
 from tools.gateway.signer import ConsoleSender
 from tools.gateway.south import South
@@ -28,7 +28,8 @@ def start(cfg: Config, inbound: Inbound, console: Console, south: South, say: Sa
     parts.callback(registry.close)
     audit = Audit(Path(inbound.listen.audit), max_bytes=inbound.listen.audit_max_bytes, keep=inbound.listen.audit_keep)
     parts.callback(audit.close)
-    places = Places(inbound.areas, registry, lambda dev: _status(south, dev), cfg.gateway.wide_groups)
+    areas = AreaGroups(inbound.areas, lambda: _groups(south))
+    places = Places(areas, registry, lambda dev: _status(south, dev), cfg.gateway.wide_groups)
     sender = ConsoleSender(console, inbound.signing)
     operations: dict[str, Operation] = UnitOps(cfg.profile, sender, places, lambda dev: _hb(south, dev)).operations()
     api = InboundApi(cfg.profile, inbound.listen, inbound.credentials, operations, audit, say)
@@ -42,6 +43,11 @@ def _status(south: South, dev: str) -> dict[str, object] | None:
     """What the unit last said (the loop thread replaces a unit's status whole, so a reader sees one or the other)."""
     seen = south.units.get(dev)
     return seen.status if seen is not None and seen.status else None
+
+
+def _groups(south: South) -> set[str]:
+    """Every group some unit reports (a copy of the units first: the loop thread may add one meanwhile)."""
+    return {g for seen in list(south.units.values()) for g in seen.status.get("groups") or [] if isinstance(g, str)}
 
 
 def _hb(south: South, dev: str) -> dict[str, object]:

@@ -97,6 +97,9 @@ class UnitOps:
         unknown = [u for u in units if self.places.status_of(u) is None]
         if unknown:
             return refused(404, f"Không có cụm loa {', '.join(unknown)} / unknown cluster(s)", units=tuple(units))
+        nowhere = [a for a in areas if not self.places.known(a)]
+        if nowhere:
+            return refused(404, f"Không có địa bàn {', '.join(nowhere)} / unknown area(s)", areas=tuple(areas))
         denied = self._area_denied(call.caller, areas) or self._units_denied(call.caller, units)
         if denied is not None:
             return denied

@@ -60,9 +60,10 @@ def start(tmp_path: Path, broker: Broker, keys: Path, profile_path: Path, **list
 
 def test_register_area_volume_control_and_status_reach_the_unit(make_unit, console: Console, broker: Broker,
                                                                 keys: Path, profile_path: Path, tmp_path: Path):
-    unit = make_unit(groups=("xa-in-a", "province"))
-    watch = UnitWatch(console, unit)
+    unit, moved = make_unit(groups=("xa-in-a", "province")), make_unit(groups=("xa-in-b", "province"))
+    watch, moved_watch = UnitWatch(console, unit), UnitWatch(console, moved)
     watch.wait_online()
+    moved_watch.wait_online()
     gateway, api = start(tmp_path, broker, keys, profile_path)
     p, dev = api.profile, unit.device_id
     status, reply, _ = api.call("register", body(p, cluster_id="ghost-1", auth_code=123456))
@@ -72,6 +73,9 @@ def test_register_area_volume_control_and_status_reach_the_unit(make_unit, conso
     assert status == 409 and api.failed(reply)
     status, reply, _ = api.call("assign_area", body(p, cluster_id=dev, area=AREA_A))
     assert status == 200 and api.ok(reply)
+    # a cluster the HTTTN puts in an area whose group it was not provisioned in is reached by its device id
+    assert api.call("register", body(p, cluster_id=moved.device_id, auth_code="777"))[0] == 200
+    assert api.call("assign_area", body(p, cluster_id=moved.device_id, area=AREA_A))[0] == 200
 
     status, reply, jtis = api.call("volume", body(p, cluster_id=dev, volume=35))
     assert status == 200 and api.ok(reply) and len(jtis) == 1
@@ -81,9 +85,11 @@ def test_register_area_volume_control_and_status_reach_the_unit(make_unit, conso
     areas = [{p.api.fields["target_area_id"][0]: AREA_A}]
     status, reply, jtis = api.call("control", body(p, target_areas=areas, control_code=control_code(p, "volume"),
                                                    control_param="80"))
-    assert status == 200 and api.ok(reply) and len(jtis) == 1  # one publish to the commune's group
+    assert status == 200 and api.ok(reply) and len(jtis) == 2  # one publish to the commune's group, one to moved
     assert watch.wait_acks(jtis[0], {"finished", "rejected"})[-1] == "finished"
     assert watch.pump(5, lambda: watch.last_status().get("volume_pct") == 80)
+    assert moved_watch.wait_acks(jtis[1], {"finished", "rejected"})[-1] == "finished"
+    assert moved_watch.pump(5, lambda: moved_watch.last_status().get("volume_pct") == 80)
 
     status, reply, _ = api.call("control", body(p, target_units=[dev], control_code=control_code(p, "ping")))
     assert status == 200 and api.ok(reply)
@@ -100,6 +106,7 @@ def test_register_area_volume_control_and_status_reach_the_unit(make_unit, conso
     records = audit.read(api.audit)
     sent = [r for r in records if r["jtis"]]
     assert [r["operation"] for r in sent] == ["volume", "control", "control"]
+    assert len(sent[1]["jtis"]) == 2
     assert all(r["client"] == "htttn" and r["operator"] == "Nguyen Van A" and r["ok"] for r in sent)
     assert sent[0]["units"] == [dev] and sent[1]["areas"] == [AREA_A]
     assert not any("token" in str(r).lower() and api.callers["htttn"].token in str(r) for r in records)
@@ -134,13 +141,16 @@ def test_refusals_are_clear_audited_and_send_nothing(make_unit, console: Console
     assert status == 400 and api.failed(reply) and "99" in reply[p.http.reason_field]
     status, reply, _ = api.call("control", body(p, target_units=["ghost-2"], control_code=control_code(p, "stop")))
     assert status == 404 and api.failed(reply)
+    nowhere = [{p.api.fields["target_area_id"][0]: "H-NOWHERE"}]
+    status, reply, _ = api.call("control", body(p, target_areas=nowhere, control_code=control_code(p, "stop")))
+    assert status == 404 and api.failed(reply) and "H-NOWHERE" in reply[p.http.reason_field]
 
     assert [t for t, _, _ in console.messages(time.monotonic() + 1.5) if t.endswith("/cmd")] == []
     assert api.call("volume", volume)[0] == 200  # the same watch does see a command the gateway sends
     assert [t for t, _, _ in console.messages(time.monotonic() + 1.5) if t.endswith("/cmd")] == [
         console.topics.device_command(dev)]
     records = audit.read(api.audit)[:-1]
-    assert [r["http"] for r in records] == [401, 400, 400, 400, 404, 400, 404]
+    assert [r["http"] for r in records] == [401, 400, 400, 400, 404, 400, 404, 404]
     assert records[0]["client"] is None and not any(r["jtis"] for r in records)
     assert "Refused an HTTTN call" in gateway.output()
     gateway.stop()
