@@ -182,7 +182,13 @@ def _handler(api: InboundApi) -> type[BaseHTTPRequestHandler]:
                 self.connection.do_handshake()
 
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if length < 0:
+                self.close_connection = True
+                return self._send(400, api.shape(Reply(False, "Thiếu độ dài / bad Content-Length", 400)), ())
             if length > api.listen.max_body_bytes:
                 self.close_connection = True
                 return self._send(413, api.shape(Reply(False, "Dữ liệu quá lớn / body too large", 413)), ())
