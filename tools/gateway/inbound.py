@@ -10,6 +10,7 @@ import json
 import ssl
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -101,7 +102,8 @@ class InboundApi:
 
     def _caller(self, credential: Credential, req: Request, body: dict[str, Any]) -> Caller:
         header = self.profile.api.operator_header
-        operator = req.headers.get(header.lower(), "") if header else ""
+        # HTTP headers are Latin-1: a Vietnamese name comes percent-encoded (UTF-8), and is read back as written
+        operator = urllib.parse.unquote(req.headers.get(header.lower(), "")) if header else ""
         named = fields.get(self.profile, body, "operator")
         return Caller(credential.name, operator or (str(named) if named is not None else ""), credential.levels,
                       credential.areas)

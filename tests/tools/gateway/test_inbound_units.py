@@ -4,6 +4,7 @@ and with the one that renames every field, path and code; bodies are built from 
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from province.console import Console
 from province.keys import GATEWAYS, load_signing
 from tests.conftest import Broker, wait_until
+from tests.e2e.browser import Browser
 from tests.e2e.link_helpers import UnitWatch
 from tests.tools.gateway.helpers import PROFILES, Htttn, Process, gateway_config, start_gateway
 from tests.tools.gateway.inbound_helpers import GATEWAY_KEY, Caller, Inbound, gateway_keys, with_inbound
@@ -224,5 +226,30 @@ def test_the_emulator_sends_control_calls_to_the_gateway(make_unit, console: Con
         assert "<form" in page and all(op in page for op in p.api.paths)
         assert audit.read(api.audit)[0]["operator"] == "bench"
     finally:
+        htttn.stop()
+        gateway.stop()
+
+
+def test_the_emulators_form_sends_a_call_and_shows_the_answer(broker: Broker, keys: Path, tmp_path: Path):
+    """In headless Chromium: a person picks an operation, writes the body and sees the gateway's answer."""
+    gateway, api = start(tmp_path, broker, keys, PROFILES["default"])
+    htttn = Htttn(tmp_path / "emu", PROFILES["default"])
+    htttn.dir.mkdir()
+    htttn.start("--gateway-url", api.url, "--gateway-token-file", str(tmp_path / "htttn.token"))
+    browser = Browser()
+    try:
+        p = api.profile
+        browser.driver.get(htttn.url + "/emulator/send")
+        browser.js("document.getElementById('operation').value = 'status';"
+                   "document.getElementById('body').value = arguments[0];"
+                   "document.getElementById('operator').value = 'Trần Thị Bình';"
+                   "document.querySelector('#send button').click();",
+                   json.dumps(body(p, cluster_id="chua-co-1"), ensure_ascii=False))
+        browser.wait(lambda: "404" in browser.text("answer"), 10)
+        assert "chua-co-1" in browser.text("answer")  # the gateway's reason, in the HTTTN's reply shape
+        assert audit.read(api.audit)[-1]["operation"] == "status"
+        assert audit.read(api.audit)[-1]["operator"] == "Trần Thị Bình"  # sent percent-encoded, read back
+    finally:
+        browser.close()
         htttn.stop()
         gateway.stop()
