@@ -63,7 +63,8 @@ def start(tmp_path: Path, broker: Broker, keys: Path, profile_path: Path, **list
 def test_register_area_volume_control_and_status_reach_the_unit(make_unit, console: Console, broker: Broker,
                                                                 keys: Path, profile_path: Path, tmp_path: Path):
     unit, moved = make_unit(groups=("xa-in-a", "province")), make_unit(groups=("xa-in-b", "province"))
-    watch, moved_watch = UnitWatch(console, unit), UnitWatch(console, moved)
+    moved_console = Console(broker.console_access())  # a console each: an inbox each
+    watch, moved_watch = UnitWatch(console, unit), UnitWatch(moved_console, moved)
     watch.wait_online()
     moved_watch.wait_online()
     gateway, api = start(tmp_path, broker, keys, profile_path)
@@ -113,6 +114,7 @@ def test_register_area_volume_control_and_status_reach_the_unit(make_unit, conso
     assert sent[0]["units"] == [dev] and sent[1]["areas"] == [AREA_A]
     assert not any("token" in str(r).lower() and api.callers["htttn"].token in str(r) for r in records)
     assert gateway.stop() == 0, gateway.output()
+    moved_console.close()
 
 
 def _name(p: profiles.Profile, default_name: str) -> str:
