@@ -17,8 +17,9 @@ from tools.gateway import profile as profiles
 @pytest.mark.parametrize("name", sorted(PROFILES))
 def test_the_bundled_and_the_renamed_profiles_load(name: str):
     p = profiles.load(PROFILES[name])
-    assert set(p.bodies) == {"ping", "bulletin_log", "display_log", "schedule_log"}
+    assert set(p.bodies) == {"ping", "bulletin_log", "display_log", "schedule_log", "status_reply"}
     assert p.inbound.bulletin is not None
+    assert p.api.paths and p.api.control
     assert p.maps["priority"]["emergency"] != p.maps["priority"]["normal"]
 
 
@@ -36,6 +37,24 @@ def test_the_renamed_profile_shares_no_field_or_path_with_the_default():
     for table in ("play_mode", "schedule_kind", "origin", "schedule_action"):
         assert default.maps[table] != renamed.maps[table]
     assert default.login.token_field != renamed.login.token_field
+    assert not set(default.api.paths.values()) & set(renamed.api.paths.values())
+    for name, names in default.api.fields.items():
+        assert not set(names) & set(renamed.api.fields[name]), name
+    assert not set(default.api.control) & set(renamed.api.control)
+    assert default.api.failed_value != renamed.api.failed_value
+
+
+def test_a_broken_inbound_section_is_reported_key_by_key(tmp_path: Path):
+    bad = PROFILES["default"].read_text(encoding="utf-8").replace(
+        'control = "/api/CumLoa/DieuKhien"', 'control = "api/no-slash"\ncontrl = "/x"').replace(
+        '"3" = {cmd = "ping"}', '"3" = {cmd = "config"}').replace('volume = "AmLuong"', 'volum = "AmLuong"')
+    path = tmp_path / "bad.toml"
+    path.write_text(bad, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        profiles.load(path)
+    text = str(err.value)
+    for key in ("inbound.paths.control", "inbound.paths.contrl", "maps.control.3", "inbound.fields.volum"):
+        assert key in text, text
 
 
 def test_every_problem_of_a_profile_is_reported_at_once_with_its_key(tmp_path: Path):
