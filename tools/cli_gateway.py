@@ -81,7 +81,8 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(fn=cmd_gateway, gateway_command="")
     gsub = p.add_subparsers(dest="gateway_command")
     e = gsub.add_parser("emulate", help="an HTTTN stand-in from the same profile (tests, demos, QA)")
-    e.add_argument("--profile", default="", help="the profile (default: the bundled default profile)")
+    e.add_argument("--htttn-profile", dest="profile", default="",
+                   help="the HTTTN dialect profile (default: the bundled default profile); `--profile` is the console's")
     e.add_argument("--port", type=int, required=True)
     e.add_argument("--host", default="127.0.0.1")
     e.add_argument("--users", required=True, help='TOML file of the logins it accepts: name = "password"')

@@ -59,7 +59,7 @@ class Htttn:
         """`extra`: more arguments, e.g. the gateway the emulator sends the HTTTN's calls to."""
         users = self.dir / "users.toml"
         users.write_text(f'"{USER}" = "{PASSWORD}"\n', encoding="utf-8")
-        self.process = Process(["gateway", "emulate", "--profile", str(self.profile), "--port", str(self.port),
+        self.process = Process(["gateway", "emulate", "--htttn-profile", str(self.profile), "--port", str(self.port),
                                 "--users", str(users), "--db", str(self.dir / "htttn.sqlite"), *extra],
                                self.dir / "emulator.log")
         self.process.start()
