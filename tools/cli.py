@@ -130,7 +130,12 @@ def _say_times(args: argparse.Namespace, statuses: dict[str, dict[str, Any]], on
 def cmd_demo(args: argparse.Namespace) -> int:
     from tools.demo import run_demo
 
-    return run_demo(Path(args.dir), lambda text: say(args, "demo_step", text=text))
+    htttn = None
+    if args.htttn:
+        from tools.demo_htttn import session
+
+        htttn = session(lambda key, **p: say(args, key, **p), args.lang, Path(args.dir) / "htttn")
+    return run_demo(Path(args.dir), lambda text: say(args, "demo_step", text=text), htttn)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -157,6 +162,8 @@ def parser() -> argparse.ArgumentParser:
     cli_gateway.add_parser(sub)  # loa gateway, loa gateway emulate
     d = sub.add_parser("demo", help="the embedded default: local broker, one agent on fake hardware, signed commands")
     d.add_argument("--dir", default=".loa-demo")
+    d.add_argument("--htttn", action="store_true",
+                   help="with the gateway and an emulated provincial HTTTN: a central bulletin and its log")
     d.set_defaults(fn=cmd_demo)
     return p
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +61,8 @@ def run(b: Bench) -> dict[str, Any]:
         result = scenario(ctl, gw, b)
         result["exit_codes"] = gw.stop()
     result["settings"] = {"clusters": b.clusters, "ping_s": b.ping_s, "play_median_s": b.play_s,
-                          "profile": str(b.profile), "shards": len(ctl.shards)}
+                          "profile": str(b.profile), "shards": len(ctl.shards), "cores": os.cpu_count(),
+                          "load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
     b.out.mkdir(parents=True, exist_ok=True)
     (b.out / "gateway-benchmark.json").write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
     return result
@@ -91,7 +93,7 @@ def steady(ctl: Controller, gw: LocalHtttn, b: Bench) -> dict[str, Any]:
     window = b.window_s or float(b.ping_s)
     assert gw.gateway is not None and gw.emulator is not None
     pids = {"gateway": gw.gateway.pid, "emulator": gw.emulator.pid}
-    cpu0, sim0, pings0, t0 = {k: cpu_s(p) for k, p in pids.items()}, ctl.cpu_snapshot(), gw.pings(within)[2], time.time()
+    cpu0, sim0, pings0, t0 = _cpu(gw), ctl.cpu_snapshot(), gw.pings(within)[2], time.time()
     backlog, connected = [], []
     while time.time() < t0 + window:
         time.sleep(1.0)
@@ -121,6 +123,7 @@ def central_bulletin(ctl: Controller, gw: LocalHtttn, b: Bench) -> dict[str, Any
             "bulletin": {"id": bulletin_id, "title": "Bản tin thời sự trung ương", "source": "Đài Tiếng nói Việt Nam",
                          "origin": ORIGIN}}
     seen_log, target = gw.last_log(), Target("grp", PROVINCE)
+    cpu0 = _cpu(gw)
     at = time.time() + 1.0
     token, jti = ctl.sign(target, "play", args, at)
     sent = ctl.publish_at(at, target, token)
@@ -140,13 +143,15 @@ def central_bulletin(ctl: Controller, gw: LocalHtttn, b: Bench) -> dict[str, Any
     assert ctl.observer is not None
     unit_logs = [r.t for r in ctl.observer.reports() if r.kind == "playlog" and r.body.get("jti") == jti]
     last_at = max((t for t, _ in logs.values()), default=0) / 1000
+    cpu = {f"{k}_cpu_s": round(v - cpu0[k], 2) for k, v in _cpu(gw).items()}
     return {"bulletin_id": bulletin_id, "origin": ORIGIN, "origin_field": origin_field, "jti": jti,
             "send_lag_ms": round((sent - at) * 1000, 2), "started_acks": len(started),
             "started_latency_ms": analysis.latency_block(started, at)["summary"],
             "playlogs_at_broker": len(unit_logs), "logs_at_htttn": len(logs),
             "logs_with_origin": sum(1 for _, o in logs.values() if o == ORIGIN),
             "all_logs_at_htttn_s_after_send": round(last_at - at, 2) if logs else None,
-            "last_log_broker_to_htttn_s": round(last_at - max(unit_logs), 2) if logs and unit_logs else None}
+            "last_log_broker_to_htttn_s": round(last_at - max(unit_logs), 2) if logs and unit_logs else None,
+            **cpu}
 
 
 def emergency_direct(ctl: Controller) -> dict[str, Any]:
@@ -174,6 +179,12 @@ def emergency_through_htttn(ctl: Controller, gw: LocalHtttn) -> dict[str, Any]:
     return {"measured": False, "why": "the gateway's inbound API is not on this branch yet"}
 
 
+def _cpu(gw: LocalHtttn) -> dict[str, float]:
+    """CPU seconds so far of the gateway and the emulator processes."""
+    assert gw.gateway is not None and gw.emulator is not None
+    return {"gateway": cpu_s(gw.gateway.pid), "emulator": cpu_s(gw.emulator.pid)}
+
+
 def _started(ctl: Controller, jti: str, n: int, timeout_s: float) -> dict[str, float]:
     """Device -> arrival of its first `started` ack for jti, waiting (bounded) until every unit has one."""
     assert ctl.observer is not None
@@ -195,7 +206,8 @@ def summary(r: dict[str, Any]) -> str:
         f"{s['outbox_backlog_max']}, at the end {s['outbox_backlog_end']}",
         f"central bulletin: started {c['started_acks']}; logs at the HTTTN {c['logs_at_htttn']}, with origin "
         f"{c['logs_with_origin']} ({c['origin_field']}); all there {c['all_logs_at_htttn_s_after_send']} s after "
-        f"the send, the last {c['last_log_broker_to_htttn_s']} s after its play log reached the broker",
+        f"the send, the last {c['last_log_broker_to_htttn_s']} s after its play log reached the broker; CPU "
+        f"gateway {c['gateway_cpu_s']} s, emulator {c['emulator_cpu_s']} s",
         f"emergency (console): started {e['started_acks']}, p50 {e['started_latency_ms'].get('p50')} ms, "
         f"p99 {e['started_latency_ms'].get('p99')} ms",
         f"emergency (HTTTN API): {h if not h.get('measured') else h['started_latency_ms']}"]
