@@ -197,21 +197,22 @@ def _started(ctl: Controller, jti: str, n: int, timeout_s: float) -> dict[str, f
 def summary(r: dict[str, Any]) -> str:
     s, c, i = r["steady"], r["central_bulletin"], r["indicator"]
     e, h = r["emergency_console"], r["emergency_htttn"]
-    lines = [
+    steady_line = (f"steady {s['window_s']} s: pings {s['pings_per_s']}/s (expected {s['pings_per_s_expected']}/s); "
+                   f"gateway {s['gateway_cpu_pct_of_one_core']} % of a core, {s['gateway_rss_mib']} MiB; emulator "
+                   f"{s['emulator_cpu_pct_of_one_core']} %, {s['emulator_rss_mib']} MiB; outbox backlog max "
+                   f"{s['outbox_backlog_max']}, at the end {s['outbox_backlog_end']}")
+    central_line = (f"central bulletin: started {c['started_acks']}; logs at the HTTTN {c['logs_at_htttn']}, with "
+                    f"origin {c['logs_with_origin']} ({c['origin_field']}); all there "
+                    f"{c['all_logs_at_htttn_s_after_send']} s after the send, the last "
+                    f"{c['last_log_broker_to_htttn_s']} s after its play log reached the broker; CPU gateway "
+                    f"{c['gateway_cpu_s']} s, emulator {c['emulator_cpu_s']} s")
+    lat = e["started_latency_ms"]
+    emergency_line = f"emergency (console): started {e['started_acks']}, p50 {lat.get('p50')} ms, p99 {lat.get('p99')} ms"
+    return "\n".join([
         f"clusters {r['settings']['clusters']}, ping every {r['settings']['ping_s']} s",
         f"emulator: connected {i['connected']} / {i['total']} ({i['s_after_power_on']} s after power on)",
-        f"steady {s['window_s']} s: pings {s['pings_per_s']}/s (expected {s['pings_per_s_expected']}/s); gateway "
-        f"{s['gateway_cpu_pct_of_one_core']} % of a core, {s['gateway_rss_mib']} MiB; emulator "
-        f"{s['emulator_cpu_pct_of_one_core']} %, {s['emulator_rss_mib']} MiB; outbox backlog max "
-        f"{s['outbox_backlog_max']}, at the end {s['outbox_backlog_end']}",
-        f"central bulletin: started {c['started_acks']}; logs at the HTTTN {c['logs_at_htttn']}, with origin "
-        f"{c['logs_with_origin']} ({c['origin_field']}); all there {c['all_logs_at_htttn_s_after_send']} s after "
-        f"the send, the last {c['last_log_broker_to_htttn_s']} s after its play log reached the broker; CPU "
-        f"gateway {c['gateway_cpu_s']} s, emulator {c['emulator_cpu_s']} s",
-        f"emergency (console): started {e['started_acks']}, p50 {e['started_latency_ms'].get('p50')} ms, "
-        f"p99 {e['started_latency_ms'].get('p99')} ms",
-        f"emergency (HTTTN API): {h if not h.get('measured') else h['started_latency_ms']}"]
-    return "\n".join(lines)
+        steady_line, central_line, emergency_line,
+        f"emergency (HTTTN API): {h if not h.get('measured') else h['started_latency_ms']}"])
 
 
 def main() -> None:
