@@ -36,8 +36,9 @@ class Child:
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "tools.cli", "--lang", self.lang, *self.args],
-                                     stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
+        with self.log.open("ab") as out:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen([sys.executable, "-m", "tools.cli", "--lang", self.lang, *self.args],
+                                         stdout=out, stderr=subprocess.STDOUT)
 
     @property
     def pid(self) -> int:
@@ -59,10 +60,6 @@ class Child:
 
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
-
-    def wait_for(self, text: str, timeout_s: float) -> bool:
-        return _wait(lambda: text in self.output() or (self.proc is not None and self.proc.poll() is not None),
-                     timeout_s) and text in self.output()
 
 
 @dataclass
