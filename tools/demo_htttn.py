@@ -21,7 +21,7 @@ from tools.gateway.local import LocalHtttn, field_from
 
 Say = Callable[..., None]
 PING_S = 5  # a province pings every 60 s; the demo shows the indicator sooner
-ORIGIN = "HTTTN trung ương, tiếp âm qua HTTTN tỉnh"
+ORIGIN = "central"  # Loa's name for the central HTTTN (the gateway's bulletin operations give the same)
 TEXT = "Bản tin thời sự trung ương. Đề nghị bà con chú ý phòng chống rét đậm, rét hại."
 
 

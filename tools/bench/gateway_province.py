@@ -33,7 +33,7 @@ from sim.scenarios import EMERGENCY_ARGS, connect_phase, local_offset_ms, settle
 from tools.gateway import profile as profiles
 from tools.gateway.local import LocalHtttn, field_from
 
-ORIGIN = "HTTTN trung ương (Bộ Thông tin và Truyền thông), tiếp âm qua HTTTN tỉnh"
+ORIGIN = "central"  # Loa's name for the central HTTTN (the gateway's bulletin operations give the same)
 CENTRAL_AUDIO = "https://sim.invalid/bulletins/thoi-su-trung-uong.mp3"
 
 
