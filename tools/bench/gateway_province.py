@@ -172,9 +172,13 @@ def emergency_through_htttn(ctl: Controller, gw: LocalHtttn) -> dict[str, Any]:
     bulletin with MucDoUuTien 1 to every area), the gateway signs with its own key and publishes to the province.
 
     Not measured on this branch: the inbound API and the emulator's sending side are built apart and are not on
-    it yet. To fill in: give the sim's trust set the gateway's key, have the emulator send the bulletin at a
-    scheduled time `at`, then `_started(ctl, <the gateway's jti>, n, 30.0)` and `analysis.latency_block(started, at)`
-    as in `emergency_direct`, so both numbers come from the same run."""
+    it yet. To fill in once they are merged: (1) the units must trust the gateway's scoped key, so a Controller
+    whose `_keys` adds it (`loa keys gateway`, granted `province` and the emergency level) to the trust set the
+    shards get; (2) `LocalHtttn._config` writes `[inbound]` (plain HTTP on a free port, an emergency client with
+    its token file) and `[signing]`, and the emulator is told the gateway's URL and token; (3) here, at a
+    scheduled time `at`, the emulator's benchmark hook sends the bulletin (API5 body from the profile's field
+    names, MucDoUuTien 1, every area), and the jti the gateway reports goes to `_started(ctl, jti, n, 30.0)` and
+    `analysis.latency_block(started, at)`, as in `emergency_direct`, so both numbers come from the same run."""
     del ctl, gw
     return {"measured": False, "why": "the gateway's inbound API is not on this branch yet"}
 
