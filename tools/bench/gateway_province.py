@@ -7,7 +7,8 @@ total" reaches every unit; a steady window of one ping period (gateway and emula
 outbox backlog); a central bulletin (a `play` whose bulletin metadata says it was relayed from the central HTTTN)
 sent once to `grp:province` (`started` acks, and every unit's bulletin log at the emulator with the origin in it);
 an emergency to the whole province sent by the console (p50/p99 to `started`), and beside it the same emergency
-through the HTTTN's API (see `emergency_through_htttn`). Every wait is bounded. `--ping-s` scales time down for
+through the HTTTN's API (see `emergency_through_htttn`); then the gateway stops and the console's emergency runs
+once more (what the gateway's subscriptions to every report cost the fleet). Every wait is bounded. `--ping-s` scales time down for
 a CI-sized run. Writes DIR/gateway-benchmark.json. Must not be imported by the simulator.
 """
 
@@ -46,6 +47,7 @@ class Bench:
     play_s: float = 8.0  # median length of the simulated plays (at least 5 s)
     profile: Path = profiles.DEFAULT
     seed: int = 1
+    without_gateway: bool = True  # the console's emergency again with the gateway stopped (same run)
 
 
 def run(b: Bench) -> dict[str, Any]:
@@ -72,9 +74,14 @@ def scenario(ctl: Controller, gw: LocalHtttn, b: Bench) -> dict[str, Any]:
     connect = connect_phase(ctl, local_offset_ms(time.time() + 5, (9, 0)))  # daytime: a normal bulletin may sound
     connect = {k: v for k, v in connect.items() if not k.endswith("curve")}
     settle(ctl)
-    return {"connect": connect, "indicator": all_connected(ctl, gw, b), "steady": steady(ctl, gw, b),
-            "central_bulletin": central_bulletin(ctl, gw, b), "emergency_console": emergency_direct(ctl),
-            "emergency_htttn": emergency_through_htttn(ctl, gw)}
+    out = {"connect": connect, "indicator": all_connected(ctl, gw, b), "steady": steady(ctl, gw, b),
+           "central_bulletin": central_bulletin(ctl, gw, b),
+           "emergency_console": emergency_direct(ctl, b, drain=b.without_gateway),
+           "emergency_htttn": emergency_through_htttn(ctl, gw)}
+    if b.without_gateway and gw.gateway is not None:
+        gw.gateway.stop()  # the same emergency without the gateway's subscriptions: what they cost the fleet
+        out["emergency_console_gateway_stopped"] = emergency_direct(ctl, b, drain=False)
+    return out
 
 
 def all_connected(ctl: Controller, gw: LocalHtttn, b: Bench) -> dict[str, Any]:
@@ -154,17 +161,25 @@ def central_bulletin(ctl: Controller, gw: LocalHtttn, b: Bench) -> dict[str, Any
             **cpu}
 
 
-def emergency_direct(ctl: Controller) -> dict[str, Any]:
+def emergency_direct(ctl: Controller, b: Bench, drain: bool) -> dict[str, Any]:
     """The console signs and publishes an emergency to `grp:province` itself: p50/p99 to `started` from the
-    scheduled send time."""
+    scheduled send time. With `drain`, returns once its plays have ended (a next emergency must not queue behind)."""
     n, target = len(ctl.fleet.clusters), Target("grp", PROVINCE)
     at = time.time() + 1.0
     token, jti = ctl.sign(target, "play", EMERGENCY_ARGS, at)
     sent = ctl.publish_at(at, target, token)
     ctl.phase = "emergency (console)"
     started = _started(ctl, jti, n, 30.0)
+    assert ctl.observer is not None
+    observer = ctl.observer
+    if drain:
+        ctl.wait_until(lambda: _playlogs(observer.reports(), jti) >= n, 10 * b.play_s + 30, 0.5)
     return {"jti": jti, "send_lag_ms": round((sent - at) * 1000, 2), "started_acks": len(started),
             "started_latency_ms": analysis.latency_block(started, at)["summary"]}
+
+
+def _playlogs(reports: list[Any], jti: str) -> int:
+    return sum(1 for r in reports if r.kind == "playlog" and r.body.get("jti") == jti)
 
 
 def emergency_through_htttn(ctl: Controller, gw: LocalHtttn) -> dict[str, Any]:
@@ -210,13 +225,18 @@ def summary(r: dict[str, Any]) -> str:
                     f"{c['all_logs_at_htttn_s_after_send']} s after the send, the last "
                     f"{c['last_log_broker_to_htttn_s']} s after its play log reached the broker; CPU gateway "
                     f"{c['gateway_cpu_s']} s, emulator {c['emulator_cpu_s']} s")
-    lat = e["started_latency_ms"]
-    emergency_line = f"emergency (console): started {e['started_acks']}, p50 {lat.get('p50')} ms, p99 {lat.get('p99')} ms"
     return "\n".join([
         f"clusters {r['settings']['clusters']}, ping every {r['settings']['ping_s']} s",
         f"emulator: connected {i['connected']} / {i['total']} ({i['s_after_power_on']} s after power on)",
-        steady_line, central_line, emergency_line,
-        f"emergency (HTTTN API): {h if not h.get('measured') else h['started_latency_ms']}"])
+        steady_line, central_line, _emergency_line("console", e),
+        f"emergency (HTTTN API): {h if not h.get('measured') else h['started_latency_ms']}",
+        *([_emergency_line("console, gateway stopped", r["emergency_console_gateway_stopped"])]
+          if "emergency_console_gateway_stopped" in r else [])])
+
+
+def _emergency_line(label: str, e: dict[str, Any]) -> str:
+    lat = e["started_latency_ms"]
+    return f"emergency ({label}): started {e['started_acks']}, p50 {lat.get('p50')} ms, p99 {lat.get('p99')} ms"
 
 
 def main() -> None:
@@ -227,8 +247,10 @@ def main() -> None:
     p.add_argument("--window-s", type=float, default=0.0, help="steady window (default: one ping period)")
     p.add_argument("--play-s", type=float, default=8.0, help="median length of a simulated play (at least 5 s)")
     p.add_argument("--profile", default=str(profiles.DEFAULT))
+    p.add_argument("--no-baseline", action="store_true", help="skip the emergency with the gateway stopped")
     a = p.parse_args()
-    r = run(Bench(Path(a.out), a.clusters, a.ping_s, a.window_s, a.play_s, Path(a.profile)))
+    r = run(Bench(Path(a.out), a.clusters, a.ping_s, a.window_s, a.play_s, Path(a.profile),
+                  without_gateway=not a.no_baseline))
     print(summary(r), flush=True)
 
 

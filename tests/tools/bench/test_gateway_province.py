@@ -16,7 +16,7 @@ UNITS = 200
 
 @pytest.mark.slow
 def test_a_scaled_down_province_pings_and_logs_a_central_bulletin_with_its_origin(tmp_path: Path):
-    r = run(Bench(tmp_path, clusters=UNITS, ping_s=5, play_s=5.0))
+    r = run(Bench(tmp_path, clusters=UNITS, ping_s=5, play_s=5.0, without_gateway=False))
     print(summary(r))
     assert r["indicator"]["all_connected"] and (r["indicator"]["connected"], r["indicator"]["total"]) == (UNITS, UNITS)
     s = r["steady"]
