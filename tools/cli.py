@@ -172,7 +172,12 @@ def _say_times(args: argparse.Namespace, statuses: dict[str, dict[str, Any]], on
 def cmd_demo(args: argparse.Namespace) -> int:
     from tools.demo import run_demo
 
-    return run_demo(Path(args.dir), lambda text: say(args, "demo_step", text=text))
+    htttn = None
+    if args.htttn:
+        from tools.demo_htttn import session
+
+        htttn = session(lambda key, **p: say(args, key, **p), args.lang, Path(args.dir) / "htttn")
+    return run_demo(Path(args.dir), lambda text: say(args, "demo_step", text=text), htttn)
 
 
 def parser(lang: str | None = None) -> argparse.ArgumentParser:
@@ -203,6 +208,8 @@ def parser(lang: str | None = None) -> argparse.ArgumentParser:
     cli_dashboard.add_parser(sub, _broker_args)  # loa dashboard, loa dashboard password
     d = sub.add_parser("demo", help="the embedded default: local broker, one agent on fake hardware, signed commands")
     d.add_argument("--dir", default=".loa-demo")
+    d.add_argument("--htttn", action="store_true",
+                   help="with the gateway and an emulated provincial HTTTN: a central bulletin and its log")
     d.set_defaults(fn=cmd_demo)
     return p
 
