@@ -5,7 +5,9 @@ and with the one that renames every field, path and code; bodies are built from 
 from __future__ import annotations
 
 import json
+import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +54,21 @@ def control_code(profile: profiles.Profile, cmd: str) -> str:
     return next(code for code, c in profile.api.control.items() if c.cmd == cmd)
 
 
+STARTED: list[Process] = []  # gateways of the running test: stopped at its end even when an assertion failed
+
+
+@pytest.fixture(autouse=True)
+def _stop_gateways() -> Iterator[None]:
+    yield
+    while STARTED:
+        STARTED.pop().stop(signal.SIGKILL)
+
+
 def start(tmp_path: Path, broker: Broker, keys: Path, profile_path: Path, **listen: Any) -> tuple[Process, Inbound]:
     config = gateway_config(tmp_path, broker, Htttn(tmp_path, profile_path))
     inbound = with_inbound(config, keys, profile_path, areas={AREA_A: "xa-in-a"}, **listen)
     gateway = start_gateway(tmp_path, config)
+    STARTED.append(gateway)
     assert "Inbound API for the HTTTN" in gateway.output()
     return gateway, inbound
 
