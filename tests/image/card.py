@@ -59,10 +59,18 @@ def provision_and_flash(work: Path, base: Path, arch: str, device: str, trust: P
 
 def agent_memory(machine: Machine) -> dict[str, object]:
     """The running agent's memory as tools.bench.idle reports it on a host (RSS, its anonymous and file-backed
-    parts, libVLC's plugin cache as mapped), read from /proc inside the guest."""
+    parts, libVLC's plugin cache as mapped), read from /proc inside the guest; also how much of it is transparent
+    huge pages and the kernel's THP mode (`always` backs any large anonymous mapping with 2 MiB pages)."""
     pid = machine.run("systemctl show -p MainPID --value loa-agent").out.strip()
-    status = machine.run(f"grep -E '^(VmRSS|RssAnon|RssFile):' /proc/{pid}/status").out
+    status = machine.run(f"grep -E '^(VmRSS|RssAnon|RssFile):' /proc/{pid}/status; "
+                         f"grep '^AnonHugePages:' /proc/{pid}/smaps_rollup").out
     kib = {k: int(v.split()[0]) for k, _, v in (line.partition(":") for line in status.splitlines()) if v.strip()}
     cache = machine.run(f"grep -m 1 '/plugins.dat$' /proc/{pid}/maps").out.split()
-    return {"pid": int(pid), "rss_mib": round(kib["VmRSS"] / 1024, 1), "anon_rss_mib": round(kib["RssAnon"] / 1024, 1),
-            "file_rss_mib": round(kib["RssFile"] / 1024, 1), "vlc_plugin_cache": cache[-1] if cache else None}
+    thp = machine.run("cat /sys/kernel/mm/transparent_hugepage/enabled").out.strip()
+    return {"pid": int(pid), "rss_mib": mib(kib["VmRSS"]), "anon_rss_mib": mib(kib["RssAnon"]),
+            "file_rss_mib": mib(kib["RssFile"]), "anon_huge_pages_mib": mib(kib.get("AnonHugePages", 0)),
+            "thp": thp, "vlc_plugin_cache": cache[-1] if cache else None}
+
+
+def mib(kib: int) -> float:
+    return round(kib / 1024, 1)
