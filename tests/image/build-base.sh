@@ -3,7 +3,7 @@
 # labelled bootfs holding cmdline.txt, mounted at /boot/firmware; an ext4 root labelled rootfs; systemd), as a raw
 # disk image, without loop mounts (mmdebstrap into a folder, mkfs.ext4 -d, mkfs.vfat + mtools, sfdisk on a file).
 #
-#   tests/image/build-base.sh OUT_DIR [amd64]
+#   tests/image/build-base.sh OUT_DIR [amd64|arm64]
 #
 # OUT_DIR gets: disk.img (the card image), vmlinuz and initrd.img (also on the boot partition, so QEMU boots the
 # kernel the card carries), debs/ (libVLC and espeak-ng with every dependency the base lacks: Raspberry Pi OS Lite
@@ -15,10 +15,10 @@
 # (arm64, the Pi's) is never run on the host: no binfmt_misc handler may be registered (they are kernel-wide).
 # Its packages are only extracted (mmdebstrap --variant=extract) and the image finishes configuring itself inside
 # qemu-system-aarch64 (needs qemu-system-arm): one boot whose init is a script that installs the extracted packages
-# with dpkg and apt from the card's own cache, settles the image as configure() says, and powers off.
+# with dpkg from the image's own apt cache, settles the image as configure() says, and powers off.
 set -euo pipefail
 
-out="${1:?usage: build-base.sh OUT_DIR [amd64]}"
+out="${1:?usage: build-base.sh OUT_DIR [amd64|arm64]}"
 arch="${2:-amd64}"
 host_arch="$(dpkg --print-architecture)"
 case "$arch" in
