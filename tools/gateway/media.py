@@ -71,7 +71,8 @@ class Fetcher:
         if size == 0:
             raise MediaError(f"tệp rỗng: {url} / empty file: {url}")
         if not looks_like(kind, head):
-            raise MediaError(f"không phải tệp {KIND_VI.get(kind, kind)}: {url} / not an {kind} file: {url}")
+            article = "an" if kind[:1] in "aeiou" else "a"
+            raise MediaError(f"không phải tệp {KIND_VI.get(kind, kind)}: {url} / not {article} {kind} file: {url}")
         return Media(url, digest.hexdigest())
 
     def _check_length(self, url: str, length: str | None) -> None:
