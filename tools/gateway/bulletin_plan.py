@@ -46,6 +46,9 @@ def targets(b: Bulletin, areas: Mapping[str, str], wide: str) -> tuple[Target, .
     return tuple(Target("grp", g) for g in dict.fromkeys(groups))
 
 
+DISPLAYED = ("text", "image", "video")  # the e-board kinds: `display`, the rest `play`
+
+
 def ref_id(bulletin_id: str) -> str:
     """The id the bulletin is stored under on units: readable when the HTTTN's id allows, else a digest."""
     name = f"htttn-{bulletin_id}"
@@ -54,10 +57,11 @@ def ref_id(bulletin_id: str) -> str:
 
 def now_steps(b: Bulletin, to: Iterable[Target], media: Media | None, now_ms: int = 0) -> list[Step]:
     """Play now (audio, live) or show now (e-board). A live relay with a duration ends `now_ms` + that."""
-    args = _display(b, media) if b.content in ("text", "image") else _play(b, media)
+    shown = b.content in DISPLAYED
+    args = _display(b, media) if shown else _play(b, media)
     if b.content == "live" and b.duration_s and now_ms:
         args["until"] = now_ms // 1000 + b.duration_s
-    cmd = "display" if b.content in ("text", "image") else "play"
+    cmd = "display" if shown else "play"
     return [Step(t, cmd, args) for t in to]
 
 
@@ -78,6 +82,8 @@ def _display(b: Bulletin, media: Media | None) -> dict[str, Any]:
         args["text"] = b.text[:1500]
     if b.content == "image" and media is not None:
         args["image"] = {"url": media.url, "sha256": media.sha256}
+    if b.content == "video" and media is not None:  # hashed like audio; shown once (the HTTTN sends no loop flag)
+        args["video"] = {"url": media.url, "sha256": media.sha256, "loop": False}
     if b.title:
         args["title"] = b.title
     return args

@@ -155,8 +155,8 @@ class Bulletins:
     def _media(self, b: Bulletin) -> Media | None:
         if b.content == "audio":
             return self.fetch(b.media_url, "audio")
-        if b.content == "image":
-            return self.fetch(b.media_url, "image")
+        if b.content in ("image", "video"):
+            return self.fetch(b.media_url, b.content)
         return None
 
     def _versions(self, to: list[Target] | tuple[Target, ...], now_only: bool, now_ms: int) -> dict[str, int]:

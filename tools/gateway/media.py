@@ -14,13 +14,17 @@ from agent.errors import LoaError
 from tools.gateway.bulletin_plan import Media
 
 CHUNK = 64 * 1024
-KIND_VI = {"audio": "âm thanh", "image": "hình ảnh"}
+KIND_VI = {"audio": "âm thanh", "image": "hình ảnh", "video": "video"}
+EBML = b"\x1a\x45\xdf\xa3"  # WebM / Matroska
 
 
 def looks_like(kind: str, head: bytes) -> bool:
-    """Whether a file's first bytes are those of an audio (MP3, WAV, Ogg, FLAC, MP4/AAC) or image (PNG, JPEG, GIF,
-    WebP) file: a page of HTML or a truncated upload is refused at the gateway, not by every unit."""
+    """Whether a file's first bytes are those of an audio (MP3, WAV, Ogg, FLAC, MP4/AAC), image (PNG, JPEG, GIF,
+    WebP) or video (WebM, Ogg, MP4) file: a page of HTML or a truncated upload is refused at the gateway, not by every
+    unit."""
     riff = head[:4] == b"RIFF"
+    if kind == "video":
+        return head.startswith((EBML, b"OggS")) or head[4:8] == b"ftyp"
     if kind == "image":
         return head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8")) or (riff and head[8:12] == b"WEBP")
     sync = len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
@@ -40,7 +44,7 @@ class Fetcher:
 
     def __call__(self, url: str, kind: str) -> Media:
         """The URL with the SHA-256 of what it serves now; MediaError when it cannot be had whole or is not the kind
-        of file the bulletin says (audio, image)."""
+        of file the bulletin says (audio, image, video)."""
         if not url.startswith(("http://", "https://")):
             raise MediaError(f"đường dẫn không phải http(s): {url} / not an http(s) URL: {url}")
         digest, size, head = hashlib.sha256(), 0, b""
@@ -67,7 +71,8 @@ class Fetcher:
         if size == 0:
             raise MediaError(f"tệp rỗng: {url} / empty file: {url}")
         if not looks_like(kind, head):
-            raise MediaError(f"không phải tệp {KIND_VI.get(kind, kind)}: {url} / not an {kind} file: {url}")
+            article = "an" if kind[:1] in "aeiou" else "a"
+            raise MediaError(f"không phải tệp {KIND_VI.get(kind, kind)}: {url} / not {article} {kind} file: {url}")
         return Media(url, digest.hexdigest())
 
     def _check_length(self, url: str, length: str | None) -> None:

@@ -5,6 +5,7 @@ cancel and reschedule from the registry after a gateway restart, and schedule lo
 from __future__ import annotations
 
 import hashlib
+import subprocess
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,28 @@ def test_reschedule_replaces_its_slots(gateway: Gateway, http_server, media) -> 
     actions = [log[field(gateway, "TrangThai")] for log in gateway.schedule_logs()]
     codes = gateway.profile.maps["schedule_action"]
     assert actions == [codes["added"], codes["removed"], codes["added"]]
+
+
+def test_an_eboard_video_is_fetched_hashed_and_shown_and_a_page_served_as_video_is_refused(
+        gateway: Gateway, http_server, tmp_path: Path) -> None:
+    webm = tmp_path / "clip.webm"  # a real WebM (VP8) made by ffmpeg
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=blue:s=64x48:d=1", "-c:v", "libvpx",
+                    str(webm)], check=True, timeout=60)
+    http_server.routes.files["clip.webm"] = webm.read_bytes()
+    http_server.routes.files["page.webm"] = b"<html>not found</html>" * 10
+    bad = bulletin_body(gateway.profile, id="BD-0", areas=["X01"], content_kind="video",
+                        media=http_server.url("/files/page.webm"))
+    reply = gateway.call("bulletin", bad)
+    assert (reply.ok, reply.http_status) == (False, 422) and "not a video file" in reply.reason
+    assert gateway.sender.sent == []
+    body = bulletin_body(gateway.profile, id="BD-1", areas=["X01"], content_kind="video",
+                         media=http_server.url("/files/clip.webm"))
+    reply = gateway.call("bulletin", body)
+    assert reply.ok, reply.reason
+    ((target, cmd, args),) = gateway.sender.sent
+    assert (target.name, cmd) == ("xa-a", "display")
+    assert args["video"] == {"url": http_server.url("/files/clip.webm"),
+                             "sha256": hashlib.sha256(webm.read_bytes()).hexdigest(), "loop": False}
 
 
 @pytest.mark.parametrize("served, says", [

@@ -15,6 +15,7 @@ from tests.tools.gateway.helpers import PROFILES
 from tools.gateway import bulletin_plan as plans
 from tools.gateway.bulletin_plan import Media, Step
 from tools.gateway.bulletin_read import BadBulletin, read
+from tools.gateway.media import looks_like
 from tools.gateway.profile import Profile, load
 
 AREAS = {"X01": "xa-ia-grai", "X02": "xa-ia-pech", "T64": "province"}
@@ -112,6 +113,22 @@ def test_eboard_text_and_image_become_display(profile: Profile) -> None:
     image = bulletin_body(profile, id="BD-2", areas=["X01"], content_kind="image", media=MEDIA.url)
     (step,) = planned(profile, image)
     assert step.args["image"] == {"url": MEDIA.url, "sha256": MEDIA.sha256}
+
+
+def test_an_eboard_video_becomes_display_with_its_hash_shown_once(profile: Profile) -> None:
+    video = bulletin_body(profile, id="BD-3", areas=["X01"], content_kind="video", media=MEDIA.url, title="Tiêm chủng")
+    (step,) = planned(profile, video)
+    assert step.cmd == "display"
+    assert step.args["video"] == {"url": MEDIA.url, "sha256": MEDIA.sha256, "loop": False}
+    assert step.args["title"] == "Tiêm chủng"
+
+
+@pytest.mark.parametrize(("head", "ok"), [
+    (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01" + bytes(7), True), (b"OggS" + bytes(12), True),
+    (b"\x00\x00\x00\x20ftypisom" + bytes(4), True), (b"<!DOCTYPE html><h", False), (b"ID3\x04" + bytes(12), False),
+])
+def test_the_gateway_accepts_only_video_files_as_video(head: bytes, ok: bool) -> None:
+    assert looks_like("video", head) is ok
 
 
 def test_relayed_from_central_to_the_province_is_one_group_publish_with_its_origin(profile: Profile) -> None:
