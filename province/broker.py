@@ -153,11 +153,11 @@ def add_device(root: Path, device_id: str, groups: tuple[str, ...], *, password:
     """Register a unit's ACL entries (and, for the password listener, its own never-shared password); a running
     broker reloads them. Returns the password file, or None for a unit that authenticates by certificate only."""
     b = check_device_name(root, device_id)
-    if password:
-        _add_password(b, device_id)
     lines = [ln for ln in _lines(b.members) if ln.split(" ")[0] != device_id]
     write_public(b.members, "\n".join([*lines, " ".join([device_id, *groups])]) + "\n")
     _write_acl(b)
+    if password:  # after the ACL: a reload (an earlier SIGHUP) between the two never admits a unit without its rights
+        _add_password(b, device_id)
     reload(root)
     return b.password_file(device_id) if password else None
 

@@ -26,9 +26,9 @@ def add(root: Path, name: str, commune: str) -> Path:
         raise ConfigError(f"{name!r} is already an identity on this broker (a unit, a console or staff)")
     if not (root / "port").exists():
         raise ConfigError(f"{root} has no password listener for staff (run `loa broker {root} --port PORT`)")
-    path = broker.add_password(root, name)
     write_public(b.staff, "".join(f"{n} {c}\n" for n, c in sorted([*listing(root), (name, commune)])))
     broker.write_acl(root)
+    path = broker.add_password(root, name)  # after the ACL, as for a unit: no reload admits it without its rights
     broker.reload(root)
     return path
 
