@@ -166,7 +166,9 @@ def _say_times(args: argparse.Namespace, statuses: dict[str, dict[str, Any]], on
         if (t := fleet_status.unit_time(statuses[dev])) is None:
             continue
         key = "status_time" if t.trusted else "status_time_untrusted"
-        say(args, key, dev=dev, source=t.source or "clock_synced", offset=fleet_status.offset_text(t.offset_ms))
+        source = t.source or "clock_synced"  # where the unit's time comes from, in the reader's words
+        source = i18n.strings(args.lang, "tools.strings").get(f"time_source_{source}", source)
+        say(args, key, dev=dev, source=source, offset=fleet_status.offset_text(t.offset_ms))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

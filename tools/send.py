@@ -14,13 +14,14 @@ from typing import Any
 
 from joserfc.jwk import OKPKey
 
+from agent import i18n
 from agent.config import engine
 from agent.core import schemas
 from agent.core.topics import Target
 from province.console import BrokerAccess, Console, follow_acks
 from province.keys import load_signing
 from tools.cli_shell import json_line
-from tools.user_input import Refusal, broker_url, read_password
+from tools.user_input import STRINGS, Refusal, broker_url, read_password
 
 Say = Callable[..., None]
 FAILED = {"rejected", "failed", "expired"}
@@ -87,12 +88,17 @@ def send(args: argparse.Namespace, say: Say) -> int:
     return code
 
 
+def ack_state(lang: str, state: str) -> str:
+    """An ack's state in the reader's language (the code after it stays as the protocol spells it)."""
+    return i18n.strings(lang, STRINGS).get(f"ack_state_{state}", state)
+
+
 def _follow(console: Console, jti: str, target: Target, args: argparse.Namespace, say: Say
             ) -> tuple[int, dict[str, dict[str, Any]]]:
     expected = 1 if target.kind == "dev" else max(args.expect, 1)
     def show(dev: str, ack: dict[str, Any]) -> None:
         if expected <= 20:  # a whole province is summarised in counts, not 4,911 lines
-            say("ack_line", **{**ack, "dev": dev})
+            say("ack_line", **{**ack, "dev": dev, "state": ack_state(args.lang, ack.get("state", ""))})
 
     last = follow_acks(console, jti, args.wait, show, expected)
     if target.kind == "grp":
