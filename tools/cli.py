@@ -249,6 +249,7 @@ def _send_args(p: argparse.ArgumentParser) -> None:
     _console_args(p, target=False)
     _json_arg(p)
     p.add_argument("--lifetime", type=int, default=300)
+    p.add_argument("--save", metavar="FILE", default="", help="snapshot: write the board's image (JPEG) to FILE")
     p.set_defaults(fn=cmd_send)
 
 

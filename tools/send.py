@@ -20,6 +20,7 @@ from agent.core import schemas
 from agent.core.topics import Target
 from province.console import BrokerAccess, Console, follow_acks
 from province.keys import load_signing
+from tools import snapshot
 from tools.cli_shell import json_line
 from tools.user_input import STRINGS, Refusal, broker_url, read_password
 
@@ -78,9 +79,15 @@ def send(args: argparse.Namespace, say: Say) -> int:
     try:
         if args.wait:
             console.subscribe(console.topics.all_reports("ack"))
+        if args.save:
+            console.subscribe(console.topics.all_reports("display"))
         jti = console.send(key, target, args.command_name, cmd_args, lifetime_s=args.lifetime)
         say("sent", cmd=args.command_name, target=target.audience, jti=jti)
         code, acks = _follow(console, jti, target, args, say) if args.wait else (0, {})
+        if args.save:
+            # after the acks, only a report that lags them; without --wait, the whole render
+            grace = snapshot.GRACE_S if args.wait else snapshot.ALONE_S
+            code = max(code, snapshot.saved(console, jti, Path(args.save), say, grace))
     finally:
         console.close()
     if args.json:
@@ -100,7 +107,7 @@ def _follow(console: Console, jti: str, target: Target, args: argparse.Namespace
         if expected <= 20:  # a whole province is summarised in counts, not 4,911 lines
             say("ack_line", **{**ack, "dev": dev, "state": ack_state(args.lang, ack.get("state", ""))})
 
-    last = follow_acks(console, jti, args.wait, show, expected)
+    last = follow_acks(console, jti, args.wait, show, expected, snapshot.keep if args.save else None)
     if target.kind == "grp":
         states = [a["state"] for a in last.values()]
         say("group_counts", accepted=len(states), started=states.count("started"), finished=states.count("finished"),
