@@ -27,6 +27,7 @@ from tools import (
     cli_shell,
     cli_staff,
     cli_update,
+    completion,
     profile,
 )
 from tools.cli_shell import EXIT_INCOMPLETE, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_LINK, EXIT_OK, json_line
@@ -213,6 +214,9 @@ def parser(lang: str | None = None) -> argparse.ArgumentParser:
     d.add_argument("--htttn", action="store_true",
                    help="with the gateway and an emulated provincial HTTTN: a central bulletin and its log")
     d.set_defaults(fn=cmd_demo)
+    c = sub.add_parser("completion", help="print a shell completion script: eval \"$(loa completion bash)\"")
+    c.add_argument("shell", choices=("bash",))
+    c.set_defaults(fn=lambda args: print(completion.bash(parser(args.lang)), end="") or 0)
     return p
 
 
