@@ -112,3 +112,5 @@ _.supplier_name
 _.get_request
 # the benchmark's hook into the HTTTN emulator's sending side (tools/bench and tests call it)
 via_emulator
+# argparse calls a parser's _get_formatter for its help (tools/cli_shell.py: help in the reader's language)
+_._get_formatter

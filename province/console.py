@@ -103,12 +103,16 @@ class Console:
 
 
 def follow_acks(console: Console, jti: str, wait_s: float, show: Callable[[str, dict[str, Any]], None],
-                expected: int = 1) -> dict[str, dict[str, Any]]:
-    """Print each ack of one command as it arrives; return the last ack per device (stops when all are terminal)."""
+                expected: int = 1, other: Callable[[str, str, dict[str, Any]], None] | None = None
+                ) -> dict[str, dict[str, Any]]:
+    """Print each ack of one command as it arrives; return the last ack per device (stops when all are terminal).
+    `other` sees the command's other reports that arrive meanwhile (a snapshot's image: device, kind, report)."""
     last: dict[str, dict[str, Any]] = {}
     for topic, payload, _ in console.messages(time.monotonic() + wait_s):
         where = console.topics.device_of(topic)
         ack = json_object(payload)
+        if where and where[1] != "ack" and ack.get("jti") == jti and other is not None:
+            other(where[0], where[1], ack)
         if not where or where[1] != "ack" or ack.get("jti") != jti:
             continue
         last[where[0]] = ack

@@ -27,6 +27,7 @@ from tools import (
     cli_shell,
     cli_staff,
     cli_update,
+    completion,
     profile,
 )
 from tools.cli_shell import EXIT_INCOMPLETE, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_LINK, EXIT_OK, json_line
@@ -166,7 +167,9 @@ def _say_times(args: argparse.Namespace, statuses: dict[str, dict[str, Any]], on
         if (t := fleet_status.unit_time(statuses[dev])) is None:
             continue
         key = "status_time" if t.trusted else "status_time_untrusted"
-        say(args, key, dev=dev, source=t.source or "clock_synced", offset=fleet_status.offset_text(t.offset_ms))
+        source = t.source or "clock_synced"  # where the unit's time comes from, in the reader's words
+        source = i18n.strings(args.lang, "tools.strings").get(f"time_source_{source}", source)
+        say(args, key, dev=dev, source=source, offset=fleet_status.offset_text(t.offset_ms))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -211,6 +214,9 @@ def parser(lang: str | None = None) -> argparse.ArgumentParser:
     d.add_argument("--htttn", action="store_true",
                    help="with the gateway and an emulated provincial HTTTN: a central bulletin and its log")
     d.set_defaults(fn=cmd_demo)
+    c = sub.add_parser("completion", help="print a shell completion script: eval \"$(loa completion bash)\"")
+    c.add_argument("shell", choices=("bash",))
+    c.set_defaults(fn=lambda args: print(completion.bash(parser(args.lang)), end="") or 0)
     return p
 
 
@@ -247,6 +253,7 @@ def _send_args(p: argparse.ArgumentParser) -> None:
     _console_args(p, target=False)
     _json_arg(p)
     p.add_argument("--lifetime", type=int, default=300)
+    p.add_argument("--save", metavar="FILE", default="", help="snapshot: write the board's image (JPEG) to FILE")
     p.set_defaults(fn=cmd_send)
 
 

@@ -12,6 +12,7 @@ import sys
 from typing import Any, NoReturn
 
 from agent import i18n
+from tools import cli_help
 from tools.user_input import STRINGS
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_INPUT, EXIT_LINK, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -38,6 +39,14 @@ class LoaParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         say_error(self.language, self.prog, translate(self.language, message))
         sys.exit(EXIT_INPUT)
+
+    def format_help(self) -> str:
+        cli_help.localise(self, self.language)
+        return super().format_help()
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        formatter: argparse.HelpFormatter = cli_help.formatter(self.language)(prog=self.prog)
+        return formatter
 
 
 def parser_class(lang: str) -> type[LoaParser]:

@@ -14,13 +14,15 @@ from typing import Any
 
 from joserfc.jwk import OKPKey
 
+from agent import i18n
 from agent.config import engine
 from agent.core import schemas
 from agent.core.topics import Target
 from province.console import BrokerAccess, Console, follow_acks
 from province.keys import load_signing
+from tools import snapshot
 from tools.cli_shell import json_line
-from tools.user_input import Refusal, broker_url, read_password
+from tools.user_input import STRINGS, Refusal, broker_url, read_password
 
 Say = Callable[..., None]
 FAILED = {"rejected", "failed", "expired"}
@@ -77,9 +79,15 @@ def send(args: argparse.Namespace, say: Say) -> int:
     try:
         if args.wait:
             console.subscribe(console.topics.all_reports("ack"))
+        if args.save:
+            console.subscribe(console.topics.all_reports("display"))
         jti = console.send(key, target, args.command_name, cmd_args, lifetime_s=args.lifetime)
         say("sent", cmd=args.command_name, target=target.audience, jti=jti)
         code, acks = _follow(console, jti, target, args, say) if args.wait else (0, {})
+        if args.save:
+            # after the acks, only a report that lags them; without --wait, the whole render
+            grace = snapshot.GRACE_S if args.wait else snapshot.ALONE_S
+            code = max(code, snapshot.saved(console, jti, Path(args.save), say, grace))
     finally:
         console.close()
     if args.json:
@@ -87,14 +95,19 @@ def send(args: argparse.Namespace, say: Say) -> int:
     return code
 
 
+def ack_state(lang: str, state: str) -> str:
+    """An ack's state in the reader's language (the code after it stays as the protocol spells it)."""
+    return i18n.strings(lang, STRINGS).get(f"ack_state_{state}", state)
+
+
 def _follow(console: Console, jti: str, target: Target, args: argparse.Namespace, say: Say
             ) -> tuple[int, dict[str, dict[str, Any]]]:
     expected = 1 if target.kind == "dev" else max(args.expect, 1)
     def show(dev: str, ack: dict[str, Any]) -> None:
         if expected <= 20:  # a whole province is summarised in counts, not 4,911 lines
-            say("ack_line", **{**ack, "dev": dev})
+            say("ack_line", **{**ack, "dev": dev, "state": ack_state(args.lang, ack.get("state", ""))})
 
-    last = follow_acks(console, jti, args.wait, show, expected)
+    last = follow_acks(console, jti, args.wait, show, expected, snapshot.keep if args.save else None)
     if target.kind == "grp":
         states = [a["state"] for a in last.values()]
         say("group_counts", accepted=len(states), started=states.count("started"), finished=states.count("finished"),

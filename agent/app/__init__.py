@@ -314,7 +314,7 @@ def page_settings(cfg: Config) -> PageSettings:
         status_addr=(w.status_bind, w.status_port) if w.status_port else None,
         password_hash=read_text(cfg, "web.password_hash_file", w.password_hash_file) if w.status_port else "",
         session_s=w.session_minutes * 60.0, kiosk_port=w.kiosk_port if eboard else None,
-        kiosk_token=kiosk_token.kiosk_token(cfg.state_dir) if eboard else "",
+        kiosk_token=kiosk_token.kiosk_token(cfg.state_dir) if eboard else "", commune=cfg.device.commune,
     )
 
 

@@ -59,6 +59,7 @@ class DeviceSection:
     state_dir: str = "."
     language: str = field(default="vi", metadata=checked(one_of("vi", "en")))
     timezone: str = "Asia/Ho_Chi_Minh"
+    commune: str = ""  # the commune's name as people write it ("Xã Hòa An"): shown on the e-board's idle page
     # [latitude, longitude] in WGS 84 degrees from `loa provision --lat --lon`; empty: not provisioned
     location: tuple[float, ...] = field(default=(), metadata=checked(_location))
 

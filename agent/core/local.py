@@ -20,7 +20,7 @@ from agent.core.verify import Command
 
 ISSUER = "local"
 TEST_TONE_TEXT = "Kiểm tra loa. Một, hai, ba."  # spoken by espeak-ng; short, and obviously a test to passers-by
-TEST_TONE_TITLE = "Test tone (status page)"
+TEST_TONE_TITLE = "Phát âm thử (trang trạng thái)"  # a play title staff read in logs and exports
 RELAY_TEST_S = 3
 
 

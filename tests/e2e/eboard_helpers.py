@@ -18,7 +18,8 @@ BOARD = {"kiosk_width": 1280, "kiosk_height": 720}
 
 def eboard_unit(make_unit: Callable[..., Unit], start: bool = True, **sections: Any) -> Unit:
     web = BOARD | sections.pop("web", {})
-    return make_unit(device={"role": "eboard"}, web=web, start=start, **sections)
+    device = {"role": "eboard"} | sections.pop("device", {})
+    return make_unit(device=device, web=web, start=start, **sections)
 
 
 def kiosk_url(unit: Unit, timeout: float = 15) -> str:

@@ -163,3 +163,14 @@ def test_the_kiosk_answers_only_under_its_secret_path(make_unit, browser):
         assert refused.value.code == 404, path
     with urllib.request.urlopen(url + "state", timeout=5) as ok:
         assert json.load(ok)["showing"] is None
+
+
+def test_the_idle_page_names_the_commune_and_shows_the_date_and_time_once(make_unit, browser):
+    unit = eboard_unit(make_unit, device={"commune": "Xã Hòa An"})
+    open_kiosk(browser, kiosk_url(unit))
+    browser.wait(lambda: browser.text("idle-commune") == "Xã Hòa An", 5)
+    shown = browser.js("return document.body.innerText")
+    year = str(time.localtime().tm_year)
+    assert shown.count(year) == 1, shown  # the date once
+    clock = browser.js("return document.getElementById('idle-clock').textContent")
+    assert clock and shown.count(clock[:5]) == 1, shown  # the time once (hh:mm), large on the idle page

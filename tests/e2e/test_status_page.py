@@ -95,7 +95,7 @@ def test_after_login_the_status_shows_and_the_test_tone_makes_a_play_log(make_un
     click(browser, "relay_test-2")
     assert wait_until(lambda: any(j["zone"] == 2 and j["on"] for j in unit.relay_journal()), 5)
     browser.driver.get(base + "/?lang=en")
-    browser.wait(lambda: "Test tone (status page)" in browser.text("playlogs"), 5)
+    browser.wait(lambda: "Phát âm thử (trang trạng thái)" in browser.text("playlogs"), 5)
     assert "Technician on the status page: test_tone" in browser.text("logs")
     browser.driver.save_screenshot(str(tmp_path / "status.png"))
     click(browser, "logout")

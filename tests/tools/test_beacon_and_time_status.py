@@ -43,7 +43,7 @@ def test_loa_status_shows_time_sources_and_lists_units_without_a_trusted_time(co
     assert "2 cụm loa chưa có giờ tin cậy: tg-none, tg-old" in vi.stdout
     assert "2 units without a trusted time: tg-none, tg-old" in en.stdout
     assert "time of tg-ntp: ntp, offset +0.0 s" in en.stdout
-    assert "giờ của tg-beacon: nguồn beacon, lệch -481944.4 h" in vi.stdout
+    assert "giờ của tg-beacon: nguồn tín hiệu giờ của tỉnh, lệch -481944.4 h" in vi.stdout
     assert "time of tg-old: NOT TRUSTED" in en.stdout
 
 

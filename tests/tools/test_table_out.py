@@ -34,11 +34,11 @@ def test_csv_for_excel_on_vietnamese_windows(tmp_path: Path):
     data = path.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
     lines = data.decode("utf-8-sig").split("\r\n")
-    assert lines[0] == ("Cụm loa;Mã lệnh;Tiêu đề;Mức ưu tiên;Nguồn;Bắt đầu;Kết thúc;Thời lượng (giây);Kết quả;"
+    assert lines[0] == ("Cụm loa;Mã lệnh;Tiêu đề;Mức bản tin;Nguồn;Bắt đầu;Kết thúc;Thời lượng (giây);Kết quả;"
                         "Rơ-le xác nhận bật;Mức âm (dBFS)")
     assert lines[1] == ("dev-a;j-1;Bản tin sáng;khẩn cấp;đọc văn bản tự động;2026-12-01 05:30:00;2026-12-01 05:31:30;"
                         "90,5;hoàn thành;có;")
-    assert lines[2].startswith("dev-b;") and ";bị ngắt bởi bản tin khẩn hơn;không;" in lines[2]
+    assert lines[2].startswith("dev-b;") and ";bị ngắt bởi bản tin mức cao hơn;không;" in lines[2]
 
 
 def test_csv_in_english_keeps_the_decimal_point(tmp_path: Path):
@@ -70,7 +70,7 @@ def test_xlsx_has_typed_cells_and_the_readers_words(tmp_path: Path):
     assert cells[1]["H"].get("t") is None and text(cells[1]["H"]) == "90.5"  # a number, not text
     started = float(text(cells[1]["F"]))  # an Excel date: days since 1899-12-30, local time
     assert started == pytest.approx((datetime(2026, 12, 1, 5, 30) - datetime(1899, 12, 30)).total_seconds() / 86400)
-    assert text(cells[2]["I"]) == "bị ngắt bởi bản tin khẩn hơn"
+    assert text(cells[2]["I"]) == "bị ngắt bởi bản tin mức cao hơn"
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left beside it
 
 

@@ -59,6 +59,7 @@ class PageSettings:
     session_s: float = 1800.0
     kiosk_port: int | None = None  # None: no kiosk (a cluster); 0: any free port
     kiosk_token: str = ""
+    commune: str = ""  # shown on the kiosk's idle page
 
 
 def static(name: str) -> bytes:
@@ -223,7 +224,8 @@ class KioskHandler(_Handler):
             image, video = shown.get("image"), shown.get("video")
             shown = {**shown, "image": f"image/{image['sha256']}" if image else None,
                      "video": {"url": f"video/{video['sha256']}", "loop": video["loop"]} if video else None}
-        return {"dev": self.pages.s.device_id, "tz": self.pages.s.timezone, "showing": shown}
+        s = self.pages.s
+        return {"dev": s.device_id, "tz": s.timezone, "commune": s.commune, "showing": shown}
 
     def media(self, kind: str, sha256: str) -> None:
         """Only the verified file of the bulletin shown now, and only of its kind; a video in byte ranges."""

@@ -9,6 +9,7 @@ const POLL_MS = 500, RETRY_MS = 3000, STALL_MS = 10000;
 const SNAPSHOT = location.hash === "#snapshot";  // the unit's snapshot camera renders the page but never reports
 let shown = null;   // JSON of the bulletin on screen, so a restarted agent with the same content changes nothing
 let zone = undefined;
+let commune = "";   // the unit's commune, named on the idle page
 let live = null;    // the live stream on screen: {v, t, since}, watched for a stall
 
 function $(id) { return document.getElementById(id); }
@@ -97,6 +98,7 @@ async function poll() {
     if (!answer.ok) throw new Error("HTTP " + answer.status);
     const state = await answer.json();
     zone = state.tz || undefined;
+    if ((state.commune || "") !== commune) { commune = state.commune || ""; $("idle-commune").textContent = commune; }
     const next = JSON.stringify(state.showing);
     if (next !== shown) { render(state.showing); shown = next; tick(); }
     document.body.classList.remove("offline");

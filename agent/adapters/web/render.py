@@ -95,14 +95,19 @@ def _board(lang: str, view: dict[str, Any]) -> str:
         return ""
     shown = board.get("showing")
     what = t(lang, "web_blank") if shown is None else \
-        f'{html.escape(shown.get("title") or "")} <q>{html.escape(_short(shown.get("text", "")))}</q> ({html.escape(shown["priority"])})'
+        f'{html.escape(shown.get("title") or "")} <q>{html.escape(_short(shown.get("text", "")))}</q> ({_word(lang, "web_priority_", shown["priority"])})'
     return f'<section id="board"><h2>{t(lang, "web_board")}</h2><p>{t(lang, "web_showing")}: {what}</p></section>'
+
+
+def _word(lang: str, prefix: str, value: str) -> str:
+    """A level, result or priority in the reader's language; a value the strings do not know is shown as it is."""
+    return html.escape(i18n.strings(lang).get(prefix + value, value))
 
 
 def _logs(lang: str, view: dict[str, Any], tz: tzinfo) -> str:
     rows = "".join(
         f'<tr class="{html.escape(e.get("level", "info"))}"><td>{_time(e.get("ts"), tz)}</td>'
-        f'<td>{html.escape(e.get("level", ""))}</td><td>{html.escape(i18n.render(lang, e["key"], e.get("params", {})))}</td></tr>'
+        f'<td>{_word(lang, "web_level_", e.get("level", ""))}</td><td>{html.escape(i18n.render(lang, e["key"], e.get("params", {})))}</td></tr>'
         for e in reversed(view.get("logs", [])[-LOG_LINES:]))
     head = f'<tr><th>{t(lang, "web_col_time")}</th><th>{t(lang, "web_col_level")}</th><th>{t(lang, "web_col_message")}</th></tr>'
     return f'<section id="logs"><h2>{t(lang, "web_logs")}</h2><table>{head}{rows}</table></section>'
@@ -111,7 +116,7 @@ def _logs(lang: str, view: dict[str, Any], tz: tzinfo) -> str:
 def _playlogs(lang: str, view: dict[str, Any], tz: tzinfo) -> str:
     rows = "".join(
         f'<tr><td>{_time(p.get("ended_ts"), tz)}</td><td>{html.escape(p.get("title") or p.get("jti") or "")}</td>'
-        f'<td>{html.escape(p.get("result", ""))}</td></tr>' for p in reversed(view.get("playlogs", [])[-PLAY_LOGS:]))
+        f'<td>{_word(lang, "web_result_", p.get("result", ""))}</td></tr>' for p in reversed(view.get("playlogs", [])[-PLAY_LOGS:]))
     head = f'<tr><th>{t(lang, "web_col_time")}</th><th>{t(lang, "web_col_title")}</th><th>{t(lang, "web_col_result")}</th></tr>'
     return f'<section id="playlogs"><h2>{t(lang, "web_playlogs")}</h2><table>{head}{rows}</table></section>'
 

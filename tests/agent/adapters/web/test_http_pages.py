@@ -70,7 +70,7 @@ def test_the_kiosk_listens_on_loopback_only_and_only_under_its_token(server, tmp
     status, headers, body = call(pages.kiosk_url)
     assert status == 200 and b'src="kiosk.js"' in body and "script-src 'self'" in headers["Content-Security-Policy"]
     assert json.loads(call(pages.kiosk_url + "state")[2]) == {"dev": "gl-0042", "tz": "Asia/Ho_Chi_Minh",
-                                                              "showing": None}
+                                                              "commune": "", "showing": None}
 
 
 def test_the_kiosk_serves_only_the_verified_image_being_shown(server, tmp_path: Path) -> None:
