@@ -202,7 +202,7 @@ def assemble(cfg: Config, keys: TrustSet, password: str, stack: ExitStack) -> Ag
     state.log_lines.extend(staff_log.recent())  # a restart keeps what staff may want to read
     device = Device(device_settings(cfg, saved), keys, state, random.Random())
     link = PahoLink(loop, link_settings(cfg, password), LinkCallbacks(
-        on_up=inbox.link_up, on_down=inbox.link_down, on_message=inbox.message, on_puback=inbox.puback))
+        on_up=lambda: inbox.link_up(link.broker()), on_down=inbox.link_down, on_message=inbox.message, on_puback=inbox.puback))
     stack.callback(link.close)
     goodbye = stack.enter_context(ExitStack())  # the runtime's goodbye: after audio and relays, before the link
     relays = stack.enter_context(closing(hardware.relays_for(cfg, loop, inbox.post_event)))

@@ -55,6 +55,7 @@ class DeviceState:
     relays: dict[int, bool] = field(default_factory=dict)
     relay_jobs: dict[int, Command] = field(default_factory=dict)
     online: bool = False
+    broker: tuple[int, str] = (0, "")  # the broker of the link: its index in the ordered list, host:port
     clock_synced: bool = True  # a trusted time (agent.core.time_rule): else only emergencies play
     time_source: str | None = None  # the source of the trusted time (agent.core.timekeeping), None while untrusted
     time_offset_ms: int = 0  # the trusted time minus the system clock
