@@ -206,7 +206,7 @@ def test_the_link_fails_over_to_the_next_broker_and_returns_to_the_preferred_one
     dead = socket.socket()
     dead.bind(("127.0.0.1", 0))  # bound, not listening: connections to it are refused
     preferred = f"mqtt://127.0.0.1:{dead.getsockname()[1]}"
-    loop, up, down = Loop(), [], []
+    loop, up, down = Loop(), [], list[str]()
     link = unit_link(replace(access, url=preferred), loop, "unit-failover", on_up=lambda: up.append(1),
                      on_down=down.append, fallbacks=(access.url,), prefer_probe_s=0.2)
     try:
