@@ -1,6 +1,7 @@
 """The agent's configuration: one TOML file parsed into frozen dataclasses, all errors reported in one pass.
 
-Must not import adapters or the core; it only reads the file it is given.
+Must not import adapters or the core (except the reconnect defaults of agent.core.backoff, a standard-library-only
+module, so the unit and the simulator share them); it only reads the file it is given.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from agent.config.engine import (
     read_toml,
     unknown_keys,
 )
+from agent.core.backoff import RECONNECT_MAX_S, RECONNECT_MIN_S
 from agent.errors import ConfigError
 
 
@@ -76,8 +78,8 @@ class MqttSection:
     topic_prefix: str = "loa/v1"
     protocol: str = field(default="5", metadata=checked(one_of("5", "3.1.1")))
     keepalive_s: int = field(default=60, metadata=checked(between(5, 1200)))
-    reconnect_min_s: float = field(default=1.0, metadata=checked(between(0.05, 60)))
-    reconnect_max_s: float = field(default=120.0, metadata=checked(between(1, 3600)))
+    reconnect_min_s: float = field(default=RECONNECT_MIN_S, metadata=checked(between(0.05, 60)))
+    reconnect_max_s: float = field(default=RECONNECT_MAX_S, metadata=checked(between(1, 3600)))
     prefer_probe_s: float = field(default=60.0, metadata=checked(between(1, 3600)))  # while on a fallback
 
     @property
