@@ -7,6 +7,7 @@ import re
 import shutil
 import signal
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -93,4 +94,27 @@ def test_a_unit_fails_over_to_b_runs_nothing_twice_loses_nothing_and_returns_to_
         assert watch.pump(12, lambda: watch.last_status().get("broker", {}).get("index") == 0), unit.output()
     finally:
         on_a.close()
+        unit.stop(signal.SIGKILL)
+
+
+def test_the_console_on_a_b_sends_through_b_when_a_is_down(pair: tuple[Broker, Broker], keys: Path,
+                                                           tmp_path: Path) -> None:
+    a, b = pair
+    key = load_signing(keys / "signing.jwk")
+    unit = failover_unit(a, b, keys, tmp_path)
+    twin(a, b)
+    b.start()  # A never starts: it is down
+    unit.start()
+    access = b.console_access()
+    both = replace(access, url=f"mqtt://127.0.0.1:{a.dir.joinpath('console_port').read_text().strip()}",
+                   fallbacks=(access.url,))
+    console = Console(both, timeout_s=2.0)
+    try:
+        assert console.url == access.url
+        watch = UnitWatch(console, unit)
+        assert watch.pump(10, lambda: watch.last_status().get("broker", {}).get("index") == 1), unit.output()
+        jti = watch.send(key, "ping", {})
+        assert "finished" in watch.wait_acks(jti, {"finished", "rejected", "failed"}), unit.output()
+    finally:
+        console.close()
         unit.stop(signal.SIGKILL)
