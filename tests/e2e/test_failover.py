@@ -46,7 +46,7 @@ def failover_unit(a: Broker, b: Broker, keys: Path, tmp_path: Path) -> Unit:
     provision(spec)
     unit = Unit("fo-1", tmp_path / "fo-1")
     text = unit.config.read_text()
-    unit.config.write_text(re.sub(r'^url = ".*"$', f'urls = ["{a.url}", "{b.url}"]', text, count=1, flags=re.M))
+    unit.config.write_text(re.sub(r'^url = ".*"$', f'urls = ["{a.url}", "{b.url}"]', text, count=1, flags=re.MULTILINE))
     return unit
 
 

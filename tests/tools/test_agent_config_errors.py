@@ -76,3 +76,28 @@ def test_url_is_a_one_item_broker_list(tmp_path: Path, lines: str, brokers: tupl
     """`urls` is the ordered broker list (first preferred); `url` keeps working as a list of one."""
     raw = tomllib.loads(GOOD.replace('url = "mqtt://127.0.0.1:9"', lines))
     assert unit.parse(raw, base_dir=tmp_path).mqtt.brokers == brokers
+
+
+def test_a_repeated_or_comma_separated_broker_is_an_ordered_list(tmp_path: Path) -> None:
+    """`--broker A --broker B` and `--broker A,B` give the same ordered list; the console tries them in order."""
+    import argparse
+
+    from tools.send import access_from
+    from tools.user_input import JoinBrokers
+
+    p = argparse.ArgumentParser()
+    p.add_argument("--broker", default="", action=JoinBrokers)
+    for flag in ("--username", "--password-file", "--ca", "--cert", "--client-key"):
+        p.add_argument(flag, default="")
+    for line in (["--broker", "mqtt://a:1", "--broker", "mqtt://b:2"], ["--broker", "mqtt://a:1,mqtt://b:2"]):
+        access = access_from(p.parse_args(line))
+        assert access.urls == ("mqtt://a:1", "mqtt://b:2")
+
+
+def test_provisioning_writes_the_broker_list(tmp_path: Path, keys: Path) -> None:
+    from tools.provision import UnitSpec, provision
+
+    provision(UnitSpec(device_id="bl-1", trust=keys / "trust.jwks", broker_url="mqtt://a:1,mqtt://b:2",
+                       out=tmp_path / "bl-1"))
+    cfg = unit.load(tmp_path / "bl-1" / "config.toml")
+    assert cfg.mqtt.brokers == ("mqtt://a:1", "mqtt://b:2")
