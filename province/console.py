@@ -38,6 +38,11 @@ class BrokerAccess:
     ca: str = ""
     cert: str = ""
     key: str = ""
+    fallbacks: tuple[str, ...] = ()  # brokers tried in order after `url` (the preferred one) does not answer
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return (self.url, *self.fallbacks)
 
 
 class Console:
@@ -57,7 +62,20 @@ class Console:
             self.client.tls_set(ca_certs=access.ca or None, certfile=access.cert or None, keyfile=access.key or None)
         self.client.on_connect = lambda _c, _u, _f, rc, _p: self._connected.put(str(rc))
         self.client.on_message = lambda _c, _u, m: self.inbox.put((m.topic, bytes(m.payload), bool(m.retain)))
-        self._open(access.url, timeout_s)
+        self.url = access.url  # the broker the console is on: the first of the list that took it
+        self._open_first(access.urls, timeout_s)
+
+    def _open_first(self, urls: tuple[str, ...], timeout_s: float) -> None:
+        """Failover: the first broker of the ordered list that takes the console; the last one's error otherwise."""
+        for i, url in enumerate(urls):
+            try:
+                self._open(url, timeout_s)
+                self.url = url
+                return
+            except LinkError:
+                if i == len(urls) - 1:
+                    raise
+                self.client.loop_stop()  # paho's thread of the failed attempt, if it started one
 
     def _open(self, url: str, timeout_s: float) -> None:
         parts = urlsplit(url)

@@ -11,6 +11,8 @@ import random
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from agent.core.backoff import RECONNECT_MAX_S, RECONNECT_MIN_S
+
 OLD_VERSION = "0.9.0"  # what "a unit on an older version" reports; it also speaks MQTT 3.1.1
 
 
@@ -28,8 +30,8 @@ class Models:
     start_delay_s: float = 0.02  # fake player: first audio reaches the output this long after play()
     play_median_s: float = 45.0  # fake player: file durations are log-normal around this, clipped to 5..600 s
     play_sigma: float = 0.5
-    reconnect_min_s: float = 1.0
-    reconnect_max_s: float = 30.0
+    reconnect_min_s: float = RECONNECT_MIN_S  # the unit's own defaults, not a copy
+    reconnect_max_s: float = RECONNECT_MAX_S
     jitter: bool = True  # full jitter (the core's Backoff); False is the naive mode kept for comparison
     outbox_rate_per_s: float = 20.0  # offline buffer flush rate once the link is back
     old_version_fraction: float = 0.05

@@ -31,7 +31,7 @@ from tools import (
     profile,
 )
 from tools.cli_shell import EXIT_INCOMPLETE, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_LINK, EXIT_OK, json_line
-from tools.user_input import Refusal
+from tools.user_input import JoinBrokers, Refusal
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -237,7 +237,9 @@ def _console_args(p: argparse.ArgumentParser, *, group: bool = True, wait: float
 
 
 def _broker_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--broker", default="", help="mqtt://HOST:PORT or mqtts://HOST:PORT (default: the profile's)")
+    p.add_argument("--broker", default="", action=JoinBrokers,
+                   help="mqtt://HOST:PORT or mqtts://HOST:PORT (default: the profile's); an ordered list of brokers "
+                        "(first preferred, the others fallbacks): repeat it or separate them with commas")
     for flag in ("--username", "--password-file", "--ca", "--cert", "--client-key"):
         p.add_argument(flag, default="")
     p.set_defaults(needs=("broker",))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent import i18n
 from agent.errors import ConfigError
+from tools.user_input import JoinBrokers
 
 if TYPE_CHECKING:
     from tools.provision import UnitSpec
@@ -224,7 +225,9 @@ def _provision_parser(sub: Any) -> None:
                    "OUT/passwords.csv)")
     p.add_argument("--trust", required=True, help="trust.jwks from `loa keys init`")
     p.add_argument("--release-trust", help="release-trust.jwks from `loa release keygen` (without it, updates are refused)")
-    p.add_argument("--broker", required=True, help="mqtts://HOST:PORT (or mqtt:// on a trusted network)")
+    p.add_argument("--broker", required=True, action=JoinBrokers,
+                   help="mqtts://HOST:PORT (or mqtt:// on a trusted network); an ordered list of brokers (first "
+                        "preferred): repeat it or separate them with commas")
     p.add_argument("--hw", default="fake", help="the relay board: a name from `loa hw list`, or fake (default)")
     p.add_argument("--serial-port", default="", help="the board's serial port (serial, Modbus and co-processor "
                    "boards), e.g. /dev/serial/by-id/usb-...-port0")

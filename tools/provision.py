@@ -182,7 +182,7 @@ def _config(spec: UnitSpec) -> dict[str, Any]:
     plain = urlsplit(spec.broker_url).scheme == "mqtt"
     doc: dict[str, Any] = {
         "device": {"id": spec.device_id, "groups": list(spec.groups), "state_dir": "state"},
-        "mqtt": {"url": spec.broker_url, **({"allow_plain": True} if plain else {})},
+        "mqtt": {**_broker_list(spec.broker_url), **({"allow_plain": True} if plain else {})},
         "trust": {"jwks": "trust.jwks"},
         "web": {"password_hash_file": STATUS_HASH},
     }
@@ -198,3 +198,10 @@ def _config(spec: UnitSpec) -> dict[str, Any]:
     for section, values in spec.extra.items():
         doc.setdefault(section, {}).update(values)
     return doc
+
+
+def _broker_list(text: str) -> dict[str, Any]:
+    """`--broker` as the config says it: one broker is `url`; an ordered list (comma-separated, first preferred) is
+    `urls`."""
+    urls = [u.strip() for u in text.split(",") if u.strip()]
+    return {"urls": urls} if len(urls) > 1 else {"url": text}

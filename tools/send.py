@@ -22,7 +22,7 @@ from province.console import BrokerAccess, Console, follow_acks
 from province.keys import load_signing
 from tools import snapshot
 from tools.cli_shell import json_line
-from tools.user_input import STRINGS, Refusal, broker_url, read_password
+from tools.user_input import STRINGS, Refusal, broker_urls, read_password
 
 Say = Callable[..., None]
 FAILED = {"rejected", "failed", "expired"}
@@ -30,8 +30,8 @@ FAILED = {"rejected", "failed", "expired"}
 
 def access_from(args: argparse.Namespace) -> BrokerAccess:
     """The broker address and the password checked (one clear line for either) before any connection."""
-    url = broker_url(args.broker)
-    return BrokerAccess(url=url, username=args.username, password=read_password(args.password_file), ca=args.ca,
+    first, *fallbacks = broker_urls(args.broker)
+    return BrokerAccess(url=first, fallbacks=tuple(fallbacks), username=args.username, password=read_password(args.password_file), ca=args.ca,
                         cert=args.cert, key=args.client_key)
 
 

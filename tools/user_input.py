@@ -6,6 +6,7 @@ Must not import the agent's runtime or adapters.
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,20 @@ class Refusal(ConfigError):
 
     def text(self, lang: str) -> str:
         return "\n".join(i18n.render(lang, key, params, package=STRINGS) for key, params in self.lines)
+
+
+class JoinBrokers(argparse.Action):
+    """A repeated --broker adds to the ordered list (kept comma-separated, as a profile or one --broker gives it)."""
+
+    def __call__(self, _p: argparse.ArgumentParser, ns: argparse.Namespace, value: Any, _o: str | None = None) -> None:
+        before = getattr(ns, self.dest) if getattr(ns, "_brokers_given", False) else ""
+        ns._brokers_given = True
+        setattr(ns, self.dest, f"{before},{value}" if before else str(value))
+
+
+def broker_urls(text: str) -> tuple[str, ...]:
+    """An ordered broker list, comma-separated (the first is preferred, the others are fallbacks), each checked."""
+    return tuple(broker_url(part.strip()) for part in text.split(",") if part.strip()) or (broker_url(text),)
 
 
 def broker_url(text: str) -> str:

@@ -169,7 +169,7 @@ def build(cfg: Config) -> Agent:
     if cfg.mqtt.protocol != "5":
         log.warning("mqtt.protocol 3.1.1: a retained command published while the unit is connected cannot be told "
                     "from a live one; use MQTT 5 where the broker has it")
-    if cfg.mqtt.url.startswith("mqtt://"):
+    if cfg.mqtt.brokers[0].startswith("mqtt://"):
         log.warning("mqtt.url uses plain mqtt://: commands are signed, but reports travel unencrypted")
     stack = ExitStack()
     try:
@@ -202,7 +202,7 @@ def assemble(cfg: Config, keys: TrustSet, password: str, stack: ExitStack) -> Ag
     state.log_lines.extend(staff_log.recent())  # a restart keeps what staff may want to read
     device = Device(device_settings(cfg, saved), keys, state, random.Random())
     link = PahoLink(loop, link_settings(cfg, password), LinkCallbacks(
-        on_up=inbox.link_up, on_down=inbox.link_down, on_message=inbox.message, on_puback=inbox.puback))
+        on_up=lambda: inbox.link_up(link.broker()), on_down=inbox.link_down, on_message=inbox.message, on_puback=inbox.puback))
     stack.callback(link.close)
     goodbye = stack.enter_context(ExitStack())  # the runtime's goodbye: after audio and relays, before the link
     relays = stack.enter_context(closing(hardware.relays_for(cfg, loop, inbox.post_event)))
@@ -373,7 +373,7 @@ def link_settings(cfg: Config, password: str) -> LinkSettings:
     topics = Topics(cfg.mqtt.topic_prefix)
     m = cfg.mqtt
     return LinkSettings(
-        url=m.url, client_id=f"loa-{cfg.device.id}", will_topic=topics.report(cfg.device.id, "status"),
+        url=m.brokers[0], fallbacks=m.brokers[1:], prefer_probe_s=m.prefer_probe_s, client_id=f"loa-{cfg.device.id}", will_topic=topics.report(cfg.device.id, "status"),
         will_payload=offline_status(), username=m.username, password=password,
         ca=str(cfg.path(m.ca)) if m.ca else "", cert=str(cfg.path(m.cert)) if m.cert else "",
         key=str(cfg.path(m.key)) if m.key else "", keepalive_s=m.keepalive_s, protocol=m.protocol,

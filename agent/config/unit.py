@@ -1,6 +1,7 @@
 """The agent's configuration: one TOML file parsed into frozen dataclasses, all errors reported in one pass.
 
-Must not import adapters or the core; it only reads the file it is given.
+Must not import adapters or the core (except the reconnect defaults of agent.core.backoff, a standard-library-only
+module, so the unit and the simulator share them); it only reads the file it is given.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from agent.config.engine import (
     read_toml,
     unknown_keys,
 )
+from agent.core.backoff import RECONNECT_MAX_S, RECONNECT_MIN_S
 from agent.errors import ConfigError
 
 
@@ -66,7 +68,8 @@ class DeviceSection:
 
 @dataclass(frozen=True)
 class MqttSection:
-    url: str = field(metadata=checked(non_empty))
+    url: str = ""  # one broker: the same as urls = [url]
+    urls: tuple[str, ...] = ()  # an ordered broker list: the first is preferred, the others are fallbacks
     allow_plain: bool = False
     ca: str = ""
     cert: str = ""
@@ -76,8 +79,14 @@ class MqttSection:
     topic_prefix: str = "loa/v1"
     protocol: str = field(default="5", metadata=checked(one_of("5", "3.1.1")))
     keepalive_s: int = field(default=60, metadata=checked(between(5, 1200)))
-    reconnect_min_s: float = field(default=1.0, metadata=checked(between(0.05, 60)))
-    reconnect_max_s: float = field(default=120.0, metadata=checked(between(1, 3600)))
+    reconnect_min_s: float = field(default=RECONNECT_MIN_S, metadata=checked(between(0.05, 60)))
+    reconnect_max_s: float = field(default=RECONNECT_MAX_S, metadata=checked(between(1, 3600)))
+    prefer_probe_s: float = field(default=60.0, metadata=checked(between(1, 3600)))  # while on a fallback
+
+    @property
+    def brokers(self) -> tuple[str, ...]:
+        """The ordered broker list, whichever of `url` and `urls` the file gave."""
+        return self.urls or ((self.url,) if self.url else ())
 
 
 @dataclass(frozen=True)
@@ -254,14 +263,24 @@ def _cross_checks(sections: dict[str, Any]) -> list[Problem]:
 
 
 def _url_problems(mqtt: MqttSection) -> list[Problem]:
+    if mqtt.url and mqtt.urls:
+        return [Problem("mqtt.urls", "url_or_urls", "give either mqtt.url or mqtt.urls, not both")]
+    if not mqtt.brokers:
+        return [Problem("mqtt.url", "missing", "required key is missing")]
+    key = "mqtt.urls" if mqtt.urls else "mqtt.url"
+    problems = [p for url in mqtt.brokers for p in _one_url_problems(key, url, mqtt.allow_plain)]
+    if not problems and len({urlsplit(u).scheme for u in mqtt.brokers}) > 1:
+        problems.append(Problem(key, "url_schemes", "every broker of the list must use the same scheme"))
+    return problems
+
+
+def _one_url_problems(key: str, url: str, allow_plain: bool) -> list[Problem]:
     try:
-        scheme = urlsplit(mqtt.url).scheme
+        scheme = urlsplit(url).scheme
     except ValueError as exc:  # e.g. an unclosed [ in the host
-        return [Problem("mqtt.url", "url", f"not a valid URL ({exc}) (got {mqtt.url!r})", got=repr(mqtt.url),
-                        detail=str(exc))]
+        return [Problem(key, "url", f"not a valid URL ({exc}) (got {url!r})", got=repr(url), detail=str(exc))]
     if scheme not in ("mqtt", "mqtts"):
-        return [Problem("mqtt.url", "url_scheme", f"must start with mqtts:// or mqtt:// (got {mqtt.url!r})",
-                        got=repr(mqtt.url))]
-    if scheme == "mqtt" and not mqtt.allow_plain:
-        return [Problem("mqtt.url", "plain", "plain mqtt:// needs mqtt.allow_plain = true (traffic is not encrypted)")]
+        return [Problem(key, "url_scheme", f"must start with mqtts:// or mqtt:// (got {url!r})", got=repr(url))]
+    if scheme == "mqtt" and not allow_plain:
+        return [Problem(key, "plain", "plain mqtt:// needs mqtt.allow_plain = true (traffic is not encrypted)")]
     return []

@@ -119,7 +119,8 @@ class Device:
         match event:
             case Started():
                 self._started(event)
-            case LinkUp(now_ms=now):
+            case LinkUp(now_ms=now, broker=broker):
+                self.state.broker = broker
                 self._link_up(now)
             case LinkDown(now_ms=now, reason=reason):
                 self._link_down(now, reason)

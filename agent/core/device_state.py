@@ -9,6 +9,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.core.backoff import RECONNECT_MAX_S, RECONNECT_MIN_S
 from agent.core.eboard import BoardSettings
 from agent.core.sound import SoundSettings
 from agent.core.topics import Topics
@@ -34,8 +35,8 @@ class DeviceSettings:
     heartbeat_s: int = 60
     volume_pct: int = 70
     max_volume_pct: int = 90
-    reconnect_min_s: float = 1.0
-    reconnect_max_s: float = 120.0
+    reconnect_min_s: float = RECONNECT_MIN_S
+    reconnect_max_s: float = RECONNECT_MAX_S
     reconnect_jitter: bool = True
     sound: SoundSettings | None = None
     update: UpdateSettings = field(default_factory=UpdateSettings)  # release updates (agent.core.update)
@@ -55,6 +56,7 @@ class DeviceState:
     relays: dict[int, bool] = field(default_factory=dict)
     relay_jobs: dict[int, Command] = field(default_factory=dict)
     online: bool = False
+    broker: tuple[int, str] = (0, "")  # the broker of the link: its index in the ordered list, host:port
     clock_synced: bool = True  # a trusted time (agent.core.time_rule): else only emergencies play
     time_source: str | None = None  # the source of the trusted time (agent.core.timekeeping), None while untrusted
     time_offset_ms: int = 0  # the trusted time minus the system clock

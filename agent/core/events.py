@@ -19,6 +19,7 @@ class Started:
 @dataclass(frozen=True, slots=True)
 class LinkUp:
     now_ms: int
+    broker: tuple[int, str] = (0, "")  # which broker of the ordered list: index and host:port ("" when unknown)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ def body(s: DeviceSettings, st: DeviceState, now: int, *desks: dict[str, Any]) -
         "errors": sorted(st.faults),
         **({"modem": st.modem} if st.modem else {}), **health_body(s, st),
         **({"install": s.install} if s.install else {}),
+        **({"broker": {"index": st.broker[0], "host": st.broker[1]}} if st.broker[1] else {}),
     }
     for fields in desks:
         out |= fields

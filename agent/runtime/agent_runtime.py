@@ -110,10 +110,10 @@ class AgentRuntime:
         self.feed(OutboxChanged(self.clock.now_ms(), self.store.outbox_count()))
         self.loop.call_later(self._clock_check_s, self._check_clock)
 
-    def link_up(self) -> None:
+    def link_up(self, broker: tuple[int, str] = (0, "")) -> None:
         self.online = True
         self._inflight.clear()
-        self.feed(LinkUp(self.clock.now_ms()))
+        self.feed(LinkUp(self.clock.now_ms(), broker))
         self._kick_flush()
         if self.service:
             self.service.status("online")

@@ -54,7 +54,7 @@ class Reader(Protocol):
     """What an inbox hands over to (the agent runtime)."""
 
     def deliver(self, make: EventFactory) -> None: ...
-    def link_up(self) -> None: ...
+    def link_up(self, broker: tuple[int, str] = (0, "")) -> None: ...
     def link_down(self, reason: str) -> None: ...
     def message(self, topic: str, payload: bytes, retained: bool) -> None: ...
     def puback(self, mid: int, refused: str = "") -> None: ...
@@ -78,8 +78,8 @@ class Inbox:
     def post_event(self, make: EventFactory) -> None:
         self._loop.post(lambda: self._to().deliver(make))
 
-    def link_up(self) -> None:
-        self._to().link_up()
+    def link_up(self, broker: tuple[int, str] = (0, "")) -> None:
+        self._to().link_up(broker)
 
     def link_down(self, reason: str) -> None:
         self._to().link_down(reason)

@@ -89,3 +89,17 @@ def test_memory_outbox_keeps_order_excludes_in_flight_and_counts_the_shard_backl
     assert backlog.rows == 4 and backlog.peak == 5
     a.outbox_delete(first)
     assert backlog.rows == 3 and a.outbox_count() == 1
+
+
+def test_simulated_units_reconnect_with_the_units_own_defaults() -> None:
+    """The simulator's backoff is the unit's: same base and cap as a unit with no [mqtt] reconnect settings."""
+    from agent.config.unit import MqttSection
+    from agent.core.device_state import DeviceSettings
+    from sim.models import Models
+
+    unit = MqttSection(url="mqtt://x:1")
+    assert (Models().reconnect_min_s, Models().reconnect_max_s) == (unit.reconnect_min_s, unit.reconnect_max_s)
+    fields = DeviceSettings.__dataclass_fields__
+    assert (fields["reconnect_min_s"].default, fields["reconnect_max_s"].default) == (unit.reconnect_min_s,
+                                                                                      unit.reconnect_max_s)
+    assert unit.reconnect_max_s <= 30.0  # a province back within 30 s of its broker's return (full jitter)

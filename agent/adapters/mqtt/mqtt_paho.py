@@ -62,6 +62,12 @@ class LinkSettings:
     probe_timeout_s: float = 10.0  # a TCP connect on 4G may need a few SYN retransmissions; the loop runs meanwhile
     connect_timeout_s: float = 5.0  # bounds paho's blocking part (TCP to an address that just answered, TLS)
     misc_interval_s: float = 1.0  # keepalive timer
+    fallbacks: tuple[str, ...] = ()  # brokers to try, in order, after `url` (the preferred one) fails
+    prefer_probe_s: float = 60.0  # while on a fallback, how often the preferred broker is probed to return to it
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return (self.url, *self.fallbacks)
 
 
 @dataclass(frozen=True)
@@ -99,9 +105,10 @@ def make_client(cls: type[C], s: LinkSettings) -> C:
     return client
 
 
-def paho_connect(client: mqtt.Client, s: LinkSettings, bind_address: str = "") -> None:
-    """paho's connect with the settings' session: kept across connects (MQTT 5 session expiry, 3.1.1 clean=False)."""
-    host, port = broker_address(s.url)
+def paho_connect(client: mqtt.Client, s: LinkSettings, bind_address: str = "", url: str = "") -> None:
+    """paho's connect with the settings' session: kept across connects (MQTT 5 session expiry, 3.1.1 clean=False).
+    `url` is the broker of this attempt (one of the settings' list); empty: the preferred one."""
+    host, port = broker_address(url or s.url)
     if s.protocol == "5":
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho leaves it unannotated
         props.SessionExpiryInterval = s.session_expiry_s
@@ -124,6 +131,9 @@ class PahoLink:
         self._wire(self.client)
         self._probe: TcpProbe | None = None
         self._closing = False
+        self._at = 0  # index in settings.urls of the broker of the current (or last) attempt
+        self._returning = False  # the preferred broker answered a probe: the next attempt goes back to it
+        self._prefer_timer: TimerHandle | None = None
         self._misc_timer: TimerHandle | None = loop.call_later(settings.misc_interval_s, self._misc)
 
     def _wire(self, c: mqtt.Client) -> None:
@@ -145,11 +155,47 @@ class PahoLink:
         if rc.is_failure:
             self.loop.post(lambda: self._down(f"refused: {rc}"))
         else:
-            self.loop.post(self.cb.on_up)
+            self.loop.post(self._up)
+
+    def _up(self) -> None:
+        if self._at and self._prefer_timer is None:
+            self._prefer_timer = self.loop.call_later(self.settings.prefer_probe_s, self._probe_preferred)
+        self.cb.on_up()
 
     def _down(self, reason: str) -> None:
+        """Failover: the next attempt goes to the next broker of the list (wrapping round), or back to the
+        preferred one when a probe found it answering again."""
+        self._next_broker()
         if not self._closing:
             self.cb.on_down(reason)
+
+    def _next_broker(self) -> None:
+        if self._prefer_timer is not None:
+            self._prefer_timer.cancel()
+            self._prefer_timer = None
+        self._at = 0 if self._returning else (self._at + 1) % len(self.settings.urls)
+        self._returning = False
+
+    def _probe_preferred(self) -> None:
+        """While on a fallback: a TCP probe of the preferred broker; when it answers, the link is closed so that
+        the runtime's reconnect (with its backoff) goes back to it, and the subscriptions and outbox follow."""
+        self._prefer_timer = None
+
+        def outcome(unreachable: str) -> None:
+            if self._closing or not self._at:
+                return
+            if unreachable:
+                self._prefer_timer = self.loop.call_later(self.settings.prefer_probe_s, self._probe_preferred)
+                return
+            self._returning = True
+            self.client.disconnect()
+
+        TcpProbe(self.loop, broker_address(self.settings.url), self.settings.probe_timeout_s, outcome)
+
+    def broker(self) -> tuple[int, str]:
+        """Which broker the link is on (or trying): its index in the ordered list and its host:port."""
+        host, port = broker_address(self.settings.urls[self._at])
+        return self._at, f"{host}:{port}"
 
     # ---- socket driving ------------------------------------------------------------------------------------
 
@@ -171,7 +217,7 @@ class PahoLink:
         """One attempt: the probe first; its outcome (on the loop) either lets paho connect or reports the link down."""
         if self._probe is not None:
             self._probe.cancel()
-        self._probe = TcpProbe(self.loop, broker_address(self.settings.url), self.settings.probe_timeout_s,
+        self._probe = TcpProbe(self.loop, broker_address(self.settings.urls[self._at]), self.settings.probe_timeout_s,
                                self._probed)
 
     def _probed(self, unreachable: str) -> None:
@@ -182,7 +228,7 @@ class PahoLink:
         if self._closing:
             return
         try:
-            paho_connect(self.client, self.settings)
+            paho_connect(self.client, self.settings, url=self.settings.urls[self._at])
         except (OSError, ssl.SSLError, ValueError) as exc:
             self._down(f"{exc.__class__.__name__}: {exc}")
 
@@ -199,5 +245,7 @@ class PahoLink:
             self._probe.cancel()
         if self._misc_timer is not None:
             self._misc_timer.cancel()
+        if self._prefer_timer is not None:
+            self._prefer_timer.cancel()
         self.client.disconnect()
         self.client.loop_write()

@@ -32,6 +32,16 @@ def test_link_up_subscribes_to_own_and_group_topics_and_publishes_retained_statu
     assert status and status[0].retain and status[0].qos == 1
 
 
+def test_status_says_which_broker_of_the_list_the_unit_is_on() -> None:
+    """After a failover the retained status names the fallback; back on the preferred one it says so again."""
+    device = make_device()
+    device.handle(LinkDown(T0 + 1))
+    assert statuses(device.handle(LinkUp(T0 + 2, (1, "b.example:8883"))))[0]["broker"] == {
+        "index": 1, "host": "b.example:8883"}
+    device.handle(LinkDown(T0 + 3))
+    assert statuses(device.handle(LinkUp(T0 + 4, (0, "a.example:8883"))))[0]["broker"] == {
+        "index": 0, "host": "a.example:8883"}
+
 def test_relay_lifecycle_on_then_off_after_for_s() -> None:
     device = make_device()
     effects = arrive(device, "relay", {"zone": 1, "on": True, "for_s": 5}, "r1", T0 + 1000)

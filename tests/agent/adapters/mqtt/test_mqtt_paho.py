@@ -197,3 +197,31 @@ def test_a_refused_connection_is_reported_down_at_once_and_the_next_attempt_conn
     finally:
         link.close()
         loop.close()
+
+
+def test_the_link_fails_over_to_the_next_broker_and_returns_to_the_preferred_one(broker: Broker) -> None:
+    """An ordered list: the preferred broker does not answer, so the next attempt goes to the fallback; while there,
+    a probe finds the preferred address answering again and the link closes so that the next attempt goes back."""
+    access = broker.console_access()
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))  # bound, not listening: connections to it are refused
+    preferred = f"mqtt://127.0.0.1:{dead.getsockname()[1]}"
+    loop, up, down = Loop(), [], list[str]()
+    link = unit_link(replace(access, url=preferred), loop, "unit-failover", on_up=lambda: up.append(1),
+                     on_down=down.append, fallbacks=(access.url,), prefer_probe_s=0.2)
+    try:
+        link.connect()
+        run_until(loop, lambda: down)
+        assert link.broker()[0] == 1
+        link.connect()
+        run_until(loop, lambda: up)
+        assert link.broker() == (1, access.url.split("://")[1])
+        run_for(loop, 0.5)  # probes of the preferred broker keep failing: the link stays on the fallback
+        assert len(down) == 1
+        dead.listen()  # the preferred broker's address answers again
+        run_until(loop, lambda: len(down) == 2)
+        assert link.broker()[0] == 0
+    finally:
+        link.close()
+        loop.close()
+        dead.close()
