@@ -12,6 +12,8 @@ if [ "${1:-}" = "--dev" ]; then
   packages+=(libgnutls30 libnettle8 libcap2 libseccomp2)
   # The booted-unit test (tests/image): builds a Debian 12 card image and boots it in QEMU.
   packages+=(mmdebstrap qemu-system-x86 e2fsprogs)
+  # The arm64 benchmark (tests/image/arm64_bench.py) boots the Pi's architecture: the image finishes inside it too.
+  packages+=(qemu-system-arm)
   # Node runs the MicroPython WebAssembly port in the firmware tests; a machine may already have its own Node.
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
@@ -42,7 +44,7 @@ done
 # on it than on a pyenv build of 3.11 that loads a shared libpython (Debian's interpreter is linked statically).
 python=python3; [ -x /usr/bin/python3 ] && python=/usr/bin/python3
 [ -x .venv/bin/python ] || "$python" -m venv .venv
-extra="[sim]"; [ "${1:-}" = "--dev" ] && extra="[dev]"
+extra="[sim,console]"; [ "${1:-}" = "--dev" ] && extra="[dev]"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e ".${extra}"
 if [ "${1:-}" = "--dev" ]; then

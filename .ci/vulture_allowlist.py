@@ -107,3 +107,8 @@ _.source_id
 _.source_name
 _.supplier_code
 _.supplier_name
+
+# socketserver calls a server's get_request (the gateway's inbound API wraps each accepted socket in TLS there)
+_.get_request
+# the benchmark's hook into the HTTTN emulator's sending side (tools/bench and tests call it)
+via_emulator

@@ -14,8 +14,9 @@ LANGUAGES = ("vi", "en")
 
 
 def default_language(env: dict[str, str]) -> str:
-    """LOA_LANG wins, then the locale (LANG=vi_VN...), else English."""
-    lang = env.get("LOA_LANG") or env.get("LANG", "")
+    """LOA_LANG wins, then the locale as POSIX reads it (LC_ALL, then LC_MESSAGES, then LANG: vi_VN...), else
+    English."""
+    lang = next((env[k] for k in ("LOA_LANG", "LC_ALL", "LC_MESSAGES", "LANG") if env.get(k)), "")
     return "vi" if lang.startswith("vi") else "en"
 
 

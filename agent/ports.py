@@ -52,6 +52,15 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+class StaffLog(Protocol):
+    """Staff log lines kept on the card across restarts (agent.adapters.storage.staff_log_ring): lines wait in
+    memory until `flush`, which the runtime calls sparingly (agent.runtime.staff_log)."""
+
+    def add(self, entry: dict[str, Any]) -> None: ...
+    def pending(self) -> int: ...
+    def flush(self) -> None: ...
+
+
 class Updating(Protocol):
     """Release updates (agent.runtime.updater): carries out the update effects off the loop."""
 

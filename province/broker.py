@@ -43,6 +43,7 @@ class BrokerDir:
     log = property(lambda self: self.root / "mosquitto.log")
     members = property(lambda self: self.root / "members")
     consoles = property(lambda self: self.root / "consoles")
+    staff = property(lambda self: self.root / "staff")  # commune staff: "name commune" per line (province.staff)
     server_key = property(lambda self: self.root / "tls" / "server.key")
     server_cert = property(lambda self: self.root / "tls" / "server.pem")
 
@@ -164,7 +165,8 @@ def add_device(root: Path, device_id: str, groups: tuple[str, ...], *, password:
 def check_device_name(root: Path, device_id: str) -> BrokerDir:
     """A unit's name must be usable as one ACL user and be nobody else's (the console, the broker, a console)."""
     b = require(root)
-    if device_id in RESERVED or device_id in _lines(b.consoles) or not valid_name(device_id):
+    staff = {ln.split(" ")[0] for ln in _lines(b.staff)}
+    if device_id in RESERVED or device_id in _lines(b.consoles) or device_id in staff or not valid_name(device_id):
         raise ConfigError(f"device id {device_id!r} cannot be a broker identity")
     return b
 
@@ -179,8 +181,8 @@ def add_console(root: Path, name: str) -> Path:
     sessions of one identity would push each other off). Returns its certificate; the key is next to it, 0600."""
     b = BrokerDir(root)
     authority = _authority(b)
-    if name in members(root) or name == ca.BROKER:
-        raise ConfigError(f"{name!r} is already a unit or the broker; a console needs its own name")
+    if name in members(root) or name == ca.BROKER or name in {ln.split(" ")[0] for ln in _lines(b.staff)}:
+        raise ConfigError(f"{name!r} is already a unit, staff or the broker; a console needs its own name")
     ca.issue(authority, name, "console", b.key_file(name), b.cert_file(name))
     write_public(b.consoles, "\n".join(sorted({*_lines(b.consoles), name})) + "\n")
     _write_acl(b)
@@ -237,7 +239,30 @@ def _lines(path: Path) -> list[str]:
 
 def _write_acl(b: BrokerDir) -> None:
     members = [(ln.split(" ")[0], ln.split(" ")[1:]) for ln in _lines(b.members)]
-    write_public(b.acl, acl(b.prefix(), _lines(b.consoles) or [CONSOLE], members))
+    staff = [(ln.split(" ")[0], ln.split(" ")[1]) for ln in _lines(b.staff)]
+    write_public(b.acl, acl(b.prefix(), _lines(b.consoles) or [CONSOLE], members, staff))
+
+
+def write_acl(root: Path) -> None:
+    """The ACL again from the folder's units, consoles and staff (the caller reloads a running broker)."""
+    _write_acl(require(root))
+
+
+def taken(root: Path) -> set[str]:
+    """Every name an identity has on this broker: units, consoles, staff, the reserved ones."""
+    b = BrokerDir(root)
+    return {*members(root), *_lines(b.consoles), *(ln.split(" ")[0] for ln in _lines(b.staff)), *RESERVED}
+
+
+def add_password(root: Path, user: str) -> Path:
+    """A new identity's own password on the units' listener (where its name is its client id); the file, 0600."""
+    b = require(root)
+    _add_password(b, user)
+    return b.password_file(user)
+
+
+def forget_password(root: Path, user: str) -> None:
+    _forget_password(require(root), user)
 
 
 # ---- the process ---------------------------------------------------------------------------------------------------
@@ -249,6 +274,10 @@ def reload(root: Path) -> bool:
     if pid:
         os.kill(pid, signal.SIGHUP)
     return pid is not None
+
+
+def running(root: Path) -> bool:
+    return _running_pid(BrokerDir(root)) is not None
 
 
 def _running_pid(b: BrokerDir) -> int | None:

@@ -46,7 +46,8 @@ def init(directory: Path, *, force: bool = False) -> OKPKey:
     """Make the console key pair and the root key pair in DIR; refuses to overwrite existing keys unless forced."""
     for existing in (directory / SIGNING, directory / ROOT):
         if existing.exists() and not force:
-            raise ConfigError(f"{existing} already exists; pass --force only after every unit trusts a new key")
+            raise ConfigError(f"{existing} already exists and units may trust it: to change the signing key, "
+                              f"`loa keys rotate {directory}`; for new keys, choose another folder")
     key, root = _new_key(), _new_key()
     write_private(directory / SIGNING, json.dumps(key.as_dict(private=True), indent=2))
     _write_root(directory, root)

@@ -36,8 +36,8 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     from tools.gateway import profile
     from tools.gateway.emulator import Emulator
 
-    emulator = Emulator(profile.load(Path(args.profile) if args.profile else profile.DEFAULT), _users(args.users),
-                        Path(args.db), args.port, args.host)
+    loaded = profile.load(Path(args.profile) if args.profile else profile.DEFAULT)
+    emulator = Emulator(loaded, _users(args.users), Path(args.db), args.port, args.host, _gateway(args, loaded))
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -48,6 +48,21 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     emulator.close()
     _say(args, "emulator_stopped")
     return 0
+
+
+def _gateway(args: argparse.Namespace, loaded: Any) -> Any:
+    """The gateway the emulator sends the HTTTN's calls to, with the token its credential has in gateway.toml."""
+    from tools.gateway.emulator_send import GatewayClient
+
+    if not args.gateway_url:
+        return None
+    if not args.gateway_token_file:
+        raise ConfigError("--gateway-url needs --gateway-token-file (the token of one [inbound.clients] entry)")
+    try:
+        token = Path(args.gateway_token_file).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{args.gateway_token_file}: {exc.strerror}") from None
+    return GatewayClient(loaded, args.gateway_url, token, args.gateway_ca)
 
 
 def _users(path: str) -> dict[str, str]:
@@ -66,8 +81,12 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(fn=cmd_gateway, gateway_command="")
     gsub = p.add_subparsers(dest="gateway_command")
     e = gsub.add_parser("emulate", help="an HTTTN stand-in from the same profile (tests, demos, QA)")
-    e.add_argument("--profile", default="", help="the profile (default: the bundled default profile)")
+    e.add_argument("--htttn-profile", dest="profile", default="",
+                   help="the HTTTN dialect profile (default: the bundled default profile); `--profile` is the console's")
     e.add_argument("--port", type=int, required=True)
     e.add_argument("--host", default="127.0.0.1")
     e.add_argument("--users", required=True, help='TOML file of the logins it accepts: name = "password"')
     e.add_argument("--db", default="htttn-emulator.sqlite", help="where it keeps pings and logs (SQLite)")
+    e.add_argument("--gateway-url", default="", help="the gateway's inbound API, to send it the HTTTN's calls")
+    e.add_argument("--gateway-token-file", default="", help="the bearer token the emulator calls the gateway with")
+    e.add_argument("--gateway-ca", default="", help="the CA of the gateway's TLS certificate (https)")

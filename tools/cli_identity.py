@@ -204,11 +204,15 @@ def _provision_batch(args: argparse.Namespace) -> int:
     if args.group or args.replace or args.force or args.commune:
         raise ConfigError("--csv: groups and communes come from the file's columns; --replace and --force are for "
                           "one unit at a time")
-    made = batch.provision_all(batch.read_units(Path(args.csv)), unit_spec(args, "batch"), Path(args.out))
+    passwords = Path(args.passwords) if args.passwords else Path(args.out) / batch.PASSWORDS
+    made = batch.provision_all(batch.read_units(Path(args.csv)), unit_spec(args, "batch"), Path(args.out),
+                               passwords, args.lang)
     for m in made:
         say(args, "batch_unit", dev=m.row.device_id, bundle=m.bundle, credential=m.credential,
             password=m.status_password)
     say(args, "batch_done", count=len(made), report=Path(args.out) / batch.REPORT)
+    if any(m.status_password for m in made):
+        say(args, "batch_passwords", path=passwords)
     return 0
 
 
@@ -216,6 +220,8 @@ def _provision_parser(sub: Any) -> None:
     p = sub.add_parser("provision", help="write a unit's configuration bundle (or one per row of --csv)")
     p.add_argument("device_id", nargs="?")
     p.add_argument("--csv", help="units file: id, commune, lat, lon, groups (separated by ;); --out is the parent")
+    p.add_argument("--passwords", help="--csv: where the status page passwords go (mode 0600; default "
+                   "OUT/passwords.csv)")
     p.add_argument("--trust", required=True, help="trust.jwks from `loa keys init`")
     p.add_argument("--release-trust", help="release-trust.jwks from `loa release keygen` (without it, updates are refused)")
     p.add_argument("--broker", required=True, help="mqtts://HOST:PORT (or mqtt:// on a trusted network)")

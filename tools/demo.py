@@ -28,6 +28,8 @@ from province.localnet import accepting, free_port
 from tools.provision import UnitSpec, dev_clock, provision
 
 Step = Callable[[str], None]
+# the HTTTN part (tools.demo_htttn) instead of the console's bulletins: (console, key, broker folder) -> failures
+Extra = Callable[[Console, Any, Path], int]
 UNIT = "demo-001"
 
 
@@ -44,7 +46,7 @@ def running(cmd: list[str], prefix: str) -> Iterator[subprocess.Popen[str]]:
         proc.wait(10)
 
 
-def run_demo(root: Path, step: Step) -> int:
+def run_demo(root: Path, step: Step, htttn: Extra | None = None) -> int:
     root.mkdir(parents=True, exist_ok=True)
     if not (root / "keys" / keys.SIGNING).exists():
         keys.init(root / "keys")
@@ -61,7 +63,7 @@ def run_demo(root: Path, step: Step) -> int:
     with running(broker.command(b.root), "mosquitto"), running(
             [sys.executable, "-m", "tools.cli", "agent", "--config", str(config)], UNIT):
         _wait_port(port)
-        return _console_session(b, root, step)
+        return _console_session(b, root, step, htttn)
 
 
 def _sensors(root: Path) -> Path:
@@ -80,7 +82,7 @@ def _wait_port(port: int) -> None:
         time.sleep(0.05)
 
 
-def _console_session(b: broker.BrokerDir, root: Path, step: Step) -> int:
+def _console_session(b: broker.BrokerDir, root: Path, step: Step, htttn: Extra | None) -> int:
     console = Console(broker.console_access(b.root))
     key = keys.load_signing(root / "keys" / keys.SIGNING)
     step("The province's signed time beacon goes to the group `province` every 60 s while the demo runs")
@@ -95,7 +97,7 @@ def _console_session(b: broker.BrokerDir, root: Path, step: Step) -> int:
         step("A forged command (signed with a key the unit does not trust) is refused:")
         forged = OKPKey.generate_key("Ed25519", auto_kid=True)
         failures += 1 - _send(console, forged, Target("dev", UNIT), "relay", {"zone": 1, "on": True}, 5)
-        failures += _bulletins(console, key, root, step)
+        failures += htttn(console, key, b.root) if htttn else _bulletins(console, key, root, step)
         step("Retained status of the unit: " + json.dumps(_wait_status(console, lambda s: "relays" in s)))
         return 0 if failures == 0 else 1
     finally:

@@ -37,8 +37,8 @@ def platforms(arch: str) -> list[str]:
 def build(out: Path, arch: str, python: str, repo: Path = REPO) -> list[Path]:
     """Loa's wheel and its dependencies' wheels in `out`; returns them sorted by name."""
     out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("loa-*.whl"):
-        old.unlink()  # the agent's own wheel is always rebuilt from this tree
+    for old in out.glob("*.whl"):
+        old.unlink()  # exactly today's set: a wheel an older Loa needed must not ride onto every card (pip caches)
     _pip("wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(out), str(repo))
     loa_wheel = next(out.glob("loa-*.whl"))
     target = [arg for tag in platforms(arch) for arg in ("--platform", tag)]

@@ -48,6 +48,13 @@ def by_commune(statuses: dict[str, dict[str, Any]], group_of: dict[str, str]) ->
     return dict(sorted(out.items()))
 
 
+def as_json(statuses: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """`loa status --json`: each commune's units online and offline and their faults, and every unit's status."""
+    communes = {name: {"online": c.online, "offline": c.offline, "faults": c.faults}
+                for name, c in by_commune(statuses, {}).items()}
+    return {"communes": communes, "units": statuses, "untrusted_time": untrusted(statuses)}
+
+
 def last_seen(status: dict[str, Any], tz: ZoneInfo) -> str:
     ts = status.get("ts")
     return datetime.fromtimestamp(ts / 1000, tz).strftime("%Y-%m-%d %H:%M") if ts else "-"

@@ -1,27 +1,31 @@
 """`loa provision --csv`: one bundle per row of a units file (columns id, commune, lat, lon, groups; groups
-separated by `;`). Every row is checked, and duplicates refused, before anything is written; then a report of
-what was made (OUT/provisioned.csv, no secrets in it).
+separated by `;`; the file as a spreadsheet saves it: tools.units_file). Every row is checked, and duplicates
+refused, before anything is written; then a report of what was made (OUT/provisioned.csv, no secrets in it) and
+the units' status page passwords in a file of mode 0600 (OUT/passwords.csv).
 
 Must not import the agent's adapters or runtime.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import math
-from collections.abc import Sequence
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent.core.topics import valid_name
 from agent.errors import ConfigError
 from province import broker, ca
+from province.files import write_private
+from tools import table_out, units_file
 from tools.provision import UnitSpec, provision_unit
+from tools.table_out import Table
+from tools.user_input import Refusal
 
 COLUMNS = ("id", "commune", "lat", "lon", "groups")
 REPORT = "provisioned.csv"
-NAME_RULE = "use 1-64 characters of A-Z a-z 0-9 . _ -"
+PASSWORDS = "passwords.csv"
 
 
 @dataclass(frozen=True)
@@ -46,73 +50,68 @@ class Made:
 
 
 def read_units(path: Path) -> list[Row]:
-    """All rows, or one ConfigError listing every problem (file:line: what)."""
-    records = _records(path)
+    """All rows, or one Refusal with a line per problem (file, line, column: what)."""
     rows, errors = [], []
-    for line, record in records:
+    for line, record in units_file.records(path, COLUMNS):
         problems = _row_problems(record)
-        errors += [f"{path.name} line {line}: {p}" for p in problems]
+        errors += [(key, {"file": path.name, "line": line, **params}) for key, params in problems]
         if not problems:
             rows.append(_row(line, record))
     errors += _duplicates(path, rows)
-    if errors or not rows:
-        raise ConfigError("\n".join(errors) or f"{path}: no units in the file")
+    if errors:
+        raise Refusal.of(errors)
+    if not rows:
+        raise Refusal("csv_empty", file=path.name)
     return rows
 
 
-def _records(path: Path) -> list[tuple[int, dict[str, str]]]:
+Problem = tuple[str, dict[str, object]]
+
+
+def _row_problems(r: dict[str, str]) -> list[Problem]:
+    names = [("id", r["id"]), *(("groups", g) for g in _split(r["groups"]))]
+    problems: list[Problem] = [("csv_bad_name", {"col": col, "value": v}) for col, v in names if not valid_name(v)]
+    if not valid_name(units_file.slug(r["commune"])):
+        problems.append(("csv_bad_commune", {"col": "commune", "value": r["commune"]}))
+    return problems + _coordinate(r["lat"], "lat", 90) + _coordinate(r["lon"], "lon", 180)
+
+
+def _coordinate(text: str, col: str, limit: float) -> list[Problem]:
+    value = _number(text)
+    if value is None:
+        return [("csv_not_number", {"col": col, "value": text})]
+    ok = math.isfinite(value) and -limit <= value <= limit
+    return [] if ok else [("csv_out_of_range", {"col": col, "value": text, "limit": f"{limit:g}"})]
+
+
+def _number(text: str) -> float | None:
+    """Decimal degrees, with a decimal point or (as Vietnamese spreadsheets write it) a decimal comma."""
     try:
-        with path.open(encoding="utf-8-sig", newline="") as f:  # -sig: a spreadsheet's byte-order mark
-            reader = csv.DictReader(f)
-            _check_header(path, reader.fieldnames)
-            return [(reader.line_num, _clean(r)) for r in reader if any((v or "").strip() for v in r.values())]
-    except FileNotFoundError:
-        raise ConfigError(f"--csv: file not found: {path}") from None
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise ConfigError(f"{path}: not a UTF-8 CSV file ({exc})") from None
-
-
-def _check_header(path: Path, fields: Sequence[str] | None) -> None:
-    missing = [c for c in COLUMNS if c not in [f.strip().lower() for f in fields or []]]
-    if missing:
-        raise ConfigError(f"{path}: the first line must name the columns {', '.join(COLUMNS)} "
-                          f"(missing: {', '.join(missing)})")
-
-
-def _clean(record: dict[str | None, str | None]) -> dict[str, str]:
-    return {str(k).strip().lower(): str(v or "").strip() for k, v in record.items() if k is not None}
-
-
-def _row_problems(r: dict[str, str]) -> list[str]:
-    names = [("id", r["id"]), ("commune", r["commune"]), *(("groups", g) for g in _split(r["groups"]))]
-    problems = [f"{col} {v!r}: {NAME_RULE}" for col, v in names if not valid_name(v)]
-    problems += _coordinate(r["lat"], "lat", 90) + _coordinate(r["lon"], "lon", 180)
-    return problems
-
-
-def _coordinate(text: str, col: str, limit: float) -> list[str]:
-    try:
-        value = float(text)
+        return float(text if "." in text else text.replace(",", ".", 1))
     except ValueError:
-        return [f"{col} {text!r}: must be a number in decimal degrees"]
-    return [] if math.isfinite(value) and -limit <= value <= limit else [f"{col} {text}: must be within ±{limit:g}"]
+        return None
 
 
 def _split(groups: str) -> list[str]:
-    return [g.strip() for g in groups.split(";") if g.strip()]
+    """Groups in one cell, separated by `;` or `,` (group names hold neither)."""
+    return [g.strip() for g in re.split(r"[;,]", groups) if g.strip()]
 
 
 def _row(line: int, r: dict[str, str]) -> Row:
-    groups = tuple(dict.fromkeys([r["commune"], *_split(r["groups"])]))
-    return Row(line, r["id"], r["commune"], float(r["lat"]), float(r["lon"]), groups)
+    commune = units_file.slug(r["commune"])
+    groups = tuple(dict.fromkeys([commune, *_split(r["groups"])]))
+    lat, lon = _number(r["lat"]), _number(r["lon"])
+    assert lat is not None and lon is not None  # checked by _row_problems
+    return Row(line, r["id"], r["commune"], lat, lon, groups)
 
 
-def _duplicates(path: Path, rows: list[Row]) -> list[str]:
+def _duplicates(path: Path, rows: list[Row]) -> list[Problem]:
     first: dict[str, int] = {}
-    errors = []
+    errors: list[Problem] = []
     for row in rows:
         if row.device_id in first:
-            errors.append(f"{path.name} line {row.line}: id {row.device_id} is already on line {first[row.device_id]}")
+            errors.append(("csv_duplicate", {"file": path.name, "line": row.line, "col": "id", "value": row.device_id,
+                                             "first": first[row.device_id]}))
         first.setdefault(row.device_id, row.line)
     return errors
 
@@ -138,16 +137,30 @@ def _existing(device_id: str, template: UnitSpec, out: Path) -> list[str]:
 # ---- making the bundles ----------------------------------------------------------------------------------------
 
 
-def provision_all(rows: list[Row], template: UnitSpec, out: Path) -> list[Made]:
-    """One bundle per row, in file order; stops at the first failure (what was made is in the report so far)."""
+def provision_all(rows: list[Row], template: UnitSpec, out: Path, passwords: Path | None = None,
+                  lang: str = "en") -> list[Made]:
+    """One bundle per row, in file order; stops at the first failure (what was made is in the report so far, and
+    the status page passwords of those units in the passwords file, mode 0600)."""
+    passwords = passwords or out / PASSWORDS
     check_new(rows, template, out)
+    if passwords.exists():  # a previous batch's passwords exist nowhere else
+        raise Refusal("passwords_exist", path=passwords)
     made: list[Made] = []
     try:
         for row in rows:
             made.append(_one(row, template, out))
     finally:
-        write_report(out, made)
+        write_report(out, made, lang)
+        write_passwords(passwords, made, lang)
     return made
+
+
+def write_passwords(path: Path, made: list[Made], lang: str) -> None:
+    """The status page passwords for the labels, in a file only its owner reads (a spreadsheet opens it)."""
+    rows = [{"id": m.row.device_id, "commune": m.row.commune, "password": m.status_password}
+            for m in made if m.status_password]
+    if rows:
+        write_private(path, "\ufeff" + table_out.as_csv(Table("passwords", ("id", "commune", "password"), rows), lang))
 
 
 def _one(row: Row, template: UnitSpec, out: Path) -> Made:
@@ -164,12 +177,9 @@ def _credential(template: UnitSpec, device_id: str) -> str:
     return "password" if template.broker_dir else "no credentials"
 
 
-def write_report(out: Path, made: list[Made]) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    with (out / REPORT).open("w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f)
-        w.writerow([*COLUMNS, "bundle", "credential"])
-        for m in made:
-            r = m.row
-            w.writerow([r.device_id, r.commune, r.lat, r.lon, ";".join(r.groups), m.bundle, m.credential])
+def write_report(out: Path, made: list[Made], lang: str = "en") -> Path:
+    """What was made, as a CSV a spreadsheet opens (its first five columns read back as a units file)."""
+    rows = [{"id": m.row.device_id, "commune": m.row.commune, "lat": m.row.lat, "lon": m.row.lon,
+             "groups": ";".join(m.row.groups), "bundle": str(m.bundle), "credential": m.credential} for m in made]
+    table_out.write(Table("report", (*COLUMNS, "bundle", "credential"), rows), out / REPORT, "csv", lang)
     return out / REPORT

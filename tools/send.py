@@ -1,4 +1,5 @@
-"""`loa send`: one signed command to a device or a group, with the ack lifecycle shown live (--wait).
+"""`loa send`: one signed command to a device or a group, with the ack lifecycle shown live (--wait); its args are
+checked against the command's schema before anything is signed; alone, it lists the commands.
 
 Must not import the agent's runtime or adapters.
 """
@@ -13,18 +14,22 @@ from typing import Any
 
 from joserfc.jwk import OKPKey
 
+from agent.config import engine
+from agent.core import schemas
 from agent.core.topics import Target
-from agent.errors import ConfigError
 from province.console import BrokerAccess, Console, follow_acks
 from province.keys import load_signing
+from tools.cli_shell import json_line
+from tools.user_input import Refusal, broker_url, read_password
 
 Say = Callable[..., None]
 FAILED = {"rejected", "failed", "expired"}
 
 
 def access_from(args: argparse.Namespace) -> BrokerAccess:
-    password = Path(args.password_file).read_text().strip() if args.password_file else ""
-    return BrokerAccess(url=args.broker, username=args.username, password=password, ca=args.ca,
+    """The broker address and the password checked (one clear line for either) before any connection."""
+    url = broker_url(args.broker)
+    return BrokerAccess(url=url, username=args.username, password=read_password(args.password_file), ca=args.ca,
                         cert=args.cert, key=args.client_key)
 
 
@@ -38,14 +43,35 @@ def parse_args_json(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except ValueError as exc:
-        raise ConfigError(f"--args: not JSON ({exc})") from None
+        raise Refusal("args_not_json", why=str(exc)) from None
     if not isinstance(value, dict):
-        raise ConfigError("--args: must be a JSON object")
+        raise Refusal("args_not_object")
     return value
 
 
+def checked_args(cmd: str, text: str) -> dict[str, Any]:
+    """A known command's args that its schema (agent/schemas) accepts: a unit would refuse anything else, so it is
+    never signed."""
+    if cmd not in schemas.known_commands():
+        close = engine.closest(cmd, schemas.known_commands())
+        raise Refusal("send_unknown_close" if close else "send_unknown", cmd=cmd, close=close)
+    args = parse_args_json(text)
+    if problem := schemas.args_problem(cmd, args):
+        raise Refusal("send_bad_args", cmd=cmd, problem=problem)
+    return args
+
+
+def list_commands(say: Say) -> int:
+    """`loa send` alone: every command a unit knows, with its schema's title."""
+    say("send_commands")
+    for cmd in sorted(schemas.known_commands()):
+        title = str(schemas.validator(f"cmd-{cmd}").schema.get("title", ""))
+        say("send_command", cmd=cmd, title=title.removeprefix(f"{cmd}: "))
+    return 0
+
+
 def send(args: argparse.Namespace, say: Say) -> int:
-    cmd_args = parse_args_json(args.args)
+    cmd_args = checked_args(args.command_name, args.args)
     target = Target("dev", args.device) if args.device else Target("grp", args.group)
     console, key = connect_console(args)
     try:
@@ -53,14 +79,16 @@ def send(args: argparse.Namespace, say: Say) -> int:
             console.subscribe(console.topics.all_reports("ack"))
         jti = console.send(key, target, args.command_name, cmd_args, lifetime_s=args.lifetime)
         say("sent", cmd=args.command_name, target=target.audience, jti=jti)
-        if not args.wait:
-            return 0
-        return _follow(console, jti, target, args, say)
+        code, acks = _follow(console, jti, target, args, say) if args.wait else (0, {})
     finally:
         console.close()
+    if args.json:
+        print(json_line({"command": args.command_name, "target": target.audience, "jti": jti, "acks": acks}))
+    return code
 
 
-def _follow(console: Console, jti: str, target: Target, args: argparse.Namespace, say: Say) -> int:
+def _follow(console: Console, jti: str, target: Target, args: argparse.Namespace, say: Say
+            ) -> tuple[int, dict[str, dict[str, Any]]]:
     expected = 1 if target.kind == "dev" else max(args.expect, 1)
     def show(dev: str, ack: dict[str, Any]) -> None:
         if expected <= 20:  # a whole province is summarised in counts, not 4,911 lines
@@ -73,6 +101,6 @@ def _follow(console: Console, jti: str, target: Target, args: argparse.Namespace
             failed=sum(s in ("failed", "rejected") for s in states), silent=max(0, expected - len(last)))
     if len(last) < expected:
         say("no_ack", missing=target.audience, wait=args.wait)
-        return 1
+        return 1, last
     failed = any(a["state"] in FAILED for a in last.values())
-    return 1 if failed else 0
+    return (1 if failed else 0), last

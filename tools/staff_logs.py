@@ -6,22 +6,24 @@ Must not import the agent's runtime or adapters.
 
 from __future__ import annotations
 
-import csv
+import json
 import re
 import time
+import uuid
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from agent import i18n
 from agent.core.topics import Target
 from agent.errors import ConfigError
 from province.console import Console, json_object
+from tools.table_out import Table
 
 PLAYLOG_COLUMNS = ("dev", "jti", "title", "priority", "source_kind", "started", "ended", "duration_s", "result",
                    "relay_confirmed", "level_dbfs")
+PLAYLOG_CODED = frozenset({"priority", "source_kind", "result"})
 _SPAN = re.compile(r"^(\d+)([smhd])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -55,6 +57,24 @@ def request(console: Console, key: Any, target: Target, args: dict[str, Any], wa
     return answers
 
 
+def ask(console: Console, target: Target, query: dict[str, Any], wait_s: float,
+        expected: int = 1) -> dict[str, list[dict[str, Any]]]:
+    """The read-only log request (no key: staff credentials are enough); each answering unit's entries. A unit
+    answers at most once per 10 s, so a request made just after another one may go unanswered."""
+    console.subscribe(console.topics.all_reports("logs"))
+    request_id = uuid.uuid4().hex
+    console.publish(console.topics.log_request(target), json.dumps({"id": request_id, **query}))
+    answers: dict[str, list[dict[str, Any]]] = {}
+    for topic, payload, _ in console.messages(time.monotonic() + wait_s):
+        where = console.topics.device_of(topic)
+        body = json_object(payload)
+        if where and where[1] == "logs" and body.get("request") == request_id:
+            answers[where[0]] = body.get("entries", [])
+            if len(answers) >= expected:
+                break
+    return answers
+
+
 def render_line(entry: dict[str, Any], lang: str, tz: ZoneInfo) -> str:
     when = datetime.fromtimestamp(entry["ts"] / 1000, tz).strftime("%Y-%m-%d %H:%M:%S")
     level = i18n.render(lang, f"level_{entry.get('level', 'info')}", {}, package="tools.strings")
@@ -72,22 +92,21 @@ def show_lines(entries: list[dict[str, Any]], lang: str, tz: ZoneInfo, grep: str
     return shown
 
 
-def write_playlog_csv(answers: dict[str, list[dict[str, Any]]], out: TextIO, tz: ZoneInfo) -> int:
-    writer = csv.DictWriter(out, fieldnames=PLAYLOG_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    rows = 0
-    for dev, entries in sorted(answers.items()):
-        for e in entries:
-            writer.writerow({**e, "dev": dev, "started": _iso(e.get("started_ts"), tz), "ended": _iso(e.get("ended_ts"), tz)})
-            rows += 1
-    return rows
+def as_json(entries: list[dict[str, Any]] | None, lang: str, tz: ZoneInfo, grep: str | None) -> dict[str, Any]:
+    """`loa logs --json`: each line's key, parameters and level as the unit sent them, with its text and time;
+    `answered` false when the unit was silent."""
+    lines = [{**e, "time": datetime.fromtimestamp(e["ts"] / 1000, tz).isoformat(timespec="seconds"),
+              "text": render_line(e, lang, tz)} for e in entries or []]
+    return {"answered": entries is not None,
+            "lines": [ln for ln in lines if grep is None or grep.casefold() in ln["text"].casefold()]}
 
 
-def _iso(ms: int | None, tz: ZoneInfo) -> str:
-    return "" if ms is None else datetime.fromtimestamp(ms / 1000, tz).isoformat(timespec="seconds")
+def playlog_table(answers: dict[str, list[dict[str, Any]]], tz: ZoneInfo) -> Table:
+    """One row per play of each answering unit (units in order), with its times in the reader's time zone."""
+    rows = [{**e, "dev": dev, "started": _when(e.get("started_ts"), tz), "ended": _when(e.get("ended_ts"), tz)}
+            for dev, entries in sorted(answers.items()) for e in entries]
+    return Table("playlog", PLAYLOG_COLUMNS, rows, PLAYLOG_CODED)
 
 
-
-def open_csv(path: str) -> TextIO:
-    return Path(path).open("w", newline="", encoding="utf-8")
-
+def _when(ms: int | None, tz: ZoneInfo) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz)

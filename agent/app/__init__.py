@@ -22,6 +22,7 @@ from agent import i18n
 from agent.adapters.audio import alert_tone
 from agent.adapters.mqtt.mqtt_paho import LinkCallbacks, LinkSettings, PahoLink
 from agent.adapters.storage.sqlite_store import SqliteStore
+from agent.adapters.storage.staff_log_ring import StaffLogRing
 from agent.adapters.system.release_slots import ReleaseSlots, running_release
 from agent.adapters.system.system_clock import SystemClock
 from agent.adapters.system.systemd_notify import SystemdNotifier
@@ -31,6 +32,7 @@ from agent.core.clocktime import parse_window
 from agent.core.device import Device, DeviceSettings, DeviceState, offline_status
 from agent.core.eboard import BoardSettings
 from agent.core.sound import SoundSettings
+from agent.core.sources import SourcePolicy
 from agent.core.topics import Topics, valid_name
 from agent.core.update import BootInfo, UpdateSettings
 from agent.core.verify import Policy, TrustError, TrustSet, load_trust
@@ -141,7 +143,7 @@ def device_settings(cfg: Config, saved: dict[str, Any]) -> DeviceSettings:
         reconnect_min_s=cfg.mqtt.reconnect_min_s, reconnect_max_s=cfg.mqtt.reconnect_max_s,
         sound=sound_settings(cfg),
         update=update_settings(cfg, saved),
-        board=BoardSettings(snapshot_max_bytes=cfg.trust.max_command_bytes) if cfg.device.role == "eboard" else None,
+        board=board_settings(cfg),
         location=(cfg.device.location[0], cfg.device.location[1]) if cfg.device.location else None,
         link_type=None if cfg.hardware.link == "auto" else cfg.hardware.link,
         install=first_boot(cfg),
@@ -195,6 +197,9 @@ def assemble(cfg: Config, keys: TrustSet, password: str, stack: ExitStack) -> Ag
         keys = load_trust(saved["trust"])
     state = DeviceState(seen=store.seen_commands(remember_from_s), time_floor_s=floor_s,
                         saved=saved)
+    staff_log = StaffLogRing(cfg.state_dir / "staff-log")  # after the goodbye (pushed before it), its last batch
+    stack.callback(staff_log.close)
+    state.log_lines.extend(staff_log.recent())  # a restart keeps what staff may want to read
     device = Device(device_settings(cfg, saved), keys, state, random.Random())
     link = PahoLink(loop, link_settings(cfg, password), LinkCallbacks(
         on_up=inbox.link_up, on_down=inbox.link_down, on_message=inbox.message, on_puback=inbox.puback))
@@ -206,7 +211,7 @@ def assemble(cfg: Config, keys: TrustSet, password: str, stack: ExitStack) -> Ag
     preparer, player = open_sound(cfg, inbox, stack)
     service = SystemdNotifier()
     parts = Parts(relays=relays, store=store, clock=clock, link=link, player=player, preparer=preparer,
-                  updater=updater, pages=pages, camera=camera, service=service)
+                  updater=updater, pages=pages, camera=camera, service=service, staff_log=staff_log)
     runtime = AgentRuntime(device, loop, parts, inbox=inbox, language=cfg.device.language,
                            flush_rate_per_s=cfg.reports.outbox_rate_per_s)
     goodbye.callback(runtime.stop, offline_status(), Topics(cfg.mqtt.topic_prefix).report(cfg.device.id, "status"))
@@ -233,15 +238,24 @@ def start_ntp(cfg: Config, clock: TrustedClock, stack: ExitStack) -> None:
         stack.enter_context(closing(poller.start()))
 
 
+def board_settings(cfg: Config) -> BoardSettings | None:
+    """An e-board's desk: its snapshot fits a command's size cap; its live streams pass the unit's source policy."""
+    eboard = cfg.device.role == "eboard"
+    return BoardSettings(snapshot_max_bytes=cfg.trust.max_command_bytes, sources=source_policy(cfg)) if eboard else None
+
+
+def source_policy(cfg: Config) -> SourcePolicy:
+    return SourcePolicy(cfg.sources.allowed_hosts, cfg.sources.plain_http_stream_hosts)
+
+
 def open_sound(cfg: Config, inbox: Inbox, stack: ExitStack) -> tuple[Preparer, StreamGate]:
     """A verified content-addressed cache for downloads, espeak-ng for text, libVLC for decoding."""
     from agent.adapters.audio.download_cache import DownloadCache
     from agent.adapters.audio.espeak_tts import EspeakSpeech
     from agent.adapters.audio.stream_gate import StreamGate
     from agent.adapters.audio.vlc_player import VlcPlayer
-    from agent.core.sources import SourcePolicy
 
-    policy = SourcePolicy(cfg.sources.allowed_hosts, cfg.sources.plain_http_stream_hosts)
+    policy = source_policy(cfg)
     cache = DownloadCache(cfg.state_dir / "cache", quota_bytes=cfg.audio.cache_quota_mb * 1024 * 1024,
                           deadline_s=cfg.sources.download_deadline_s, policy=policy)
     speech = EspeakSpeech(cfg.state_dir / "tts")
@@ -269,7 +283,8 @@ def open_board_pages(cfg: Config, inbox: Inbox, stack: ExitStack) -> tuple[PageS
     if not eboard:
         return pages, None
     kiosk_token.write_url(cfg.state_dir, pages.kiosk_url)
-    camera = ChromiumCamera(w.browser, pages.kiosk_url, (w.kiosk_width, w.kiosk_height), inbox.post_event)
+    # "#snapshot": the page renders as the board's does but never reports on its videos (kiosk.js)
+    camera = ChromiumCamera(w.browser, f"{pages.kiosk_url}#snapshot", (w.kiosk_width, w.kiosk_height), inbox.post_event)
     return pages, stack.enter_context(closing(camera))
 
 

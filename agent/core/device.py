@@ -58,6 +58,7 @@ from agent.core.events import (
 )
 from agent.core.hardware_faults import PREFIX as HW_TIMER
 from agent.core.hardware_faults import HardwareFaults
+from agent.core.log_request import LogRequests
 from agent.core.schemas import args_problem, known_commands
 from agent.core.sound import PREFIX as SOUND_TIMER
 from agent.core.sound import SoundDesk
@@ -103,6 +104,7 @@ class Device:
         self.hardware = HardwareFaults(self, state, rng, lambda: self.sound.current if self.sound else None)
         self._commands["update"] = self.updates.command
         self.time = TimeDesk(self)
+        self.log_requests = LogRequests(self, settings.device_id)
         self._commands["time"] = self.time.beacon
 
     # ---- entry point ---------------------------------------------------------------------------------------
@@ -138,13 +140,11 @@ class Device:
                 self.hardware.fault(name, active, detail)
             case HardwareFailed():
                 self.hardware.failed(event)
-            case Prepared(play_id=pid) | PrepareFailed(play_id=pid):
-                if self.board and pid.startswith(BOARD_ID):
-                    self.board.prepared(event)
+            case Prepared(play_id=pid) | PrepareFailed(play_id=pid) | PlayerEvent(play_id=pid):
+                if self.board and pid.startswith(BOARD_ID):  # the board's downloads, and its page's player
+                    self.board.media_event(event)
                 else:
                     self._sound_event(event)
-            case PlayerEvent():
-                self._sound_event(event)
             case SnapshotTaken():
                 if self.board:
                     self.board.snapshot_taken(event)
@@ -176,10 +176,7 @@ class Device:
     def _link_up(self, now: int) -> None:
         self.state.online = True
         self.backoff.reset()
-        topics = self.settings.topics
-        subs = [topics.device_command(self.settings.device_id)]
-        subs += [topics.group_command(g) for g in self.settings.groups]
-        self._fx.append(Subscribe(tuple(subs)))
+        self._fx.append(Subscribe(self.settings.topics.unit_subscriptions(self.settings.device_id, self.settings.groups)))
         self.state.status_dirty = True
         self.state.status_sent_ms = -STATUS_MIN_GAP_MS  # the retained status goes out on every (re)connect at once
         self.log("info", "link_up")
@@ -238,8 +235,10 @@ class Device:
 
     def _message(self, now: int, topic: str, payload: bytes, retained: bool) -> None:
         target = self.settings.topics.target_of(topic)
-        if target is None:
-            return  # not a command topic; the broker ACL should make this impossible
+        if target is None:  # a log request needs no signature (agent.core.log_request), anything else is dropped
+            if self.settings.topics.log_request_target(topic) is not None:
+                self.log_requests.arrived(now, payload, retained, self.state.log_lines, self.state.playlogs)
+            return
         if not payload:
             return  # how MQTT clears a retained message (docs/protocol.md, section 8.1): no command, no answer
         result = self._verify(now, target, payload, retained)

@@ -6,7 +6,7 @@ Rules (docs/protocol.md, "E-boards"): emergency covers anything lower at once; p
 normals but does not cut a timed normal being shown; a *standing* bulletin (no `duration_s`, no `until`) has no end
 of its own, so anything of its level or higher may cover it, and a newer standing bulletin of the same level replaces
 it once it shows (an image that fails its hash never replaces anything). `duration_s` counts from the first
-showing; a covered bulletin comes back while its time lasts.
+showing; a covered bulletin comes back while its time lasts. Video and live streams: agent.core.board_media.
 
 Pure: it returns effects through its host (the Device). Must not import adapters or any I/O module.
 """
@@ -19,10 +19,11 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from agent.core import arbiter
+from agent.core import arbiter, board_media
 from agent.core.arbiter import EMERGENCY, Item
 from agent.core.effects import Prepare, TakeSnapshot
-from agent.core.events import Prepared, PrepareFailed, SnapshotTaken
+from agent.core.events import PlayerEvent, Prepared, PrepareFailed, SnapshotTaken
+from agent.core.sources import ANY_HOST, SourcePolicy
 from agent.core.verify import Command
 from agent.ports import DeskHost
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from agent.core.sound import SoundDesk
 
 PREFIX = "brd:"  # timer names
-ID_PREFIX = "board:"  # play ids of image downloads, so the device routes Prepared events here
+ID_PREFIX = "board:"  # play ids of downloads and of the page's player reports, so the device routes them here
 SAVED_KEY = "board"
 SNAPSHOT_OVERHEAD = 400  # bytes of JSON around the base64 image in a snapshot message
 
@@ -40,6 +41,7 @@ class BoardSettings:
     snapshot_max_bytes: int = 16384  # the whole message on dev/<id>/display; the same cap as a command
     emergency_text_s: int = 600  # how long an emergency play's text stays on the board without its own `until`
     max_waiting: int = 32
+    sources: SourcePolicy = ANY_HOST  # judges a live stream's URL before the board's browser is given it
 
 
 Host = DeskHost  # what the display desk needs from the device core
@@ -52,6 +54,8 @@ class Bulletin(Item):
     cmd: str = "display"
     text: str = ""
     image: dict[str, str] | None = None
+    video: dict[str, Any] | None = None  # {url, sha256, loop}
+    live: dict[str, str] | None = None  # {url}
     mode: str = "page"
     duration_ms: int | None = None
     deadline_ms: int | None = None  # fixed at the first showing: min(first shown + duration, until)
@@ -62,7 +66,7 @@ class Bulletin(Item):
 
     @property
     def content(self) -> str:
-        return "+".join(k for k, v in (("text", self.text), ("image", self.image)) if v)
+        return board_media.content(self)
 
 
 def rank(b: Bulletin) -> tuple[int, int, int, int]:
@@ -90,6 +94,9 @@ class BoardDesk:
             return
         b = self._bulletin(c, c.args)
         self.host.ack(now, c.jti, c.cmd, "accepted", "ok", f"{arbiter.LEVEL_NAMES[b.level]} bulletin accepted")
+        if why := board_media.refusal(b, self.s.sources):
+            self.host.ack(now, c.jti, c.cmd, "failed", "source_refused", why)
+            return
         self._accept(b, now)
 
     def echo_play(self, c: Command, now: int) -> None:
@@ -111,7 +118,8 @@ class BoardDesk:
             play_id=ID_PREFIX + c.jti, jti=c.jti, level=arbiter.LEVELS[a.get("priority", "normal")], source={},
             title=unicodedata.normalize("NFC", a.get("title", "")), zones=(), volume_pct=0, seq=self._seq,
             until_ms=until * 1000 if until else None, replace=bool(a.get("replace", False)), cmd=c.cmd,
-            text=unicodedata.normalize("NFC", a.get("text", "")), image=a.get("image"), mode=a.get("mode", "page"),
+            text=unicodedata.normalize("NFC", a.get("text", "")), image=a.get("image"), video=a.get("video"),
+            live=a.get("live"), mode=a.get("mode", "page"),
             duration_ms=duration * 1000 if duration else None,
             extra={"bulletin": a["bulletin"]} if "bulletin" in a else {},
         )
@@ -124,10 +132,11 @@ class BoardDesk:
         self._save()
 
     def _prepare(self, b: Bulletin) -> None:
-        if b.image is None:
+        file = board_media.download(b)
+        if file is None:
             b.media = ""
         else:
-            self.host.emit(Prepare(b.play_id, dict(b.image), pin=b.level == EMERGENCY))
+            self.host.emit(Prepare(b.play_id, file, pin=b.level == EMERGENCY))
 
     def holds(self, args: dict[str, Any]) -> bool:
         """Whether a `stop` with these args would end anything on the board."""
@@ -173,18 +182,29 @@ class BoardDesk:
         })
         self.host.ack(e.now_ms, c.jti, c.cmd, "finished", "ok", f"{e.width}x{e.height} {e.mime}, {len(e.data)} bytes")
 
-    # ---- images --------------------------------------------------------------------------------------------
+    # ---- images and videos ---------------------------------------------------------------------------------
 
-    def prepared(self, e: Prepared | PrepareFailed) -> None:
+    def media_event(self, e: Prepared | PrepareFailed | PlayerEvent) -> None:
         b = next((b for b in self._all() if b.play_id == e.play_id), None)
         if b is None:
             return
-        if isinstance(e, PrepareFailed):
+        if isinstance(e, PlayerEvent):
+            self._played(b, e)
+        elif isinstance(e, PrepareFailed):
             self._end(b, e.now_ms, "failed", "failed", e.msg, code=e.code)
         else:
             b.media = e.media
         self._advance(e.now_ms)
         self._save()
+
+    def _played(self, b: Bulletin, e: PlayerEvent) -> None:
+        """The board's page reports on the video it plays: only the bulletin on screen can be ended by it."""
+        end = board_media.page_report(b, e.kind, e.detail) if b is self.current else None
+        if end is not None:
+            state, result, msg, code = end
+            self._end(b, e.now_ms, state, result, msg, code=code)
+            if state == "failed":
+                self.host.log("warning", "board_video_failed", title=b.title or b.jti, reason=e.detail[:120])
 
     # ---- what shows ----------------------------------------------------------------------------------------
 
@@ -250,8 +270,7 @@ class BoardDesk:
         }
         if b.text:
             body["text_sha256"] = hashlib.sha256(b.text.encode()).hexdigest()
-        if b.image:
-            body["image_sha256"] = b.image["sha256"]
+        body |= board_media.record(b)
         if "bulletin" in b.extra:
             body["bulletin"] = b.extra["bulletin"]
         self.host.report(now, "displaylog", body)
@@ -324,22 +343,22 @@ class BoardDesk:
         b = self.current
         if b is None:
             return {"version": self.version, "showing": None}
-        image = None if b.image is None else {"sha256": b.image["sha256"], "file": b.media or ""}
         return {"version": self.version, "showing": {
             "jti": b.jti, "title": b.title, "priority": arbiter.LEVEL_NAMES[b.level], "mode": b.mode,
-            "text": b.text, "image": image, "since_ts": b.started_ms, "until_ts": b.deadline_ms}}
+            "text": b.text, **board_media.view(b), "since_ts": b.started_ms, "until_ts": b.deadline_ms}}
 
 
 def to_saved(b: Bulletin) -> dict[str, Any]:
     return {"jti": b.jti, "cmd": b.cmd, "level": b.level, "title": b.title, "text": b.text, "image": b.image,
-            "mode": b.mode, "duration_ms": b.duration_ms, "until_ms": b.until_ms, "deadline_ms": b.deadline_ms,
+            "video": b.video, "live": b.live, "mode": b.mode, "duration_ms": b.duration_ms, "until_ms": b.until_ms, "deadline_ms": b.deadline_ms,
             "seq": b.seq, "replace": b.replace, **({"bulletin": b.extra["bulletin"]} if "bulletin" in b.extra else {})}
 
 
 def from_saved(d: dict[str, Any]) -> Bulletin:
     return Bulletin(play_id=ID_PREFIX + d["jti"], jti=d["jti"], level=d["level"], source={}, title=d["title"],
                     zones=(), volume_pct=0, seq=d["seq"], until_ms=d["until_ms"], replace=d.get("replace", False),
-                    cmd=d["cmd"], text=d["text"], image=d["image"], mode=d["mode"], duration_ms=d["duration_ms"],
+                    cmd=d["cmd"], text=d["text"], image=d["image"], video=d.get("video"), live=d.get("live"),
+                    mode=d["mode"], duration_ms=d["duration_ms"],
                     deadline_ms=d["deadline_ms"], front=True, extra={"bulletin": d["bulletin"]} if "bulletin" in d else {})
 
 

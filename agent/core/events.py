@@ -80,7 +80,8 @@ class PrepareFailed:
 
 @dataclass(frozen=True, slots=True)
 class PlayerEvent:
-    """From the audio engine: kind is started, finished or failed (detail: a short machine reason)."""
+    """From the audio engine, or from the e-board's page about the video it shows (play_id `board:<jti>`): kind is
+    started, finished or failed (detail: a short machine reason)."""
 
     now_ms: int
     play_id: str

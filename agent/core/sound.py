@@ -117,7 +117,7 @@ class SoundDesk:
         return f"{level} bulletin accepted"
 
     def stop(self, c: Command, now: int) -> None:
-        targets = [i for i in self.playout.items() if c.args.get("all") or i.jti == c.args.get("jti")]
+        targets = [i for i in self.playout.items() if _matches(i, c.args)]
         if not targets:
             self.host.ack(now, c.jti, c.cmd, "failed", "not_found", "nothing to stop: no such bulletin queued or playing")
             return
@@ -130,7 +130,7 @@ class SoundDesk:
 
     def holds(self, args: dict[str, Any]) -> bool:
         """Whether a `stop` with these args would end anything here (the device asks before routing a stop)."""
-        return any(args.get("all") or i.jti == args.get("jti") for i in self.playout.items())
+        return any(_matches(i, args) for i in self.playout.items())
 
     def store(self, c: Command, now: int) -> None:
         self.host.ack(now, c.jti, c.cmd, "accepted", "ok", "download started")
@@ -163,8 +163,10 @@ class SoundDesk:
         clash = schedule.quiet_conflict(slots, self.s.quiet_window)
         if clash:
             return ("quiet_hours", f"{clash.label()} falls in quiet hours {window_text(self.s.quiet_window)}")
+        # a store sent just before the schedule may still be downloading: the order of the commands is the promise
+        known = set(self.refs) | {c.args["id"] for c in self._stores.values()}
         for slot in slots:
-            if "ref" in slot.source and slot.source["ref"] not in self.refs:
+            if "ref" in slot.source and slot.source["ref"] not in known:
                 return ("bad_args", f"{slot.label()}: no stored bulletin with id {slot.source['ref']!r}")
             if slot.zones and set(slot.zones) - set(self.s.zones):
                 return ("bad_args", f"{slot.label()}: zones not wired on this unit")
@@ -306,3 +308,13 @@ class SoundDesk:
                                                   "priority": arbiter.LEVEL_NAMES[cur.level]},
             "queued": len(self.playout.queue), "schedule_version": self.programme.get("version"),
         }
+
+
+def _matches(item: Item, args: dict[str, Any]) -> bool:
+    """What a `stop` ends: everything, the bulletin of one command, or every play of one stored bulletin (a
+    programme slot has no jti, so a server cancelling a stored bulletin names it by its id)."""
+    if args.get("all"):
+        return True
+    if "ref" in args:
+        return bool(item.source.get("ref") == args["ref"])
+    return item.jti == args.get("jti")

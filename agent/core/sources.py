@@ -9,7 +9,7 @@ Pure: no I/O, no clock; must not import adapters, the runtime or any network lib
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 MAX_REDIRECTS = 5
 
@@ -46,6 +46,13 @@ def host_matches(host: str, patterns: tuple[str, ...]) -> bool:
         if host == pattern or (pattern.startswith("*.") and host.endswith(pattern[1:])):
             return True
     return False
+
+
+def public_url(url: str) -> str:
+    """The URL without credentials, query and fragment, for reports: a signed stream URL's token must not reach
+    everyone who reads the logs."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], query="", fragment=""))
 
 
 def _short(url: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 REPORTS = ("ack", "status", "hb", "playlog", "event", "logs", "display", "displaylog")
+LOG_REQUEST = "logreq"  # the unsigned, read-only request for staff log lines (agent.core.log_request)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,15 @@ class Topics:
     def group_command(self, group: str) -> str:
         return self.command(Target("grp", group))
 
+    def log_request(self, target: Target) -> str:
+        """Where staff and the console ask a unit (or every member of a group) for its staff log lines."""
+        return f"{self.prefix}/{target.kind}/{target.name}/{LOG_REQUEST}"
+
+    def unit_subscriptions(self, device_id: str, groups: tuple[str, ...]) -> tuple[str, ...]:
+        """What a unit subscribes to: its own and its groups' command topics, then their log request topics."""
+        targets = [Target("dev", device_id), *(Target("grp", g) for g in groups)]
+        return tuple([self.command(t) for t in targets] + [self.log_request(t) for t in targets])
+
     def report(self, device_id: str, kind: str) -> str:
         if kind not in REPORTS:
             raise ValueError(f"unknown report kind {kind!r}")
@@ -46,11 +56,18 @@ class Topics:
 
     def target_of(self, topic: str) -> Target | None:
         """The target of a command topic, or None when the topic is not a command topic under this prefix."""
+        return self._addressed(topic, "cmd")
+
+    def log_request_target(self, topic: str) -> Target | None:
+        """The target of a log request topic, or None when the topic is not one."""
+        return self._addressed(topic, LOG_REQUEST)
+
+    def _addressed(self, topic: str, leaf: str) -> Target | None:
         head = f"{self.prefix}/"
         if not topic.startswith(head):
             return None
         parts = topic[len(head):].split("/")
-        if len(parts) != 3 or parts[2] != "cmd" or parts[0] not in ("dev", "grp") or not parts[1]:
+        if len(parts) != 3 or parts[2] != leaf or parts[0] not in ("dev", "grp") or not parts[1]:
             return None
         return Target(parts[0], parts[1])
 

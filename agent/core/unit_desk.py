@@ -14,10 +14,10 @@ from agent.core import reports
 from agent.core.arbiter import EMERGENCY, Item
 from agent.core.device_state import DeviceSettings, DeviceState
 from agent.core.effects import Publish, Reboot, SaveSetting, SetRelay
+from agent.core.log_request import select
 from agent.core.verify import Command, TrustError, TrustSet, load_trust
 from agent.ports import SwitchingHost
 
-LEVELS = ("debug", "info", "warning", "error")
 PREFIX = "relay:"  # timers that end a relay test, one per zone
 REBOOT_TIMER = "reboot"
 
@@ -50,10 +50,8 @@ class UnitDesk:
         self.state.status_dirty = True
 
     def logs(self, c: Command, now: int) -> None:
-        kind, since, limit = c.args.get("kind", "lines"), c.args.get("since_ts", 0), c.args.get("limit", 200)
-        floor = LEVELS.index(c.args.get("level", "info"))
-        source = self.state.playlogs if kind == "playlog" else self.state.log_lines
-        entries = [e for e in source if e["ts"] >= since and LEVELS.index(e.get("level", "info")) >= floor][-limit:]
+        kind = c.args.get("kind", "lines")
+        entries = select(self.state.playlogs if kind == "playlog" else self.state.log_lines, c.args)
         self.host.reply(now, c.jti, c.cmd, "accepted", "ok", "logs requested")
         body = {"dev": self.host.settings.device_id, "jti": c.jti, "kind": kind, "entries": entries}
         self.host.emit(Publish(self.host.topic("logs"), reports.encode(body), qos=1))

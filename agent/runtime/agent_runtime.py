@@ -11,7 +11,6 @@ import time
 from collections import deque
 from typing import Any, assert_never
 
-from agent import i18n
 from agent.core.device import Device
 from agent.core.effects import (
     CancelTimer,
@@ -60,6 +59,7 @@ from agent.ports import OnTimeLimited
 from agent.runtime import pages_view
 from agent.runtime.loop import Loop, TimerHandle
 from agent.runtime.parts import EventFactory, Inbox, Parts
+from agent.runtime.staff_log import StaffLines
 
 log = logging.getLogger("loa.agent")
 CLOCK_CHECK_S = 2.0
@@ -81,7 +81,7 @@ class AgentRuntime:
         self.pages = parts.pages  # the status and kiosk pages read a view published after every event
         self.camera = parts.camera  # e-boards: snapshots of the board
         self.service = parts.service
-        self.language = language
+        self.staff = StaffLines(loop, parts.staff_log, self.store_fault, language)  # journal now, the card in batches
         self._clock_check_s = clock_check_s  # how often the trusted time is asked whether it changed
         self.online = False
         self._timers: dict[str, TimerHandle] = {}
@@ -229,7 +229,7 @@ class AgentRuntime:
             case SaveSetting(key=key, value=value):
                 self._store_write(lambda: self.store.save_setting(key, value))
             case Log(level=level, key=key, params=params):
-                self._log(level, key, dict(params))
+                self.staff.line(self._event_now_ms, level, key, dict(params))
             case ObserveTime(source=source, true_ms=true_ms, error_ms=error_ms):
                 self.clock.observe(source, true_ms, error_ms)
                 self.loop.call_later(0, self.check_clock)
@@ -383,18 +383,12 @@ class AgentRuntime:
         if len(rows) > 1:
             self._flush_timer = self.loop.call_later(self._flush_gap_s, self._flush)
 
-    # ---- staff logs ----------------------------------------------------------------------------------------
-
-    def _log(self, level: str, key: str, params: dict[str, Any]) -> None:
-        text = i18n.render(self.language, key, params)
-        log.log(logging.getLevelName(level.upper()), text, extra={"loa_key": key})  # a journal field (LOA_KEY)
-
     # ---- shutdown ------------------------------------------------------------------------------------------
 
     def stop(self, offline_payload: bytes, status_topic: str) -> None:
         """A goodbye status (a clean disconnect does not fire the last will); the parts are stopped by their maker,
         audio and relays before this, the link after it."""
-        self._log("info", "agent_stopping", {})
+        self.staff.line(self.clock.now_ms(), "info", "agent_stopping", {})
         if self.online and self.link:
             self.link.publish(status_topic, offline_payload, 1, True)
         for handle in self._timers.values():

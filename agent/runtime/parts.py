@@ -15,7 +15,19 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from agent.core.events import Event
-from agent.ports import Camera, Clock, Link, Pages, Player, Preparing, Relays, ServiceManager, Store, Updating
+from agent.ports import (
+    Camera,
+    Clock,
+    Link,
+    Pages,
+    Player,
+    Preparing,
+    Relays,
+    ServiceManager,
+    StaffLog,
+    Store,
+    Updating,
+)
 from agent.runtime.loop import Loop
 
 EventFactory = Callable[[int], Event]  # builds the event from the time it is handled at
@@ -35,6 +47,7 @@ class Parts:
     pages: Pages | None = None
     camera: Camera | None = None
     service: ServiceManager | None = None  # systemd's notify protocol, when the unit runs under it
+    staff_log: StaffLog | None = None  # staff log lines on the card (the simulator keeps them in memory only)
 
 
 class Reader(Protocol):

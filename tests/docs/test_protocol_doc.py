@@ -58,6 +58,7 @@ CORE = REPO / "agent" / "core"
 # valid commands (table refusal-codes); failed/expired codes from either go to table failure-codes.
 VERIFY_SOURCES = (CORE / "verify.py", CORE / "scopes.py", CORE / "device.py", CORE / "unit_desk.py", CORE / "time_rule.py")
 SOUND_SOURCES = (CORE / "sound.py", CORE / "playout.py", CORE / "arbiter.py", CORE / "schedule.py", REPO / "agent/runtime/preparer.py")
+BOARD_SOURCES = (CORE / "eboard.py",)  # scanned for the keys it logs (its acks are the display section's)
 # The adapters behind the preparer's ports (AudioCache, SpeechSynth): the preparer turns every LoaError they raise
 # into a failed ack carrying that error's `code`.
 PREPARE_ADAPTERS = (REPO / "agent/adapters/audio/download_cache.py", REPO / "agent/adapters/audio/espeak_tts.py",
@@ -65,7 +66,7 @@ PREPARE_ADAPTERS = (REPO / "agent/adapters/audio/download_cache.py", REPO / "age
 
 EXAMPLES_REQUIRED = (
     "ack", "status", "heartbeat", "event", "claims", "cmd-relay", "cmd-volume", "cmd-config", "cmd-ping",
-    "cmd-play", "cmd-stop", "cmd-store", "cmd-schedule", "cmd-logs", "playlog", "logs",
+    "cmd-play", "cmd-stop", "cmd-store", "cmd-schedule", "cmd-logs", "playlog", "logs", "logreq",
 )
 CODES_REQUIRED = {
     "bad_token", "bad_alg", "unknown_key", "bad_signature", "bad_issuer", "expired", "not_yet_valid",
@@ -349,6 +350,7 @@ def test_the_topic_table_lists_every_topic() -> None:
     listed = {topic for row in table("topics") for topic in re.findall(r"`([^`]+)`", row["Topic"])}
     wanted = {topics.report("<id>", kind) for kind in REPORTS}
     wanted |= {topics.command(Target("dev", "<id>")), topics.command(Target("grp", "<group>"))}
+    wanted |= {topics.log_request(Target("dev", "<id>")), topics.log_request(Target("grp", "<group>"))}
     assert wanted == listed, f"missing: {sorted(wanted - listed)}, unknown: {sorted(listed - wanted)}"
 
 
@@ -432,7 +434,7 @@ def logged_keys() -> set[str]:
     not log lines (the status page's), so they cannot be the list."""
     keys: set[str] = set()
     suffixes: set[str] = set()
-    for path in VERIFY_SOURCES + SOUND_SOURCES:
+    for path in VERIFY_SOURCES + SOUND_SOURCES + BOARD_SOURCES:
         for call, name, where in calls(path):
             if name == "log":
                 key = bound(call, Device.log, where).get("key")
@@ -490,9 +492,12 @@ def test_the_logs_answer_example_has_the_shape_the_unit_publishes() -> None:
     for kind in ("lines", "playlog"):
         w.feed(MessageArrived(w.now, Topics().device_command("d1"),
                               command("logs", {"kind": kind}, f"l-{kind}", w.now)))
-    real = {a["kind"]: a for a in published(w, "logs")}
+    w.feed(MessageArrived(w.now, Topics().log_request(Target("dev", "d1")), b'{"id": "r-1"}'))  # unsigned
+    real = {(a["kind"], "request" in a): a for a in published(w, "logs")}
+    assert ("lines", True) in real, "the unit did not answer the log request"
+    assert any("request" in a for a in examples("logs")), "show the answer to a log request"
     for answer in examples("logs"):
-        want = real[answer["kind"]]
+        want = real[answer["kind"], "request" in answer]
         assert set(answer) == set(want), f"logs answer fields {sorted(answer)} != published {sorted(want)}"
         assert want["entries"], f"the unit sent no {answer['kind']} entries"
         assert {k for e in answer["entries"] for k in e} == {k for e in want["entries"] for k in e}

@@ -95,7 +95,7 @@ def test_rejected_counts_refusals_and_the_doc_says_so() -> None:
 def test_the_docs_acl_is_what_loa_broker_writes() -> None:
     blocks = [body for language, body in ANY_FENCE.findall(doc()) if language == "text" and "user gl-0042" in body]
     assert len(blocks) == 1, blocks
-    made = acl("loa/v1", ["console"], [("gl-0042", ["xa-ia-grai", "tinh-gia-lai"])])
+    made = acl("loa/v1", ["console"], [("gl-0042", ["xa-ia-grai", "tinh-gia-lai"])], [("canbo-iagrai", "xa-ia-grai")])
     wanted = [line for line in made.splitlines() if line and not line.startswith("#")]
     assert [line for line in blocks[0].splitlines() if line] == wanted
 

@@ -61,10 +61,16 @@ def test_provision_takes_one_id_or_a_csv_file(tmp_path, capsys):
     with pytest.raises(ConfigError, match="give one DEVICE_ID, or --csv FILE"):
         loa("provision", "b-1", "--csv", tmp_path / "units.csv", *common)
     assert loa("provision", "--csv", tmp_path / "units.csv", *common) == 0
-    unit_line, done = capsys.readouterr().out.splitlines()
+    unit_line, done, passwords = capsys.readouterr().out.splitlines()
     assert re.fullmatch(re.escape(f"  b-1: {tmp_path / 'u' / 'b-1'} (no credentials); status page password ")
                         + r"[a-z2-9]{4}(-[a-z2-9]{4}){3}", unit_line), unit_line
     assert done == f"1 units provisioned; report {tmp_path / 'u' / 'provisioned.csv'}"
+    assert passwords == f"Status page passwords in {tmp_path / 'u' / 'passwords.csv'} (mode 0600: print the labels, " \
+                        "then delete it)"
+    saved = tmp_path / "u" / "passwords.csv"
+    assert saved.stat().st_mode & 0o777 == 0o600
+    assert saved.read_bytes().decode("utf-8") == (
+        f"\ufeffUnit;Commune;Status page password\r\nb-1;xa-a;{unit_line.rsplit(' ', 1)[1]}\r\n")
 
 
 def test_keys_rotate_explains_both_steps(tmp_path, capsys):

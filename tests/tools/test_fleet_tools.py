@@ -47,9 +47,10 @@ def test_loa_playlog_exports_a_communes_plays_to_csv(make_unit, console: Console
         jti = watch.send(key, "play", {"source": {"tts": "Bản tin thử"}, "title": "Bản tin thử"})
         assert watch.wait_acks(jti, {"finished", "failed"}, timeout=20)[-1] == "finished"
     out = tmp_path / "plays.csv"
-    result = loa("--lang", "en", "playlog", "--group", "xa-csv", "--expect", "2", "--out", str(out),
-                 *console_flags(broker, keys))
+    result = loa("playlog", "--group", "xa-csv", "--expect", "2", "--out", str(out), *console_flags(broker, keys),
+                 "--lang", "vi")
     assert result.returncode == 0, result.stdout + result.stderr
-    rows = list(csv.DictReader(out.open(encoding="utf-8")))
-    assert sorted(r["dev"] for r in rows) == sorted(u.device_id for u in units)
-    assert all(r["result"] == "completed" and r["title"] == "Bản tin thử" and r["started"] for r in rows)
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads the Vietnamese as UTF-8 only with a BOM
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig", newline=""), delimiter=";"))
+    assert sorted(r["Cụm loa"] for r in rows) == sorted(u.device_id for u in units)
+    assert all(r["Kết quả"] == "hoàn thành" and r["Tiêu đề"] == "Bản tin thử" and r["Bắt đầu"] for r in rows)

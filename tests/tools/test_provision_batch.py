@@ -15,6 +15,7 @@ from agent.errors import ConfigError
 from province import broker, ca
 from tools import provision_batch as batch
 from tools.provision import UnitSpec
+from tools.user_input import Refusal
 
 HEADER = "id,commune,lat,lon,groups\n"
 GOOD = HEADER + (
@@ -46,35 +47,38 @@ def test_one_bundle_per_row_with_the_commune_as_first_group_and_a_report(tmp_pat
     assert json.loads((tmp_path / "units" / "gl-0003" / "unit.json").read_text()) == {
         "id": "gl-0003", "commune": "xa-chu-se", "lat": 13.6993, "lon": 108.0821}
     assert broker.members(tmp_path / "broker") == {"gl-0001", "gl-0002", "gl-0003"}
-    with (tmp_path / "units" / batch.REPORT).open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
+    with (tmp_path / "units" / batch.REPORT).open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter=";"))
     assert [r["id"] for r in rows] == ["gl-0001", "gl-0002", "gl-0003"]
     assert all(r["credential"].startswith("certificate ") for r in rows)
     assert "PRIVATE KEY" not in (tmp_path / "units" / batch.REPORT).read_text()
+    assert [r.device_id for r in batch.read_units(tmp_path / "units" / batch.REPORT)] == [r["id"] for r in rows]
 
 
 def test_every_problem_of_the_file_is_listed_at_once_and_nothing_is_written(tmp_path, template):
     text = HEADER + (
         "gl-0001,xa-ia-grai,13.98,107.92,province\n"
         "gl-0002,Xã Ia Grai,13.99,107.93,province\n"
+        "gl-0005,…,13.99,107.93,province\n"
         "gl-0003,xa-chu-se,113.7,108.08,\n"
         "gl-0004,xa-chu-se,13.7,east,\n"
         "gl-0001,xa-chu-se,13.7,108.1,tinh gia lai\n"
     )
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(Refusal) as caught:
         batch.read_units(units_file(tmp_path, text))
     assert str(caught.value).splitlines() == [
-        "units.csv line 3: commune 'Xã Ia Grai': use 1-64 characters of A-Z a-z 0-9 . _ -",
-        "units.csv line 4: lat 113.7: must be within ±90",
-        "units.csv line 5: lon 'east': must be a number in decimal degrees",
-        "units.csv line 6: groups 'tinh gia lai': use 1-64 characters of A-Z a-z 0-9 . _ -",
+        "units.csv line 4, column commune: '…': a commune name needs letters or digits",
+        "units.csv line 5, column lat: 113.7: must be within ±90",
+        "units.csv line 6, column lon: 'east': must be a number in decimal degrees",
+        "units.csv line 7, column groups: 'tinh gia lai': use 1-64 characters of A-Z a-z 0-9 . _ -",
     ]
+    assert caught.value.text("vi").splitlines()[0] == "units.csv dòng 4, cột commune: '…': tên xã cần có chữ hoặc số"
     assert not (tmp_path / "units").exists()
 
 
 def test_a_duplicate_id_in_the_file_names_both_lines(tmp_path):
     text = HEADER + "gl-0001,xa-a,13,108,\ngl-0002,xa-a,13,108,\ngl-0001,xa-b,14,108,\n"
-    with pytest.raises(ConfigError, match="units.csv line 4: id gl-0001 is already on line 2"):
+    with pytest.raises(ConfigError, match="units.csv line 4, column id: gl-0001 is already on line 2"):
         batch.read_units(units_file(tmp_path, text))
 
 

@@ -22,7 +22,7 @@ from agent.core.topics import Target
 from province import broker, keys
 from province.console import Console
 from province.localnet import free_port
-from tools.provision import UnitSpec, provision
+from tools.provision import UnitSpec, dev_clock, provision
 
 UNIT = "disk-001"
 SETTLE_S = 8.0
@@ -63,7 +63,8 @@ def measure(root: Path, idle_s: float) -> dict[str, Any]:
     time.sleep(0.5)
     spec = UnitSpec(UNIT, root / "keys" / keys.TRUST, f"mqtt://127.0.0.1:{port}", root / "unit", groups=("xa-bench", "province"),
                     broker_dir=root / "broker", audio="null", quiet_hours="off",
-                    extra={"audio": {"warmup_s": 0.2, "tail_s": 0.2, "stagger_s": 0.0}, "hardware": {"zones": [1]}})
+                    extra=dev_clock({"audio": {"warmup_s": 0.2, "tail_s": 0.2, "stagger_s": 0.0},
+                                     "hardware": {"zones": [1]}}))
     agent = subprocess.Popen([sys.executable, "-m", "agent", "--config", str(provision(spec))],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     console = Console(broker.console_access(b.root))

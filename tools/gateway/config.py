@@ -10,7 +10,9 @@ from pathlib import Path
 from agent.config.engine import Problem, Problems, between, build, checked, non_empty, read_toml, unknown_keys
 from agent.errors import ConfigError
 from province.console import BrokerAccess
+from tools.gateway import inbound_config
 from tools.gateway import profile as profiles
+from tools.gateway.inbound_config import Inbound
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,9 @@ class Pace:
     concurrency: int = field(default=16, metadata=checked(between(1, 256)))
     backoff_base_s: float = field(default=1.0, metadata=checked(between(0.01, 60)))
     backoff_cap_s: float = field(default=300.0, metadata=checked(between(0.1, 3600)))
-    wide_groups: tuple[str, ...] = ("province",)
+    wide_groups: tuple[str, ...] = ("province",)  # the first is the province group (a province-wide bulletin)
+    media_max_mb: int = field(default=64, metadata=checked(between(1, 2048)))  # an HTTTN media file, fetched to hash
+    media_timeout_s: float = field(default=30.0, metadata=checked(between(1, 600)))
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class Config:
     profile: profiles.Profile
     base_url: str
     credentials: dict[str, tuple[str, str]]
+    inbound: Inbound | None = None  # the inbound API, when gateway.toml has [inbound]
 
     def access(self) -> BrokerAccess:
         b = self.broker
@@ -61,21 +66,24 @@ class Config:
 def load(path: Path) -> Config:
     table = read_toml(path, "gateway config")
     problems = Problems()
-    unknown_keys(table, ["htttn", "broker", "gateway"], "", problems)
+    unknown_keys(table, ["htttn", "broker", "gateway", "inbound", "signing", "areas"], "", problems)
     htttn = build(Htttn, table.get("htttn", {}), "htttn", problems)
     broker = build(Broker, table.get("broker", {}), "broker", problems)
     pace = build(Pace, table.get("gateway", {}), "gateway", problems)
+    inbound = inbound_config.load(table, path.parent, problems)
     if problems or htttn is None or broker is None or pace is None:
         raise ConfigError(f"{path}:\n" + "\n".join(problems))
     here = path.parent
     profile = profiles.load(_at(here, htttn.profile) if htttn.profile else profiles.DEFAULT)
     creds = _credentials(here, htttn, profile.login.per_cluster, problems)
+    if inbound and not profile.api.paths:
+        problems.append(Problem("inbound", "value", "the profile has no [inbound.paths]: nothing to serve"))
     if problems:
         raise ConfigError(f"{path}:\n" + "\n".join(problems))
     broker = Broker(**{**broker.__dict__, **{k: str(_at(here, v)) for k in ("password_file", "ca", "cert", "key")
                                               if (v := getattr(broker, k))}})
     pace = Pace(**{**pace.__dict__, "outbox": str(_at(here, pace.outbox))})
-    return Config(htttn, broker, pace, profile, htttn.url or profile.http.base_url, creds)
+    return Config(htttn, broker, pace, profile, htttn.url or profile.http.base_url, creds, inbound)
 
 
 def _credentials(here: Path, htttn: Htttn, per_cluster: bool, problems: Problems) -> dict[str, tuple[str, str]]:

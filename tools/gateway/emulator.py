@@ -1,6 +1,8 @@
 """`loa gateway emulate`: an HTTTN stand-in built from the same profile, for tests, demos and QA. It takes logins,
 checks the bearer token on every call (a bad one gets the HTTTN's refusal shape), keeps pings and bulletin logs in
-SQLite, and serves the province's indicator as JSON and as a read-only page. Must not import the gateway's sender."""
+SQLite, and serves the province's indicator as JSON and as a read-only page. Given a gateway, it also sends the HTTTN's
+calls to the gateway's inbound API (JSON at /emulator/send, a form on the page of that path). Must not import the
+gateway's sender."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from tools.gateway import emulator_send
+from tools.gateway.emulator_send import GatewayClient
 from tools.gateway.emulator_store import Store
 from tools.gateway.mapping import lookup
 from tools.gateway.profile import Profile
@@ -21,8 +25,9 @@ JSON_PATHS = ("/emulator/indicator", "/emulator/clusters", "/emulator/logs")
 
 
 class Emulator:
-    def __init__(self, profile: Profile, users: dict[str, str], db: Path, port: int, host: str = "127.0.0.1") -> None:
-        self.profile, self.users, self.store = profile, users, Store(db)
+    def __init__(self, profile: Profile, users: dict[str, str], db: Path, port: int, host: str = "127.0.0.1",
+                 gateway: GatewayClient | None = None) -> None:
+        self.profile, self.users, self.store, self.gateway = profile, users, Store(db), gateway
         self.tokens: set[str] = set()
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer((host, port), _handler(self))
@@ -43,7 +48,8 @@ class Emulator:
         if path == http.login_path:
             return self._login(body)
         # a profile may log plays and displays on one path: the HTTTN then sees bulletin logs only
-        kinds = {http.ping_path: "ping", http.display_log_path: "display_log", http.bulletin_log_path: "bulletin_log"}
+        kinds = {http.ping_path: "ping", http.display_log_path: "display_log", http.bulletin_log_path: "bulletin_log",
+                 http.schedule_log_path: "schedule_log"}
         if path not in kinds:
             return 404, self._reply(1, f"không có API {path}")
         if not self._token_ok(auth):
@@ -77,6 +83,9 @@ class Emulator:
 
     def _take(self, kind: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         e = self.profile.emulated
+        if kind == "schedule_log":  # about a programme of areas, not one cluster
+            self.store.log(kind, "", body, _now_ms())
+            return 200, self._reply(0, "")
         cluster = lookup(body, e.cluster_field)
         if not isinstance(cluster, str) or not cluster:
             return 400, self._reply(1, f"thiếu {e.cluster_field}")
@@ -86,6 +95,14 @@ class Emulator:
         else:
             self.store.log(kind, cluster, body, _now_ms())
         return 200, self._reply(0, "")
+
+    def send(self, request: Any) -> tuple[int, dict[str, Any]]:
+        """A call to the gateway: {"operation", "body", "operator"} -> {"status", "reply", "jtis"}."""
+        if self.gateway is None:
+            return 409, {"status": 0, "reply": "no gateway configured (--gateway-url)", "jtis": []}
+        if not isinstance(request, dict) or not isinstance(request.get("operation"), str):
+            return 400, {"status": 0, "reply": "expected {operation, body, operator}", "jtis": []}
+        return 200, self.gateway.send(request["operation"], request.get("body"), str(request.get("operator") or ""))
 
     def _reply(self, status: int, reason: str) -> dict[str, Any]:
         return {self.profile.http.status_field: self.profile.http.ok_value if status == 0 else status,
@@ -97,6 +114,8 @@ class Emulator:
         """(status, content type, text) of a read-only view."""
         if path == "/":
             return 200, "text/html; charset=utf-8", page(self.view("/emulator/indicator"), self.store.logs(200))
+        if path == emulator_send.SEND_PATH:
+            return 200, "text/html; charset=utf-8", emulator_send.form(list(self.profile.api.paths))
         if path in JSON_PATHS:
             return 200, "application/json", json.dumps(self.view(path), ensure_ascii=False)
         return 404, "text/plain", "not found"
@@ -122,7 +141,10 @@ def _handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 body: Any = json.loads(raw)
             except ValueError:
                 body = None
-            status, reply = emulator.post(self.path, self.headers.get("Authorization", ""), body)
+            if self.path == emulator_send.SEND_PATH:
+                status, reply = emulator.send(body)
+            else:
+                status, reply = emulator.post(self.path, self.headers.get("Authorization", ""), body)
             self._send(status, "application/json; charset=utf-8", json.dumps(reply, ensure_ascii=False))
 
         def do_GET(self) -> None:
@@ -157,6 +179,7 @@ def page(indicator: dict[str, Any], logs: list[dict[str, Any]]) -> str:
             f"<span id='total'>{indicator['total']}</span></h1>"
             f"<h2>Theo xã / Per commune</h2><table id='areas'>{areas}</table>"
             f"<h2>Lần ping cuối / Last ping</h2><table id='clusters'>{clusters}</table>"
+            f"<p><a href='{emulator_send.SEND_PATH}'>Gửi lệnh tới cổng kết nối / Send to the gateway</a></p>"
             f"<h2>Nhật ký bản tin / Bulletin logs</h2><table id='logs'>{rows}</table></html>")
 
 

@@ -51,7 +51,7 @@ class Reply:
     `ok` False with a `reason` (Vietnamese first, as the HTTTN shows it to its operator); `http_status` for refusals
     that are the caller's fault (400 malformed, 401/403 auth, 404 unknown, 409 conflict, 429 rate-limited);
     `content` is merged into the reply body under the profile's content field (status queries); `audit` is what
-    the audit log records beyond who/what (units addressed, jtis sent)."""
+    the audit log records beyond who/what (units and areas addressed, jtis sent)."""
 
     ok: bool
     reason: str = ""
@@ -59,6 +59,7 @@ class Reply:
     content: dict[str, Any] = field(default_factory=dict)
     units: tuple[str, ...] = ()
     jtis: tuple[str, ...] = ()
+    areas: tuple[str, ...] = ()  # HTTTN areas addressed (for the audit log)
 
 
 class Sender(Protocol):

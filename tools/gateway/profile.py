@@ -12,9 +12,13 @@ from typing import Any
 
 from agent.config.engine import Problem, Problems, build, checked, non_empty, read_toml, unknown_keys
 from agent.errors import ConfigError
+from tools.gateway import bulletin_profile, inbound_profile
+from tools.gateway.bulletin_profile import Inbound
+from tools.gateway.inbound_profile import InboundProfile
 
 DEFAULT = Path(__file__).with_name("profiles") / "default.toml"
-BODIES = ("ping", "bulletin_log", "display_log")
+BODIES = ("ping", "bulletin_log", "display_log", "schedule_log")
+STATUS_REPLY = "status_reply"  # a body built like the others, sent back in a reply rather than posted
 CONVERSIONS = ("time", "int")  # ms since the epoch -> the profile's local time text; a number -> a whole number
 
 
@@ -39,6 +43,7 @@ class Http:
     ping_path: str = field(metadata=checked(non_empty))
     bulletin_log_path: str = field(metadata=checked(non_empty))
     display_log_path: str = field(metadata=checked(non_empty))
+    schedule_log_path: str = field(metadata=checked(non_empty))
     status_field: str = "TrangThaiGui"
     ok_value: int = 0
     reason_field: str = "MoTa"
@@ -80,25 +85,39 @@ class Profile:
     bodies: dict[str, dict[str, Any]]  # body name -> HTTTN field -> source spec
     results: tuple[str, ...]  # the play/display log results that count as a broadcast (sent north)
     maps: dict[str, dict[str, Any]]  # map name -> Loa value -> HTTTN value
+    inbound: Inbound  # the bulletin operations' part of [inbound] ([inbound.bulletin], bulletin_format)
+    api: InboundProfile = field(default_factory=InboundProfile)  # the HTTTN's calls to the gateway ([inbound])
 
     def path(self, body: str) -> str:
         return {"ping": self.http.ping_path, "bulletin_log": self.http.bulletin_log_path,
-                "display_log": self.http.display_log_path}[body]
+                "display_log": self.http.display_log_path, "schedule_log": self.http.schedule_log_path}[body]
 
 
 def load(path: Path) -> Profile:
     """The profile at path; ConfigError listing every problem with its key."""
     table = read_toml(path, "HTTTN profile")
     problems = Problems()
-    unknown_keys(table, ["identity", "http", "login", "emulated", "maps", *BODIES], "", problems)
+    unknown_keys(table, ["identity", "http", "login", "emulated", "maps", "inbound", *BODIES], "", problems)
     sections = {name: build(cls, table.get(name, {}), name, problems)
                 for name, cls in (("identity", Identity), ("http", Http), ("login", Login), ("emulated", Emulated))}
     maps = _tables(table.get("maps", {}), "maps", problems)
     bodies = {name: _body(table.get(name), name, maps, problems) for name in BODIES}
     results = table.get("bulletin_log", {}).get("results", ["completed", "preempted", "stopped"])
+    inbound = bulletin_profile.load(table.get("inbound", {}), maps, problems)
+    api = inbound_profile.parse(table.get("inbound", {}), maps, problems)
+    bodies[STATUS_REPLY] = _status_reply(api.status_reply, maps, problems)
     if problems:
         raise ConfigError(f"{path}:\n" + "\n".join(problems))
-    return Profile(bodies=bodies, maps=maps, results=tuple(results), **sections)  # type: ignore[arg-type]
+    return Profile(bodies=bodies, maps=maps, results=tuple(results), inbound=inbound, api=api,
+                   **sections)  # type: ignore[arg-type]
+
+
+def _status_reply(fields: dict[str, Any], maps: dict[str, dict[str, Any]], problems: Problems) -> dict[str, Any]:
+    """The answer to a status query (API8) is built like a ping, from what the unit last said."""
+    for name, spec in fields.items():
+        if why := _spec_problem(spec, maps):
+            problems.append(Problem(f"inbound.status_reply.{name}", "value", why))
+    return fields
 
 
 def _tables(value: Any, where: str, problems: Problems) -> dict[str, dict[str, Any]]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from agent.core.topics import Topics
 from province.console import Console
+from tools.gateway import inbound_wiring
 from tools.gateway.config import Config
 from tools.gateway.north import North
 from tools.gateway.outbox import Outbox
@@ -45,6 +46,8 @@ def run(cfg: Config, say: Say, record: Path | None = None, stop: threading.Event
         console = Console(cfg.access(), Topics(cfg.broker.prefix), client_id=cfg.broker.client_id, persistent=True)
         parts.callback(console.close)
         console.subscribe(*south.filters())
+        if cfg.inbound is not None:
+            inbound_wiring.start(cfg, cfg.inbound, console, south, outbox, say, parts)
         say("gateway_started", url=cfg.base_url, broker=cfg.broker.url, ping_s=cfg.gateway.ping_s)
         _loop(console, south, outbox, say, stop)
 

@@ -3,11 +3,12 @@
 Two listeners, each a threading HTTP server on its own thread, with the limits of agent.adapters.web.http_guard
 (connections capped, a deadline per request, a strict Content-Length):
 - kiosk (e-boards only): 127.0.0.1 only, every path under /kiosk/<per-boot token>/ (anything else is 404), for the
-  board's own browser; it serves the page, its state (what the board shows) and the verified image being shown.
+  board's own browser; it serves the page, its state (what the board shows), the verified image or video being
+  shown (agent.adapters.web.kiosk_media), and takes the reports of the page's video player.
 - status (when configured): behind a login with the unit's password (scrypt hash from provisioning), a session
   cookie (HttpOnly, SameSite=Strict), a CSRF token in every form, and a brake on failed logins (agent.adapters.web.auth).
 Handlers never touch the core: they read the last view the runtime published (one reference, swapped whole) and
-hand technician actions to the runtime loop as LocalAction events through `post`.
+hand technician actions (LocalAction) and the kiosk's player reports (PlayerEvent) to the runtime loop through `post`.
 http.server is enough for two small pages on localhost or a technician's LAN and adds nothing to the unit's image.
 Must not import the core's desks, the runtime, or any other adapter.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 import threading
 import time
@@ -26,13 +28,12 @@ from http import HTTPStatus
 from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler
 from importlib import resources
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 from agent import i18n
-from agent.adapters.web import render
+from agent.adapters.web import kiosk_media, render
 from agent.adapters.web.auth import Logins
 from agent.adapters.web.http_guard import GuardedServer, body_length, reader, same
 from agent.core.events import Event, LocalAction
@@ -43,7 +44,8 @@ SESSION_COOKIE, LANG_COOKIE = "loa_session", "loa_lang"
 MAX_BODY = 4096
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-IMAGE_TYPES = ((b"\x89PNG", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF8", "image/gif"))
+# A live stream comes from the host the signed command names (already judged by the unit's source policy).
+KIOSK_CSP = CSP + "; media-src 'self' http: https:"
 ACTIONS = ("test_tone", "relay_test")
 
 
@@ -185,14 +187,32 @@ class KioskHandler(_Handler):
 
     do_HEAD = do_GET
 
+    def do_POST(self) -> None:
+        """The page's player reports on the video on screen (`report`); nothing else is ever posted."""
+        parts = urlsplit(self.path).path.split("/")
+        length = body_length(self.headers, MAX_BODY)
+        if len(parts) != 4 or parts[1] != "kiosk" or not same(parts[2], self.pages.s.kiosk_token) \
+                or parts[3] != "report" or length is None:
+            self.close_connection = True
+            self.not_found()
+            return
+        event = kiosk_media.report_event(self.rfile.read(length), self.pages.view)
+        if event is not None:
+            self.pages.post(event)
+        self.reply(HTTPStatus.NO_CONTENT if event else HTTPStatus.CONFLICT, b"", "text/plain")
+
+    def reply(self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
+        super().reply(status, body, ctype, {"Content-Security-Policy": KIOSK_CSP, **(headers or {})})
+
     def route(self, rest: str) -> None:
+        kind, _, sha256 = rest.partition("/")
         if rest in KIOSK_FILES:
             name, ctype = KIOSK_FILES[rest]
             self.reply(HTTPStatus.OK, static(name), ctype)
         elif rest == "state":
             self.reply(HTTPStatus.OK, json.dumps(self.state(), ensure_ascii=False).encode(), "application/json")
-        elif rest.startswith("image/"):
-            self.image(rest[6:])
+        elif kind in ("image", "video"):
+            self.media(kind, sha256)
         else:
             self.not_found()
 
@@ -200,28 +220,43 @@ class KioskHandler(_Handler):
         board = self.pages.view.get("board") or {}
         shown = board.get("showing")
         if shown is not None:
-            image = shown.get("image")
-            shown = {**shown, "image": f"image/{image['sha256']}" if image else None}
+            image, video = shown.get("image"), shown.get("video")
+            shown = {**shown, "image": f"image/{image['sha256']}" if image else None,
+                     "video": {"url": f"video/{video['sha256']}", "loop": video["loop"]} if video else None}
         return {"dev": self.pages.s.device_id, "tz": self.pages.s.timezone, "showing": shown}
 
-    def image(self, sha256: str) -> None:
-        """Only the verified file of the bulletin shown now; never any other path."""
-        shown = ((self.pages.view.get("board") or {}).get("showing") or {}).get("image") or {}
-        if not shown.get("file") or not same(shown.get("sha256", ""), sha256):
-            self.not_found()
-            return
+    def media(self, kind: str, sha256: str) -> None:
+        """Only the verified file of the bulletin shown now, and only of its kind; a video in byte ranges."""
+        path = kiosk_media.shown_file(self.pages.view, kind, sha256, same)
         try:
-            data = Path(shown["file"]).read_bytes()
+            if path is None:
+                raise FileNotFoundError(sha256)
+            with path.open("rb") as f:
+                ctype = kiosk_media.content_type(f.read(16)) or ""
+                if not ctype.startswith(kind + "/"):
+                    self.reply(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"not a supported {kind}\n".encode(), "text/plain")
+                else:
+                    self.send_file(f, ctype, os.fstat(f.fileno()).st_size)
         except OSError:
+            if self.replied:
+                raise  # the browser went away or stalled mid-file: the request ends there
             self.not_found()
+
+    def send_file(self, f: BinaryIO, ctype: str, size: int) -> None:
+        span = kiosk_media.byte_range(self.headers.get("Range"), size)
+        if span is None:
+            self.reply(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, b"", "text/plain",
+                       {"Content-Range": f"bytes */{size}"})
             return
-        ctype = next((t for magic, t in IMAGE_TYPES if data.startswith(magic)), None)
-        if ctype is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-            ctype = "image/webp"
-        if ctype is None:
-            self.reply(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, b"not an image\n", "text/plain")
-        else:
-            self.reply(HTTPStatus.OK, data, ctype)
+        start, end = span
+        ranged = {"Content-Range": f"bytes {start}-{end}/{size}"} if self.headers.get("Range") else {}
+        self.send_response(HTTPStatus.PARTIAL_CONTENT if ranged else HTTPStatus.OK)
+        for name, value in {"Content-Type": ctype, "Content-Length": str(end - start + 1), "Accept-Ranges": "bytes",
+                            "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", **ranged}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            kiosk_media.copy_range(f, self.wfile.write, start, end)
 
 
 # ---- the technician's status page ----------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ def test_link_up_subscribes_to_own_and_group_topics_and_publishes_retained_statu
     device = make_device()
     effects = device.handle(LinkDown(T0 + 1))
     effects = device.handle(LinkUp(T0 + 2))
-    assert Subscribe(("loa/v1/dev/d1/cmd", "loa/v1/grp/g1/cmd")) in effects
+    assert Subscribe(("loa/v1/dev/d1/cmd", "loa/v1/grp/g1/cmd", "loa/v1/dev/d1/logreq", "loa/v1/grp/g1/logreq")) in effects
     status = [e for e in effects if isinstance(e, Publish) and e.topic.endswith("/status")]
     assert status and status[0].retain and status[0].qos == 1
 

@@ -55,11 +55,12 @@ class Htttn:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
+    def start(self, *extra: str) -> None:
+        """`extra`: more arguments, e.g. the gateway the emulator sends the HTTTN's calls to."""
         users = self.dir / "users.toml"
         users.write_text(f'"{USER}" = "{PASSWORD}"\n', encoding="utf-8")
-        self.process = Process(["gateway", "emulate", "--profile", str(self.profile), "--port", str(self.port),
-                                "--users", str(users), "--db", str(self.dir / "htttn.sqlite")],
+        self.process = Process(["gateway", "emulate", "--htttn-profile", str(self.profile), "--port", str(self.port),
+                                "--users", str(users), "--db", str(self.dir / "htttn.sqlite"), *extra],
                                self.dir / "emulator.log")
         self.process.start()
         assert wait_until(lambda: accepting(self.port), 10), self.process.output()
@@ -71,6 +72,10 @@ class Htttn:
     def get(self, path: str) -> Any:
         with urllib.request.urlopen(self.url + path, timeout=5) as r:
             return json.loads(r.read())
+
+    def text(self, path: str) -> str:
+        with urllib.request.urlopen(self.url + path, timeout=5) as r:
+            return str(r.read().decode())
 
     def post(self, path: str, body: Any, token: str = "") -> tuple[int, Any]:
         """A raw call as anyone would make it: (HTTP status, JSON reply), errors included."""

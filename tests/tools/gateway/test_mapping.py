@@ -4,6 +4,7 @@ unit does not report yet leaves its field out, and fields a newer unit adds fill
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from tools.gateway import mapping
@@ -52,3 +53,12 @@ def test_a_value_that_does_not_convert_leaves_its_field_out():
     log = {"jti": "j", "priority": "normal", "source_kind": "url", "started_ts": "yesterday", "duration_s": "long"}
     body = mapping.body(PROFILE, "bulletin_log", mapping.context(PROFILE, "u1", "xa", STATUS, {}, log))
     assert "ThoiDiemBatDau" not in body and "ThoiLuong" not in body and body["BanTinID"] == "j"
+
+
+def test_a_bulletin_relayed_from_the_central_htttn_says_so_in_its_log_in_both_dialects():
+    renamed = profiles.load(Path(__file__).with_name("renamed.toml"))
+    log = {"jti": "j7", "priority": "normal", "source_kind": "url", "result": "completed",
+           "bulletin": {"id": "TW-1", "origin": "HTTTN trung ương"}}
+    for profile, name in ((PROFILE, "NguonTiepAm"), (renamed, "XNguonTiepAm")):
+        body = mapping.body(profile, "bulletin_log", mapping.context(profile, "u1", "xa", STATUS, {}, log))
+        assert body[name] == "HTTTN trung ương"

@@ -36,8 +36,13 @@ def test_the_example_config_loads_and_the_profile_ships_as_package_data(tmp_path
     example = tmp_path / "gateway.toml"
     example.write_text((GATEWAY / "gateway.example.toml").read_text(encoding="utf-8"), encoding="utf-8")
     (tmp_path / "htttn.pw").write_text("secret\n")
+    for name in ("htttn.token", "htttn-emergency.token"):
+        (tmp_path / name).write_text(f"{name}-0123456789abcdef\n")
     cfg = config.load(example)
     assert cfg.base_url == "https://htttn.example.gov.vn" and cfg.credentials == {"": ("loa-platform", "secret")}
+    assert cfg.inbound is not None
+    assert {c.name: "emergency" in c.levels for c in cfg.inbound.credentials} == {"htttn": False,
+                                                                                  "htttn-khan-cap": True}
     assert cfg.gateway.ping_s == 60 and cfg.profile.http.status_field == "TrangThaiGui"
     setup = configparser.ConfigParser(interpolation=None)
     setup.read(REPO / "setup.cfg", encoding="utf-8")
