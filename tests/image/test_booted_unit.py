@@ -25,7 +25,8 @@ from tests.image.base import BOOT_OFFSET, base_image
 from tests.image.card import Card, GuestUnit, agent_memory, provision_and_flash
 from tests.image.guest import Machine, fat_list
 
-pytestmark = pytest.mark.slow
+# one xdist worker runs the whole module, in order, on its one booted unit (the others run the rest meanwhile)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("booted-unit")]
 
 DEVICE = "qemu-unit-1"
 FIRST_BOOT_S = 900.0  # first boot under TCG: 169 Debian packages and the wheelhouse on two shared cores

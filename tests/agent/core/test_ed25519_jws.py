@@ -127,7 +127,9 @@ def test_a_signature_by_another_key_with_the_same_kid_is_refused_by_both() -> No
     assert not mine(token) and not theirs(token)
 
 
-@pytest.mark.parametrize("x", [PUBLIC["x"][:-1], PUBLIC["x"] + "A", PUBLIC["x"][:-1] + "B", PUBLIC["x"] + "=", 7, None])
+# ids, not the values: the key is made anew in each process, and every pytest-xdist worker must collect the same ids
+@pytest.mark.parametrize("x", [PUBLIC["x"][:-1], PUBLIC["x"] + "A", PUBLIC["x"][:-1] + "B", PUBLIC["x"] + "=", 7, None],
+                         ids=["cut", "longer", "last-changed", "padded", "int", "none"])
 def test_a_key_joserfc_cannot_read_is_refused(x: Any) -> None:
     jwk = {**PUBLIC, "x": x}
     with pytest.raises((JoseError, ValueError, TypeError)):
