@@ -16,22 +16,18 @@ import threading
 import time
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.cookies import CookieError, SimpleCookie
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from agent.adapters.web.auth import Logins, Session
-from agent.adapters.web.http_guard import GuardedServer, body_length, reader, same
+from agent.adapters.web.http_guard import GuardedServer, reader, same
+from agent.adapters.web.http_replies import HardenedHandler
 from tools.dashboard import page
 from tools.dashboard.fleet import Fleet
 
 log = logging.getLogger("loa.dashboard")
 SESSION_COOKIE, LANG_COOKIE = "loa_dash_session", "loa_dash_lang"
-MAX_BODY = 4096
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; "
-       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 STATIC = {"/static/dashboard.css": ("dashboard.css", "text/css; charset=utf-8"),
           "/static/dashboard.js": ("dashboard.js", "text/javascript; charset=utf-8")}
 
@@ -89,11 +85,8 @@ class _Server6(_Server):
     address_family = socket.AF_INET6
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(HardenedHandler):
     server: _Server
-    timeout = 10
-    server_version = "loa"
-    sys_version = ""
 
     def setup(self) -> None:
         super().setup()
@@ -197,39 +190,7 @@ class Handler(BaseHTTPRequestHandler):
                              self.dash.settings.language)
         return lang, ({"Set-Cookie": self.cookie_header(LANG_COOKIE, lang)} if asked == lang else {})
 
-    def cookie(self, name: str) -> str:
-        jar = SimpleCookie()
-        try:
-            jar.load(self.headers.get("Cookie", ""))
-        except CookieError:
-            return ""
-        return jar[name].value if name in jar else ""
-
     def cookie_header(self, name: str, value: str, *flags: str) -> str:
         secure = ("Secure",) if self.dash.secure else ()
         return "; ".join((f"{name}={value}", "Path=/", "SameSite=Strict", *flags, *secure))
 
-    def form(self) -> dict[str, str] | None:
-        length = body_length(self.headers, MAX_BODY)
-        if length is None:
-            return None
-        body = self.rfile.read(length)
-        if len(body) != length:
-            return None
-        return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
-
-    def reply(self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        for name, value in {"Content-Type": ctype, "Content-Length": str(len(body)), "Cache-Control": "no-store",
-                            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-                            "X-Frame-Options": "DENY", "Content-Security-Policy": CSP, **(headers or {})}.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def html(self, status: int, text: str, headers: dict[str, str] | None = None) -> None:
-        self.reply(status, text.encode(), "text/html; charset=utf-8", headers)
-
-    def redirect(self, where: str, headers: dict[str, str]) -> None:
-        self.reply(HTTPStatus.SEE_OTHER, b"", "text/plain", {"Location": where, **headers})

@@ -25,7 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from http import HTTPStatus
-from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler
 from importlib import resources
 from typing import Any, BinaryIO
@@ -36,14 +35,12 @@ from agent import i18n
 from agent.adapters.web import kiosk_media, render
 from agent.adapters.web.auth import Logins
 from agent.adapters.web.http_guard import GuardedServer, body_length, reader, same
+from agent.adapters.web.http_replies import CSP, MAX_BODY, HardenedHandler
 from agent.core.events import Event, LocalAction
 
 log = logging.getLogger("loa.web")
 Post = Callable[[Callable[[int], Event]], None]
 SESSION_COOKIE, LANG_COOKIE = "loa_session", "loa_lang"
-MAX_BODY = 4096
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; "
-       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 # A live stream comes from the host the signed command names (already judged by the unit's source policy).
 KIOSK_CSP = CSP + "; media-src 'self' http: https:"
 ACTIONS = ("test_tone", "relay_test")
@@ -115,11 +112,8 @@ class _Server6(_Server):
     address_family = socket.AF_INET6
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(HardenedHandler):
     server: _Server
-    timeout = 10  # seconds a connection may sit idle: a stalled client cannot hold a thread for long
-    server_version = "loa"
-    sys_version = ""
     replied = False
 
     def setup(self) -> None:
@@ -148,21 +142,6 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.client_address[0], format % args)
 
-    def reply(self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        for name, value in {"Content-Type": ctype, "Content-Length": str(len(body)), "Cache-Control": "no-store",
-                            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-                            "X-Frame-Options": "DENY", "Content-Security-Policy": CSP, **(headers or {})}.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def html(self, status: int, text: str, headers: dict[str, str] | None = None) -> None:
-        self.reply(status, text.encode(), "text/html; charset=utf-8", headers)
-
-    def redirect(self, where: str, headers: dict[str, str] | None = None) -> None:
-        self.reply(HTTPStatus.SEE_OTHER, b"", "text/plain", {"Location": where, **(headers or {})})
 
     def not_found(self) -> None:
         self.reply(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8")
@@ -297,25 +276,6 @@ class StatusHandler(_Handler):
         saved = self.cookie(LANG_COOKIE)
         return (saved if saved in i18n.LANGUAGES else self.pages.s.language), {}
 
-    def cookie(self, name: str) -> str:
-        jar = SimpleCookie()
-        try:
-            jar.load(self.headers.get("Cookie", ""))
-        except CookieError:  # a malformed Cookie header is no cookie at all
-            return ""
-        return jar[name].value if name in jar else ""
-
-    def form(self) -> dict[str, str] | None:
-        """The urlencoded form; None when its length is not plainly 0..MAX_BODY (refused before reading a byte) or
-        the body is shorter than announced."""
-        length = body_length(self.headers, MAX_BODY)
-        if length is None:
-            return None
-        body = self.rfile.read(length)
-        if len(body) != length:
-            return None
-        fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-        return {k: v[0] for k, v in fields.items()}
 
     def status_page(self, lang: str, query: dict[str, list[str]], headers: dict[str, str]) -> None:
         session = self.pages.logins.session(self.cookie(SESSION_COOKIE), time.monotonic())
