@@ -17,7 +17,7 @@ from typing import Any
 from agent.core.topics import Target
 from province.console import Console, follow_acks
 from tools.gateway import profile as profiles
-from tools.gateway.local import LocalHtttn, field_from
+from tools.gateway.local import LocalHtttn, field_from, wait_for
 
 Say = Callable[..., None]
 PING_S = 5  # a province pings every 60 s; the demo shows the indicator sooner
@@ -43,7 +43,7 @@ def session(say: Say, lang: str, folder: Path) -> Callable[[Console, Any, Path],
 
 def _connected(gw: LocalHtttn, say: Say) -> int:
     """0 once the emulator counts the unit as connected (its first ping), 1 if it never does."""
-    ok = _wait(lambda: gw.pings(180)[1] >= 1, 3 * PING_S + 20)
+    ok = wait_for(lambda: gw.pings(180)[1] >= 1, 3 * PING_S + 20)
     indicator = gw.indicator()
     say("demo_htttn_connected", connected=indicator["connected"], total=indicator["total"], url=gw.url)
     return 0 if ok else 1
@@ -87,14 +87,6 @@ def _wait_log(gw: LocalHtttn, seen: int, id_field: str, bulletin_id: str) -> dic
         found.extend(body for _, _, _, body in gw.logs_since(seen) if body.get(id_field) == bulletin_id)
         return bool(found)
 
-    _wait(arrived, 30)
+    wait_for(arrived, 30)
     return found[0] if found else None
 
-
-def _wait(done: Callable[[], bool], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if done():
-            return True
-        time.sleep(0.2)
-    return done()

@@ -89,11 +89,11 @@ class LocalHtttn:
                                "--users", str(self.folder / "users.toml"), "--db", str(self.emulator_db)],
                               self.folder / "emulator.log", self.lang)
         self.emulator.start()
-        if not _wait(lambda: accepting(self.port), timeout_s):
+        if not wait_for(lambda: accepting(self.port), timeout_s):
             raise RuntimeError(f"the HTTTN emulator did not start: {self.emulator.output()[-2000:]}")
         self.gateway = Child(["gateway", "--config", str(self._config())], self.folder / "gateway.log", self.lang)
         self.gateway.start()
-        if not _wait(lambda: self.outbox_db.exists() and self._running(), timeout_s):
+        if not wait_for(lambda: self.outbox_db.exists() and self._running(), timeout_s):
             raise RuntimeError(f"the gateway did not start: {self.gateway.output()[-2000:]}")
 
     def _running(self) -> bool:
@@ -174,7 +174,8 @@ def _all(path: Path, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]
         db.close()
 
 
-def _wait(done: Callable[[], bool], timeout_s: float) -> bool:
+def wait_for(done: Callable[[], bool], timeout_s: float) -> bool:
+    """True once `done()` holds, polled every 0.1 s; False when the time is up."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if done():
